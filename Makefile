@@ -1,0 +1,40 @@
+# `make site` and `make test` set up everything they need on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: site test serve validate bench golden clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip >/dev/null
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+site: $(STAMP)
+	scripts/system-deps.sh site
+	$(BIN)/playbook build
+
+test: $(STAMP)
+	scripts/system-deps.sh test
+	$(BIN)/python -m pytest
+
+validate: $(STAMP)
+	$(BIN)/playbook validate --strict
+
+serve: $(STAMP)
+	scripts/system-deps.sh site
+	$(BIN)/playbook serve
+
+# Regenerate every golden file; review the diff before committing.
+golden: $(STAMP)
+	scripts/system-deps.sh test
+	PLAYBOOK_UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q -k golden
+
+bench: $(STAMP)
+	scripts/system-deps.sh test
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf site .cache build *.egg-info

@@ -1,0 +1,314 @@
+"""Load a playbook folder: safe YAML 1.2, located, merged by section.
+
+Files are composed (never constructed) with ruamel.yaml, so no tag can run
+code; we build plain data ourselves from the node tree, recording where each
+value came from so every later error can point at `file:line:col`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .errors import Problem, ProcessErrors, UsageError
+from .model import SECTIONS
+
+MAX_FILE_BYTES = 1_000_000
+MAX_NODES = 200_000
+"""Cap on nodes after alias expansion: a 'billion laughs' file stops here."""
+
+MAPPING_SECTIONS = frozenset(
+    {"playbook", "matching", "qualification", "scoring", "routing", "consent", "appointments",
+     "outcomes", "attribution", "conformance"}
+)
+YAML_SUFFIXES = (".yaml", ".yml")
+
+_STD = "tag:yaml.org,2002:"
+_SAFE_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
+
+Path_ = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Loc:
+    file: str
+    line: int
+    column: int
+
+
+@dataclass
+class SourceMap:
+    """Where each value of the merged data came from, keyed by its path."""
+
+    values: dict[Path_, Loc] = field(default_factory=dict)
+    keys: dict[Path_, Loc] = field(default_factory=dict)
+
+    def locate(self, path: Path_, key: bool = False) -> Loc:
+        """Location of `path`, or of its nearest located ancestor."""
+        table = self.keys if key else self.values
+        p = tuple(path)
+        while p:
+            if p in table:
+                return table[p]
+            if p in self.values:
+                return self.values[p]
+            p = p[:-1]
+        return self.values.get((), Loc("?", 1, 1))
+
+
+@dataclass
+class Loaded:
+    """Merged plain data of one playbook and its source map."""
+
+    root: Path
+    data: dict[str, Any]
+    source_map: SourceMap
+    files: list[str]
+
+
+class _Builder:
+    """Turns one composed YAML document into plain data plus locations."""
+
+    def __init__(self, file: str, problems: list[Problem]):
+        self.file = file
+        self.problems = problems
+        self.values: dict[Path_, Loc] = {}
+        self.keys: dict[Path_, Loc] = {}
+
+    def loc(self, node: Node) -> Loc:
+        m = node.start_mark
+        return Loc(self.file, m.line + 1, m.column + 1)
+
+    def problem(self, node: Node, code: str, message: str, hint: str = "") -> None:
+        loc = self.loc(node)
+        self.problems.append(Problem(loc.file, loc.line, loc.column, code, message, hint=hint))
+
+    def build(self, node: Node, path: Path_) -> Any:
+        self.values[path] = self.loc(node)
+        if node.tag not in _SAFE_TAGS:
+            self.problem(
+                node,
+                "Y003",
+                f"tag {node.tag!r} is not allowed; process files hold plain data only",
+                hint="remove the tag; only strings, numbers, booleans, lists and mappings are allowed",
+            )
+            return None
+        if isinstance(node, MappingNode):
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == _STD + "merge":
+                    self.problem(key_node, "Y007", "YAML merge keys (<<) are not supported",
+                                 hint="repeat the keys, or split the shared part into its own entity")
+                    continue
+                if not isinstance(key_node, ScalarNode):
+                    self.problem(key_node, "Y001", "mapping keys must be plain text")
+                    continue
+                key = str(key_node.value)
+                if key in out:
+                    first = self.keys[path + (key,)]
+                    self.problem(key_node, "Y002", f"duplicate key {key!r}",
+                                 hint=f"first defined at line {first.line}; keep one")
+                    continue
+                self.keys[path + (key,)] = self.loc(key_node)
+                out[key] = self.build(value_node, path + (key,))
+            return out
+        if isinstance(node, SequenceNode):
+            return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+        return _scalar(node)
+
+
+def _scalar(node: ScalarNode) -> Any:
+    """Resolve a scalar under the YAML 1.2 core schema, keeping codes as text."""
+    text = node.value
+    tag = node.tag
+    if node.style in ("'", '"', "|", ">"):
+        return text
+    if tag == _STD + "null":
+        return None
+    if tag == _STD + "bool":
+        return text.lower() == "true"
+    if tag == _STD + "int":
+        digits = text.lstrip("+-")
+        # Codes like 0800 or ZIP 02139 are text, not numbers: keep what was written.
+        if len(digits) > 1 and digits[0] == "0" and digits.isdigit():
+            return text
+        try:
+            return int(text, 0) if digits[:2].lower() in ("0x", "0o") else int(text)
+        except ValueError:
+            return text
+    if tag == _STD + "float":
+        try:
+            return float(text)
+        except ValueError:
+            return text
+    # Timestamps stay text; date fields parse ISO text themselves.
+    return text
+
+
+def _node_count(node: Node, memo: dict[int, int], depth: int = 0) -> int:
+    """Nodes after alias expansion, computed without expanding."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = MAX_NODES + 1  # a cycle counts as unbounded
+    if depth > 200:
+        return MAX_NODES + 1
+    if isinstance(node, MappingNode):
+        total = 1 + sum(_node_count(k, memo, depth + 1) + _node_count(v, memo, depth + 1) for k, v in node.value)
+    elif isinstance(node, SequenceNode):
+        total = 1 + sum(_node_count(v, memo, depth + 1) for v in node.value)
+    else:
+        total = 1
+    memo[key] = min(total, MAX_NODES + 1)
+    return memo[key]
+
+
+def _read_text(path: Path, rel: str, problems: list[Problem]) -> str | None:
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        problems.append(Problem(rel, 1, 1, "Y006", f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
+                                hint="split the section into several files"))
+        return None
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        problems.append(Problem(rel, line, col, "Y005", f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
+                                hint="save the file as UTF-8"))
+        return None
+
+
+def load_file(path: Path, rel: str, problems: list[Problem]) -> tuple[Any, _Builder] | None:
+    """Parse one file into plain data; problems are appended, never raised."""
+    text = _read_text(path, rel, problems)
+    if text is None:
+        return None
+    yaml = YAML(typ="rt", pure=True)
+    yaml.version = (1, 2)
+    try:
+        nodes = list(yaml.compose_all(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        msg = " ".join(x for x in (exc.context, exc.problem) if x) or "YAML syntax error"
+        problems.append(Problem(rel, line, col, "Y001", f"YAML syntax error: {msg}",
+                                hint="check indentation, colons and quotes on this line"))
+        return None
+    except YAMLError as exc:
+        problems.append(Problem(rel, 1, 1, "Y001", f"YAML error: {exc}"))
+        return None
+    nodes = [n for n in nodes if n is not None]
+    builder = _Builder(rel, problems)
+    if not nodes:
+        return {}, builder
+    if len(nodes) > 1:
+        builder.problem(nodes[1], "Y001", "a process file holds one YAML document",
+                        hint="remove the '---' separator or split into two files")
+        return None
+    root = nodes[0]
+    if _node_count(root, {}) > MAX_NODES:
+        builder.problem(root, "Y004", f"the document expands to more than {MAX_NODES:,} nodes through aliases",
+                        hint="aliases that repeat aliases grow exponentially; write the data out")
+        return None
+    data = builder.build(root, ())
+    return data, builder
+
+
+def _did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else ""
+
+
+def playbook_files(root: Path) -> list[Path]:
+    """YAML files of a playbook folder in a stable order."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in YAML_SUFFIXES
+                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+
+
+def load_data(root: Path, display_root: Path | None = None) -> Loaded:
+    """Read every YAML file of a playbook folder and merge them by section.
+
+    Raises ProcessErrors with every problem found across all files.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise UsageError(f"{root}: not a folder")
+    base = display_root if display_root is not None else Path.cwd()
+    problems: list[Problem] = []
+    merged: dict[str, Any] = {}
+    smap = SourceMap()
+    owner: dict[str, Loc] = {}
+    files = playbook_files(root)
+    if not files:
+        raise UsageError(f"{root}: no .yaml files found")
+    rels: list[str] = []
+    for path in files:
+        try:
+            rel = str(path.resolve().relative_to(base.resolve()))
+        except ValueError:
+            rel = str(path)
+        rels.append(rel)
+        result = load_file(path, rel, problems)
+        if result is None:
+            continue
+        data, b = result
+        if data is None or data == {}:
+            continue
+        if not isinstance(data, dict):
+            problems.append(Problem(rel, 1, 1, "Y007", "a process file must be a mapping of sections",
+                                    hint=f"start with a section name such as {SECTIONS[1]!r}:"))
+            continue
+        offsets: dict[str, int] = {}
+        for section, value in data.items():
+            kloc = b.keys[(section,)]
+            if section not in SECTIONS:
+                problems.append(Problem(rel, kloc.line, kloc.column, "S003", f"unknown section {section!r}",
+                                        hint=_did_you_mean(section, SECTIONS) or "see `playbook schema`"))
+                continue
+            if section in MAPPING_SECTIONS or not isinstance(value, list):
+                if section in owner:
+                    first = owner[section]
+                    problems.append(Problem(rel, kloc.line, kloc.column, "Y002",
+                                            f"section {section!r} is already defined in {first.file}:{first.line}",
+                                            hint="a mapping section lives in one file; merge the two"))
+                    continue
+                owner[section] = kloc
+                merged[section] = value
+                offsets[section] = -1
+            else:
+                existing = merged.setdefault(section, [])
+                if not isinstance(existing, list):
+                    continue
+                offsets[section] = len(existing)
+                existing.extend(value)
+        _rebase(b, offsets, smap)
+    if problems:
+        raise ProcessErrors(problems)
+    smap.values.setdefault((), Loc(rels[0], 1, 1))
+    return Loaded(root=root, data=merged, source_map=smap, files=rels)
+
+
+def _rebase(b: _Builder, offsets: dict[str, int], smap: SourceMap) -> None:
+    """Copy one file's locations into the merged map, shifting list indexes.
+
+    `offsets[section]` is where this file's items start in the merged list,
+    or -1 for a mapping section, which is taken whole.
+    """
+    for table, target in ((b.values, smap.values), (b.keys, smap.keys)):
+        for path, loc in table.items():
+            if not path or path[0] not in offsets:
+                continue
+            off = offsets[path[0]]
+            if off >= 0 and len(path) > 1 and isinstance(path[1], int):
+                target[(path[0], off + path[1]) + path[2:]] = loc
+            elif off < 0 or len(path) == 1:
+                target.setdefault(path, loc)

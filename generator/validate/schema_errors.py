@@ -1,0 +1,118 @@
+"""Map pydantic validation errors back to `file:line:col` with a hint."""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import Problem
+from ..load import Loaded
+from ..model import Playbook
+
+# pydantic error type -> our stable code
+CODES = {
+    "missing": "S002",
+    "extra_forbidden": "S003",
+}
+
+
+def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model class that holds the value at `path`, if any."""
+    cls: Any = Playbook
+    for part in path:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(cls, type) and issubclass(cls, BaseModel)):
+            return None
+        info = cls.model_fields.get(part)
+        if info is None:
+            return None
+        cls = _unwrap(info.annotation)
+    return cls if isinstance(cls, type) and issubclass(cls, BaseModel) else None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The model class inside list[X], X | None, dict[str, X] annotations."""
+    for _ in range(4):
+        args = typing.get_args(annotation)
+        if not args:
+            return annotation
+        models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        if models:
+            return models[0]
+        annotation = args[-1]
+    return annotation
+
+
+def schema_problems(loaded: Loaded) -> tuple[Playbook | None, list[Problem]]:
+    """Validate merged data against the model; problems carry locations."""
+    try:
+        return Playbook.model_validate(loaded.data), []
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            loc = tuple(err["loc"])
+            # Union members add their own names to loc; drop those that are not data keys.
+            loc = _data_path(loaded.data, loc)
+            kind = err["type"]
+            code = CODES.get(kind, "S001")
+            hint = ""
+            if kind == "extra_forbidden":
+                parent = _model_at(loc[:-1])
+                key = str(loc[-1])
+                msg = f"unknown key {key!r}"
+                if parent is not None:
+                    close = difflib.get_close_matches(key, list(parent.model_fields), n=1, cutoff=0.6)
+                    hint = f"did you mean {close[0]!r}?" if close else "allowed: " + ", ".join(parent.model_fields)
+                where = loaded.source_map.locate(loc, key=True)
+            elif kind == "missing":
+                msg = f"missing required key {str(loc[-1])!r}"
+                where = loaded.source_map.locate(loc[:-1])
+                hint = f"add `{loc[-1]}:` here"
+            else:
+                where = loaded.source_map.locate(loc)
+                msg = f"{_dotted(loc)}: {_message(err)}"
+                if kind.startswith("literal_error"):
+                    code = "S004"
+                elif kind == "string_pattern_mismatch":
+                    code = "S004"
+                    hint = "ids are lowercase slugs such as 'attempting-contact' or 'specialty_interest'"
+            problems.append(Problem(where.file, where.line, where.column, code, msg, hint=hint))
+        return None, problems
+
+
+def _message(err: dict) -> str:
+    msg = err["msg"]
+    inp = err.get("input")
+    # Say what was given, but never echo long text: it may be hostile or large.
+    if isinstance(inp, (int, float, bool)) or (isinstance(inp, str) and len(inp) <= 40):
+        return f"{msg}, got {inp!r}"
+    return f"{msg}, got {type(inp).__name__}"
+
+
+def _dotted(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (("." if out else "") + str(part))
+    return out
+
+
+def _data_path(data: Any, loc: tuple) -> tuple:
+    """Keep only the parts of a pydantic loc that walk the actual data."""
+    out = []
+    cur = data
+    for part in loc:
+        if isinstance(cur, dict) and part in cur:
+            out.append(part)
+            cur = cur[part]
+        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+            out.append(part)
+            cur = cur[part]
+        elif isinstance(cur, dict) and isinstance(part, str) and not part.startswith(("function-", "str", "int")):
+            # a missing or unknown key: keep it as the last part
+            out.append(part)
+            cur = None
+    return tuple(out)
