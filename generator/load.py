@@ -234,6 +234,19 @@ def playbook_files(root: Path) -> list[Path]:
                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
 
 
+def playbook_dirs(path: Path) -> list[Path]:
+    """The playbook folders at `path`: itself if it holds YAML, else its sub-folders that do."""
+    path = Path(path)
+    if not path.is_dir():
+        raise UsageError(f"{path}: not a folder")
+    if any(p.suffix in YAML_SUFFIXES for p in path.iterdir() if p.is_file()):
+        return [path]
+    found = sorted(d for d in path.iterdir() if d.is_dir() and not d.name.startswith(".") and playbook_files(d))
+    if not found:
+        raise UsageError(f"{path}: no playbook found (a folder of .yaml files)")
+    return found
+
+
 def load_data(root: Path, display_root: Path | None = None) -> Loaded:
     """Read every YAML file of a playbook folder and merge them by section.
 

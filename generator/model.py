@@ -289,6 +289,9 @@ class SystemNames(Strict):
     hubspot: str | None = None
     call_tracking: str | None = None
     scheduling: str | None = None
+    warehouse: str | None = Field(
+        None, description="Column name in the conformance data contract; defaults to the field id."
+    )
 
 
 class DataField(Strict):
