@@ -1,0 +1,1 @@
+"""The playbook site: Markdown from Jinja2 templates, graphviz diagrams, mkdocs build."""

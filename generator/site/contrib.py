@@ -1,0 +1,60 @@
+"""Pages other parts of playbook add to the site (history, export, conformance).
+
+Each contributor is a module exposing `contribute(model, process_dir) -> Contribution`.
+The site imports the ones that exist, so a part can land before or after the site.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CONTRIBUTORS = ("generator.history.pages", "generator.export.pages", "generator.conformance.pages")
+
+
+@dataclass
+class Contribution:
+    """Markdown a part adds: whole pages, nav entries, and sections appended to existing entries."""
+
+    pages: dict[str, str] = field(default_factory=dict)  # docs-relative .md path -> Markdown
+    nav: list[tuple[str, str]] = field(default_factory=list)  # (title, docs-relative path), shown in nav
+    role_sections: dict[str, str] = field(default_factory=dict)  # role id -> Markdown appended to role page
+    stage_sections: dict[str, str] = field(default_factory=dict)  # stage id -> Markdown appended to stage entry
+    sla_sections: dict[str, str] = field(default_factory=dict)  # sla id -> Markdown appended to SLA entry
+
+    def merge(self, other: "Contribution") -> None:
+        """Add another contribution to this one; sections for the same id are concatenated."""
+        self.pages.update(other.pages)
+        self.nav.extend(other.nav)
+        for mine, theirs in (
+            (self.role_sections, other.role_sections),
+            (self.stage_sections, other.stage_sections),
+            (self.sla_sections, other.sla_sections),
+        ):
+            for key, text in theirs.items():
+                mine[key] = (mine[key] + "\n\n" + text) if key in mine else text
+
+
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # parent package missing
+        return False
+
+
+def collect(model, process_dir: Path, contributors: tuple[str, ...] = CONTRIBUTORS) -> Contribution:
+    """Import each contributor that exists, call it, and merge what it returns.
+
+    A contributor raising PlaybookError fails the build with its own message.
+    """
+    merged = Contribution()
+    for name in contributors:
+        if not _module_exists(name):
+            continue
+        module = importlib.import_module(name)
+        part = module.contribute(model, Path(process_dir))
+        if part is not None:
+            merged.merge(part)
+    return merged
