@@ -1,0 +1,1 @@
+"""Conformance: checks that CRM data follows the playbook, compiled to SQL and run where the data lives."""
