@@ -1,0 +1,199 @@
+"""HubSpot CRM API v3 client: objects with `after` paging, properties, pipelines.
+
+Configuration comes from the environment:
+
+- `HUBSPOT_ACCESS_TOKEN` - a private-app access token (never printed; redacted from every error)
+- `HUBSPOT_BASE_URL` - optional, default `https://api.hubapi.com` (tests point it at a local server)
+
+Public API (used by drift and by conformance):
+
+- `HubSpotClient.from_env(**options)`
+- `list_objects(object_type, properties, properties_with_history=(), associations=(), archived=False)`
+  -> Iterator[dict] - every object (`{id, properties, createdAt, updatedAt, ...}`), following `paging.next.after`
+- `search_objects(object_type, filter_groups, properties, sorts=())` -> Iterator[dict] - CRM search, same paging
+  (HubSpot caps a search at 10,000 results; use `list_objects` for full pulls)
+- `get_properties(object_type)` -> list[dict] - property definitions with `options`
+- `get_property_groups(object_type)` -> list[dict]
+- `get_pipelines(object_type)` -> list[dict] - pipelines with their `stages`
+
+429 and 5xx are retried with backoff honouring `Retry-After`, except a 429
+for the DAILY policy, which raises `HubSpotLimitError` at once: the day's
+allowance is spent and waiting seconds will not bring it back.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from .http import CrmError, HttpTransport
+
+DEFAULT_BASE_URL = "https://api.hubapi.com"
+ENV_TOKEN = "HUBSPOT_ACCESS_TOKEN"
+ENV_URL = "HUBSPOT_BASE_URL"
+PAGE_SIZE = 100
+"""HubSpot's maximum `limit` for object list and search calls."""
+
+
+class HubSpotError(CrmError):
+    """A HubSpot API call failed (message redacted)."""
+
+    service = "HubSpot"
+
+
+class HubSpotLimitError(HubSpotError):
+    """The portal's daily API limit is exhausted; not retried."""
+
+
+class HubSpotClient:
+    """A HubSpot CRM v3 client bound to one portal token."""
+
+    def __init__(
+        self,
+        access_token: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        sleep: Callable[[float], None] | None = None,
+        max_attempts: int = 5,
+        backoff: float = 0.5,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+    ):
+        if not access_token:
+            raise HubSpotError(f"HubSpot is not configured: set {ENV_TOKEN} in the environment")
+        options: dict[str, Any] = {"max_attempts": max_attempts, "backoff": backoff, "timeout": timeout}
+        if sleep is not None:
+            options["sleep"] = sleep
+        self.http = HttpTransport(
+            base_url or DEFAULT_BASE_URL,
+            access_token,
+            error_cls=HubSpotError,
+            transport=transport,
+            on_response=self._check_daily_limit,
+            **options,
+        )
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **options: Any) -> HubSpotClient:
+        """A client configured from HUBSPOT_* environment variables."""
+        env = os.environ if env is None else env
+        return cls(env.get(ENV_TOKEN, ""), base_url=env.get(ENV_URL) or DEFAULT_BASE_URL, **options)
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.http.close()
+
+    def __enter__(self) -> HubSpotClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _check_daily_limit(self, response: httpx.Response) -> None:
+        if response.status_code != 429:
+            return
+        try:
+            body = response.json()
+        except ValueError:
+            return
+        if isinstance(body, dict) and str(body.get("policyName", "")).upper() == "DAILY":
+            raise HubSpotLimitError(
+                "HubSpot daily API limit reached (429, policy DAILY); stopped without retrying. "
+                "Try again after the portal's daily limit resets.",
+                status=429,
+                code="DAILY",
+            )
+
+    # -- paging
+    def _pages(self, fetch: Callable[[str | None], Any]) -> Iterator[dict]:
+        after: str | None = None
+        seen: set[str] = set()
+        while True:
+            page = fetch(after)
+            if not isinstance(page, dict) or not isinstance(page.get("results"), list):
+                raise self.http.fail("HubSpot answer has no 'results' list")
+            yield from page["results"]
+            nxt = ((page.get("paging") or {}).get("next") or {}).get("after")
+            if not nxt:
+                return
+            nxt = str(nxt)
+            if nxt in seen:
+                raise self.http.fail("HubSpot paging looped (paging.next.after repeated)")
+            seen.add(nxt)
+            after = nxt
+
+    # -- objects
+    def list_objects(
+        self,
+        object_type: str,
+        properties: Iterable[str] = (),
+        *,
+        properties_with_history: Iterable[str] = (),
+        associations: Iterable[str] = (),
+        archived: bool = False,
+    ) -> Iterator[dict]:
+        """Every object of a type with the named properties, following `paging.next.after`."""
+        base: list[tuple[str, str]] = [("limit", str(PAGE_SIZE)), ("archived", str(archived).lower())]
+        props = sorted(set(properties))
+        if props:
+            base.append(("properties", ",".join(props)))
+        hist = sorted(set(properties_with_history))
+        if hist:
+            # HubSpot allows fewer objects per page when history is requested.
+            base[0] = ("limit", "50")
+            base.append(("propertiesWithHistory", ",".join(hist)))
+        assoc = sorted(set(associations))
+        if assoc:
+            base.append(("associations", ",".join(assoc)))
+        url = f"/crm/v3/objects/{quote(object_type, safe='')}"
+
+        def fetch(after: str | None) -> Any:
+            params = base + ([("after", after)] if after else [])
+            return self.http.get_json(url, params=params)
+
+        return self._pages(fetch)
+
+    def search_objects(
+        self,
+        object_type: str,
+        filter_groups: list[dict],
+        properties: Iterable[str] = (),
+        sorts: Iterable[dict | str] = (),
+    ) -> Iterator[dict]:
+        """Objects matching CRM search filter groups, following `paging.next.after`."""
+        url = f"/crm/v3/objects/{quote(object_type, safe='')}/search"
+        body: dict[str, Any] = {
+            "filterGroups": filter_groups,
+            "properties": sorted(set(properties)),
+            "sorts": list(sorts),
+            "limit": PAGE_SIZE,
+        }
+
+        def fetch(after: str | None) -> Any:
+            return self.http.post_json(url, {**body, **({"after": after} if after else {})})
+
+        return self._pages(fetch)
+
+    # -- configuration
+    def get_properties(self, object_type: str, archived: bool = False) -> list[dict]:
+        """Property definitions of an object type (name, label, type, fieldType, options, groupName)."""
+        url = f"/crm/v3/properties/{quote(object_type, safe='')}"
+        return list(self._pages(lambda after: self.http.get_json(
+            url, params=[("archived", str(archived).lower())] + ([("after", after)] if after else []))))
+
+    def get_property_groups(self, object_type: str) -> list[dict]:
+        """Property groups of an object type (name, label, displayOrder)."""
+        url = f"/crm/v3/properties/{quote(object_type, safe='')}/groups"
+        return list(self._pages(lambda after: self.http.get_json(url, params=[("after", after)] if after else None)))
+
+    def get_pipelines(self, object_type: str) -> list[dict]:
+        """Pipelines of an object type, each with its ordered `stages`."""
+        url = f"/crm/v3/pipelines/{quote(object_type, safe='')}"
+        return list(self._pages(lambda after: self.http.get_json(url, params=[("after", after)] if after else None)))
+
+
+__all__ = ["HubSpotClient", "HubSpotError", "HubSpotLimitError", "DEFAULT_BASE_URL"]
