@@ -1,0 +1,1 @@
+"""Audit history: the playbook at any revision, semantic diffs, approvals, releases."""

@@ -1,0 +1,289 @@
+"""The audit trail: every commit that touched a playbook, its approvals and its semantic diff.
+
+Flags follow the rules an auditor checks: a reason and an approval on every
+change, no self-approval, an approver allowed for each section changed (the
+approvers in force *before* the change, so nobody approves their own
+promotion), and signed commits when the playbook requires them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+
+from ..errors import ProcessErrors, UsageError
+from ..model import Person, Playbook
+from .diff import Change, diff, sections
+from .git import Git, LogEntry
+from .snapshot import ProcessMissing, Snapshots
+
+SIGNATURE = {
+    "G": "good signature",
+    "U": "good signature, signer not trusted",
+    "X": "good signature, expired",
+    "Y": "good signature, expired key",
+    "R": "good signature, revoked key",
+    "E": "signed, cannot be verified (key missing)",
+    "B": "bad signature",
+    "N": "unsigned",
+}
+SIGNED_OK = {"G", "U", "X", "Y"}
+
+REASON, APPROVED, EFFECTIVE = "change-reason", "approved-by", "effective"
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Something an auditor must look at, with a stable code."""
+
+    code: str
+    message: str
+
+
+@dataclass
+class Approver:
+    raw: str
+    person: Person | None
+
+
+@dataclass
+class Entry:
+    """One commit of the change log."""
+
+    log: LogEntry
+    merged_time: int | None
+    reasons: list[str]
+    approvers: list[Approver]
+    effective: list[str]
+    changes: list[Change] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def time(self) -> tuple[int, str]:
+        """When the change landed, and how much to trust it."""
+        if self.merged_time is not None:
+            return self.merged_time, "merge time"
+        return self.log.committer_time, "author-set commit time"
+
+    def as_dict(self) -> dict[str, Any]:
+        t, label = self.time
+        return {
+            "commit": self.log.sha,
+            "subject": self.log.subject,
+            "author": {"name": self.log.author_name, "email": self.log.author_email},
+            "time": _iso(t),
+            "time_kind": label,
+            "signature": {"status": self.log.signature, "meaning": SIGNATURE.get(self.log.signature, "unknown"),
+                          "signer": self.log.signer},
+            "reasons": self.reasons,
+            "approved_by": [{"as_written": a.raw, "person": a.person.id if a.person else None}
+                            for a in self.approvers],
+            "effective": self.effective,
+            "sections": sections(self.changes),
+            "changes": [c.as_dict() for c in self.changes],
+            "flags": [{"code": f.code, "message": f.message} for f in self.flags],
+            "error": self.error,
+        }
+
+
+def _iso(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _trailer(entry: LogEntry, key: str) -> list[str]:
+    return [v for k, v in entry.trailers if k.lower() == key and v]
+
+
+def match_person(raw: str, people: list[Person]) -> Person | None:
+    """The person an `Approved-by:` value names, by email first, then by name or id."""
+    name, email = parseaddr(raw)
+    email = email.lower() if "@" in email else ""
+    for p in people:
+        if email and p.email.lower() == email:
+            return p
+    wanted = (name or raw).strip().lower()
+    for p in people:
+        if wanted in (p.name.lower(), p.id):
+            return p
+    return None
+
+
+def _is_author(entry: LogEntry, approver: Approver) -> bool:
+    name, email = parseaddr(approver.raw)
+    author_email = entry.author_email.lower()
+    if approver.person is not None:
+        if approver.person.email.lower() == author_email:
+            return True
+        if approver.person.name.lower() == entry.author_name.lower():
+            return True
+    return (bool(email) and email.lower() == author_email) or \
+        (bool(name or approver.raw) and (name or approver.raw).strip().lower() == entry.author_name.lower())
+
+
+def flags_for(entry: Entry, rules_model: Playbook | None, require_signed: bool) -> list[Flag]:
+    """The audit flags of one commit; `rules_model` holds the approvers in force before it."""
+    flags: list[Flag] = []
+    log = entry.log
+    if not entry.reasons:
+        flags.append(Flag("missing-reason", "no `Change-Reason:` trailer"))
+    if entry.changes:
+        if not entry.approvers:
+            flags.append(Flag("missing-approval", "no `Approved-by:` trailer"))
+        valid: set[str] = set()
+        for a in entry.approvers:
+            if _is_author(log, a):
+                flags.append(Flag("self-approval", f"approver {a.raw!r} is the author"))
+            elif a.person is None:
+                flags.append(Flag("unknown-approver", f"approver {a.raw!r} is not in `people`"))
+            else:
+                valid.add(a.person.id)
+        if entry.approvers and rules_model is not None:
+            for section in sections(entry.changes):
+                allowed = rules_model.approvers_for(section)
+                if allowed and not (valid & set(allowed)):
+                    flags.append(Flag("approver-not-allowed",
+                                      f"changes to {section} need approval by one of: {', '.join(allowed)}"))
+    if require_signed:
+        if log.signature == "N":
+            flags.append(Flag("unsigned", "the playbook requires signed commits"))
+        elif log.signature not in SIGNED_OK:
+            flags.append(Flag("signature-not-verified", SIGNATURE.get(log.signature, "signature not verified")))
+    if entry.error:
+        flags.append(Flag("model-error", "the playbook does not load at this commit"))
+    return flags
+
+
+class History:
+    """Reads the change log of one playbook folder from its repository."""
+
+    def __init__(self, process_dir: Path):
+        self.git = Git(process_dir)
+        self.rel = self.git.rel(process_dir)
+        self.snapshots = Snapshots(self.git, self.rel)
+
+    def close(self) -> None:
+        self.snapshots.close()
+
+    def model(self, sha: str, label: str | None = None) -> Playbook:
+        return self.snapshots.model(sha, label)
+
+    def _model_or_none(self, sha: str | None) -> tuple[Playbook | None, str]:
+        if sha is None:
+            return None, ""
+        try:
+            return self.snapshots.model(sha), ""
+        except ProcessMissing:
+            return None, ""
+        except ProcessErrors as exc:
+            return None, exc.message()
+
+    def entries(self, since: str | None = None, until: str = "HEAD") -> list[Entry]:
+        """Change-log entries, oldest first."""
+        if self.git.head() is None:
+            raise UsageError(f"{self.git.root}: the repository has no commits yet")
+        if since:
+            self.git.resolve(since)
+        self.git.resolve(until)
+        logs = self.git.log(self.rel, since, until)
+        merges = self.git.merge_times(until)
+        out: list[Entry] = []
+        diffs: dict[tuple[str | None, str | None], list[Change]] = {}
+        for log in logs:
+            parent = log.parents[0] if log.parents else None
+            before, _ = self._model_or_none(parent)
+            after, error = self._model_or_none(log.sha)
+            ta = self.snapshots.tree_id(parent) if parent else None
+            tb = self.snapshots.tree_id(log.sha)
+            key = (ta, tb)
+            if key not in diffs:
+                # An unloadable side yields no diff rather than a misleading "created".
+                parent_error = parent is not None and ta is not None and before is None
+                diffs[key] = [] if error or parent_error else diff(before, after)
+            rules_model = before or after
+            people = rules_model.people if rules_model else []
+            entry = Entry(
+                log=log,
+                merged_time=merges.get(log.sha),
+                reasons=_trailer(log, REASON),
+                approvers=[Approver(raw, match_person(raw, people)) for raw in _trailer(log, APPROVED)],
+                effective=_trailer(log, EFFECTIVE),
+                changes=diffs[key],
+                error=error,
+            )
+            require = any(m is not None and m.playbook.require_signed_commits for m in (before, after))
+            entry.flags = flags_for(entry, rules_model, require)
+            out.append(entry)
+        return out
+
+
+# ------------------------------------------------------------------ output
+
+
+def render(entries: list[Entry], fmt: str, shallow: bool = False) -> str:
+    """The change log as text, json or markdown."""
+    if fmt == "json":
+        return json.dumps({"shallow": shallow, "commits": [e.as_dict() for e in entries]}, indent=2,
+                          ensure_ascii=False)
+    if fmt == "markdown":
+        return render_markdown(entries, shallow)
+    lines: list[str] = []
+    if shallow:
+        lines.append("warning: shallow clone; history before the cut is missing")
+    for e in entries:
+        t, label = e.time
+        lines.append(f"commit {e.log.sha[:12]}  {e.log.subject}")
+        lines.append(f"  author:    {e.log.author_name} <{e.log.author_email}>")
+        lines.append(f"  time:      {_iso(t)} ({label})")
+        lines.append(f"  signature: {SIGNATURE.get(e.log.signature, e.log.signature)}")
+        lines.append(f"  reason:    {'; '.join(e.reasons) or '(none)'}")
+        lines.append(f"  approved:  {'; '.join(_approver_text(a) for a in e.approvers) or '(none)'}")
+        if e.effective:
+            lines.append(f"  effective: {'; '.join(e.effective)}")
+        for c in e.changes:
+            lines.append(f"  * {c.text}")
+        if e.error:
+            lines.extend("  ! " + line for line in e.error.splitlines())
+        for f in e.flags:
+            lines.append(f"  FLAG {f.code}: {f.message}")
+        lines.append("")
+    flagged = sum(1 for e in entries if e.flags)
+    lines.append(f"{len(entries)} commit(s), {flagged} flagged")
+    return "\n".join(lines)
+
+
+def _approver_text(a: Approver) -> str:
+    return a.raw + (f" [{a.person.id}]" if a.person else " [unknown]")
+
+
+def render_markdown(entries: list[Entry], shallow: bool = False, heading: str = "##") -> str:
+    """Markdown for the site and for pull-request comments; all commit text escaped."""
+    from ..text import md_text
+
+    out: list[str] = []
+    if shallow:
+        out.append("!!! warning \"Shallow clone\"\n    History before the cut is missing.\n")
+    for e in reversed(entries):
+        t, label = e.time
+        out.append(f"{heading} {md_text(e.log.subject) or md_text(e.log.sha[:12])}\n")
+        out.append(f"- Commit: `{e.log.sha[:12]}`")
+        out.append(f"- Author: {md_text(e.log.author_name)}")
+        out.append(f"- When: {_iso(t)} ({label})")
+        out.append(f"- Signature: {SIGNATURE.get(e.log.signature, md_text(e.log.signature))}")
+        out.append(f"- Reason: {md_text('; '.join(e.reasons)) or '*(none)*'}")
+        out.append(f"- Approved by: {md_text('; '.join(_approver_text(a) for a in e.approvers)) or '*(none)*'}")
+        if e.effective:
+            out.append(f"- Effective: {md_text('; '.join(e.effective))}")
+        for f in e.flags:
+            out.append(f"- **Flag {md_text(f.code)}**: {md_text(f.message)}")
+        out.append("")
+        if e.changes:
+            out.extend(f"* {md_text(c.text)}" for c in e.changes)
+            out.append("")
+    if not entries:
+        out.append("No commits touched the playbook in this range.\n")
+    return "\n".join(out).rstrip() + "\n"

@@ -1,0 +1,144 @@
+"""The model of a playbook at a git revision, read from blobs (no checkout).
+
+Models are cached by the tree hash of the playbook folder (an unchanged folder
+is the same model) and each distinct blob is parsed once, so walking thousands
+of commits costs one parse per file version, not per commit.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..errors import Problem, ProcessErrors, UsageError
+from ..load import MAPPING_SECTIONS, YAML_SUFFIXES, load_file
+from ..model import SECTIONS, Playbook
+from .git import Git
+
+
+class ProcessMissing(UsageError):
+    """The playbook folder does not exist at that revision."""
+
+
+class ModelAtRevisionError(ProcessErrors):
+    """The playbook at a revision does not load; problems are located in that revision's files."""
+
+
+class Snapshots:
+    """Loads the playbook at `rel` (repository-relative folder) for any commit, with caches."""
+
+    def __init__(self, git: Git, rel: str):
+        self.git = git
+        self.rel = rel.rstrip("/")
+        self._models: dict[str, Playbook | ProcessErrors] = {}
+        self._blobs: dict[str, Any] = {}  # blob sha -> parsed data, or a list of problems
+        self._tmp = tempfile.TemporaryDirectory(prefix="playbook-blobs-")
+        self.parses = 0  # distinct blobs parsed (reported by the benchmark)
+
+    def close(self) -> None:
+        self._tmp.cleanup()
+
+    def tree_id(self, sha: str) -> str | None:
+        """Hash of the playbook folder at a commit, None when it is absent there."""
+        tree = self.git.tree_at(sha, self.rel)
+        return tree.hexsha if tree is not None else None
+
+    def model(self, sha: str, label: str | None = None) -> Playbook:
+        """The playbook at commit `sha`; ProcessMissing or ModelAtRevisionError when there is none."""
+        tree = self.git.tree_at(sha, self.rel)
+        name = label or sha[:12]
+        if tree is None:
+            raise ProcessMissing(f"{self.rel} does not exist at {name}: the playbook was not there yet "
+                                 "(or was moved); pick a later revision")
+        cached = self._models.get(tree.hexsha)
+        if cached is None:
+            cached = self._load(tree, name)
+            self._models[tree.hexsha] = cached
+        if isinstance(cached, ProcessErrors):
+            raise ModelAtRevisionError(cached.problems)
+        return cached
+
+    def _files(self, tree) -> list[tuple[str, Any]]:
+        """(repository path, blob) of the folder's YAML files in the loader's order."""
+        out = []
+        for item in tree.traverse():
+            if item.type != "blob":
+                continue
+            rel = PurePosixPath(item.path).relative_to(self.rel) if self.rel not in ("", ".") else PurePosixPath(item.path)
+            if rel.suffix not in YAML_SUFFIXES or any(p.startswith(".") for p in rel.parts):
+                continue
+            out.append((rel, item))
+        out.sort(key=lambda x: x[0])
+        return [(item.path, item) for _, item in out]
+
+    def _parse(self, path: str, blob, problems: list[Problem]) -> Any:
+        hit = self._blobs.get(blob.hexsha)
+        if hit is None:
+            # load_file keeps every safety check (size, UTF-8, tags, alias bombs); it reads a path.
+            tmp = Path(self._tmp.name) / f"{blob.hexsha}.yaml"
+            tmp.write_bytes(self.git.blob_bytes(blob))
+            mine: list[Problem] = []
+            result = load_file(tmp, path, mine)
+            tmp.unlink()
+            self.parses += 1
+            hit = mine if mine or result is None else result[0]
+            self._blobs[blob.hexsha] = hit
+        if isinstance(hit, list) and hit and isinstance(hit[0], Problem):
+            problems.extend(Problem(path, p.line, p.column, p.code, p.message, p.level, p.hint) for p in hit)
+            return None
+        return hit
+
+    def _load(self, tree, name: str) -> Playbook | ProcessErrors:
+        problems: list[Problem] = []
+        merged: dict[str, Any] = {}
+        owner: dict[str, str] = {}
+        files = self._files(tree)
+        if not files:
+            return ProcessErrors([Problem(self.rel, 1, 1, "H001", f"no .yaml files in {self.rel} at {name}")])
+        for path, blob in files:
+            data = self._parse(path, blob, problems)
+            if not data:
+                continue
+            if not isinstance(data, dict):
+                problems.append(Problem(path, 1, 1, "Y007", "a process file must be a mapping of sections"))
+                continue
+            for section, value in data.items():
+                if section not in SECTIONS:
+                    problems.append(Problem(path, 1, 1, "S003", f"unknown section {section!r}"))
+                elif section in MAPPING_SECTIONS or not isinstance(value, list):
+                    if section in owner:
+                        problems.append(Problem(path, 1, 1, "Y002",
+                                                f"section {section!r} is already defined in {owner[section]}"))
+                    else:
+                        owner[section] = path
+                        merged[section] = value
+                else:
+                    existing = merged.setdefault(section, [])
+                    if isinstance(existing, list):
+                        existing.extend(value)
+        if problems:
+            return ProcessErrors(problems)
+        try:
+            return Playbook.model_validate(merged)
+        except ValidationError as exc:
+            # Rare path: re-read through the full loader so the problems carry file:line:col.
+            return self._located(tree, name, exc)
+
+    def _located(self, tree, name: str, exc: ValidationError) -> ProcessErrors:
+        from ..validate import check
+
+        with tempfile.TemporaryDirectory(prefix="playbook-rev-") as tmp:
+            root = Path(tmp) / self.rel
+            for path, blob in self._files(tree):
+                dest = Path(tmp) / path
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(self.git.blob_bytes(blob))
+            result = check(root, display_root=Path(tmp))
+            errors = [p for p in result.problems if p.level == "error"]
+        if not errors:
+            errors = [Problem(self.rel, 1, 1, "H002", f"model does not validate at {name}: "
+                              f"{exc.error_count()} schema error(s)")]
+        return ProcessErrors(errors)
