@@ -1,0 +1,547 @@
+"""The check IR: what the playbook says about CRM data, as small dataclasses.
+
+Each check counts rows of one logical table: `applies` picks the rows the rule
+is about (the denominator), `violates` the rows that break it (counted only
+where `applies` holds). Predicates are a tiny expression language with no SQL
+in it; `compile.py` turns them into sqlglot expressions per dialect. Values
+compared against come from the model (stage values, allowed values, routing
+rules), never from data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..model import Playbook
+from .contract import Contract, build_contract
+
+# ------------------------------------------------------------------ expressions
+
+
+@dataclass(frozen=True)
+class Expr:
+    """Base of every IR expression."""
+
+
+@dataclass(frozen=True)
+class Col(Expr):
+    """A data-dictionary field; on activity checks `lead=True` reads the activity's lead."""
+
+    field: str
+    lead: bool = False
+
+
+@dataclass(frozen=True)
+class Lit(Expr):
+    value: object
+
+
+@dataclass(frozen=True)
+class Epoch(Expr):
+    """A datetime field as integer epoch seconds UTC."""
+
+    field: str
+    lead: bool = False
+
+
+@dataclass(frozen=True)
+class AsOf(Expr):
+    """The run's clock, epoch seconds (`--as-of`)."""
+
+
+@dataclass(frozen=True)
+class Entered(Expr):
+    """True when the lead entered `stage` (a stage-history row into it, or it is the current stage)."""
+
+    stage: str
+
+
+@dataclass(frozen=True)
+class EventTime(Expr):
+    """Epoch of the first time the lead's data shows `event` (by its signal)."""
+
+    event: str
+
+
+@dataclass(frozen=True)
+class HasAppointment(Expr):
+    """True when the lead has an appointment record in appointment stage `stage`."""
+
+    stage: str
+
+
+@dataclass(frozen=True)
+class DupRank(Expr):
+    """1 for the earliest-created record of a matching-rule group, 2.. for the others."""
+
+    rule: str
+
+
+@dataclass(frozen=True)
+class Elapsed(Expr):
+    """Seconds from start to end, on the business calendar or the wall clock."""
+
+    start: Expr
+    end: Expr
+    business: bool
+
+
+@dataclass(frozen=True)
+class Coalesce(Expr):
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class IfElse(Expr):
+    cond: "Pred"
+    then: Expr
+    otherwise: Expr
+
+
+@dataclass(frozen=True)
+class Pred(Expr):
+    """Base of boolean expressions."""
+
+
+@dataclass(frozen=True)
+class Blank(Pred):
+    """NULL, or empty/whitespace text."""
+
+    of: Expr
+    text: bool = True
+
+
+@dataclass(frozen=True)
+class IsNull(Pred):
+    of: Expr
+
+
+@dataclass(frozen=True)
+class IsTrue(Pred):
+    """True only when the value is TRUE (NULL counts as false)."""
+
+    of: Expr
+
+
+@dataclass(frozen=True)
+class InValues(Pred):
+    of: Expr
+    values: tuple
+
+
+@dataclass(frozen=True)
+class Cmp(Pred):
+    op: str  # "=", ">", ">=", "<", "<="
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True)
+class And(Pred):
+    items: tuple[Pred, ...]
+
+
+@dataclass(frozen=True)
+class Or(Pred):
+    items: tuple[Pred, ...]
+
+
+@dataclass(frozen=True)
+class Not(Pred):
+    of: Pred
+
+
+TRUE = Cmp("=", Lit(1), Lit(1))
+
+
+def all_of(*items: Pred) -> Pred:
+    """AND of the items (TRUE when empty)."""
+    items = tuple(i for i in items if i is not TRUE)
+    return items[0] if len(items) == 1 else (And(items) if items else TRUE)
+
+
+def any_of(*items: Pred) -> Pred:
+    """OR of the items (never true when empty)."""
+    return items[0] if len(items) == 1 else (Or(tuple(items)) if items else Not(TRUE))
+
+
+# ------------------------------------------------------------------ checks
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """Error budget: the rule passes when both limits hold (default: zero violations)."""
+
+    max_violations: int | None = 0
+    max_rate: float | None = None
+    note: str = ""
+
+    def passes(self, violations: int, checked: int) -> bool:
+        """Whether `violations` out of `checked` stays within the budget."""
+        if self.max_violations is not None and violations > self.max_violations:
+            return False
+        rate = violations / checked if checked else 0.0
+        return not (self.max_rate is not None and rate > self.max_rate)
+
+    def text(self) -> str:
+        parts = []
+        if self.max_violations is not None:
+            parts.append(f"at most {self.max_violations}")
+        if self.max_rate is not None:
+            parts.append(f"at most {self.max_rate:.2%}")
+        return " and ".join(parts) or "none"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One conformance rule: a stable id, business wording, and what it counts."""
+
+    id: str
+    title: str
+    section: str  # playbook section it enforces, as "<section>" or "<section>.<entity id>"
+    table: str  # logical table whose rows are counted
+    applies: Pred
+    violates: Pred
+    counts: str  # how the rule counts, for the data contract
+    threshold: Threshold = field(default_factory=Threshold)
+
+
+# ------------------------------------------------------------------ building
+
+
+def stage_value(model: Playbook, stage_id: str) -> str:
+    """The value stage columns hold for a stage: its CRM value, else its id."""
+    s = model.stage(stage_id)
+    return s.crm_value or s.id
+
+
+def queue_value(model: Playbook, queue_id: str) -> str:
+    """The value the queue column holds for a queue: its CRM name, else its id."""
+    q = {q.id: q for q in (model.routing.queues if model.routing else [])}.get(queue_id)
+    return (q.crm_name or q.id) if q else queue_id
+
+
+def implied_values(model: Playbook, f) -> list[str]:
+    """Allowed values of an enum field: listed ones, else those the model implies for its meaning."""
+    if f.allowed_values:
+        return f.values
+    if f.semantic in ("stage", "from_stage", "to_stage"):
+        return [stage_value(model, s.id) for s in model.stages]
+    if f.semantic == "closure_reason":
+        return [r.id for r in model.closure_reasons]
+    if f.semantic == "appointment_stage" and model.appointments:
+        return [a.id for a in model.appointments.stages]
+    if f.semantic == "queue" and model.routing:
+        return [queue_value(model, q.id) for q in model.routing.queues]
+    return []
+
+
+def _thresholds(model: Playbook) -> dict[str, Threshold]:
+    out = {}
+    for t in model.conformance.thresholds:
+        out[t.rule] = Threshold(
+            max_violations=t.max_violations if (t.max_violations is not None or t.max_rate is None) else None,
+            max_rate=t.max_rate,
+            note=t.note,
+        )
+    return out
+
+
+def _sem(contract: Contract, table: str, semantic: str) -> str | None:
+    c = contract.by_semantic(table, semantic)
+    return c.field_id if c else None
+
+
+def build_checks(model: Playbook, contract: Contract | None = None) -> list[Check]:
+    """Every check the model implies, in a stable order (by id)."""
+    contract = contract or build_contract(model)
+    checks: list[Check] = []
+    add = checks.append
+    lead_cols = {c.field_id for c in contract.table("leads").columns}
+    stage_f = _sem(contract, "leads", "stage")
+
+    # Required fields and reason notes for every stage a lead has entered.
+    for s in model.stages:
+        req = [f for f in s.required_fields if f in lead_cols]
+        if req:
+            add(Check(
+                id=f"required-fields.{s.id}",
+                title=f"Leads that reached “{s.name}” have its required fields",
+                section=f"stages.{s.id}",
+                table="leads",
+                applies=Entered(s.id),
+                violates=any_of(*(Blank(Col(f), text=_is_text(model, f)) for f in req)),
+                counts="one per lead that entered the stage (stage history or current stage) "
+                "with any required field empty",
+            ))
+    note_f = _sem(contract, "leads", "reason_note")
+    if note_f:
+        for s in model.stages:
+            if s.reason_note_required:
+                add(Check(
+                    id=f"reason-note-present.{s.id}",
+                    title=f"Leads moved to “{s.name}” carry a reason note",
+                    section=f"stages.{s.id}",
+                    table="leads",
+                    applies=Entered(s.id),
+                    violates=Blank(Col(note_f)),
+                    counts="one per lead that entered the stage with an empty reason note",
+                ))
+    closed = [stage_value(model, s.id) for s in model.stages if s.closed]
+    reason_f = _sem(contract, "leads", "closure_reason")
+    if closed and reason_f and stage_f:
+        add(Check(
+            id="closure-reason-present",
+            title="Closed leads record a closure reason",
+            section="closure_reasons",
+            table="leads",
+            applies=InValues(Col(stage_f), tuple(closed)),
+            violates=Blank(Col(reason_f)),
+            counts="one per lead currently in a closed stage without a closure reason",
+        ))
+        needing = [r.id for r in model.closure_reasons if r.requires_note]
+        if needing and note_f:
+            add(Check(
+                id="reason-note-present.closure",
+                title="Closure reasons that need a note have one",
+                section="closure_reasons",
+                table="leads",
+                applies=InValues(Col(reason_f), tuple(needing)),
+                violates=Blank(Col(note_f)),
+                counts="one per lead whose closure reason requires a note and whose note is empty",
+            ))
+
+    # Allowed values of every enumerated field.
+    for table in contract.tables:
+        for c in table.columns:
+            f = model.field(c.field_id)
+            if f.type != "enum":
+                continue
+            values = implied_values(model, f)
+            if not values:
+                continue
+            add(Check(
+                id=f"allowed-values.{f.id}",
+                title=f"“{f.label}” holds only allowed values",
+                section=f"fields.{f.id}",
+                table=table.name,
+                applies=Not(Blank(Col(f.id))),
+                violates=Not(InValues(Col(f.id), tuple(values))),
+                counts=f"one per {table.row} whose value is set and not one of the allowed values",
+            ))
+
+    # Stage changes only along allowed transitions.
+    from_f = _sem(contract, "stage_history", "from_stage")
+    to_f = _sem(contract, "stage_history", "to_stage")
+    if from_f and to_f:
+        allowed = [
+            all_of(Cmp("=", Col(from_f), Lit(stage_value(model, s.id))),
+                   Cmp("=", Col(to_f), Lit(stage_value(model, t.to))))
+            for s in model.stages for t in s.transitions
+        ]
+        initial = [stage_value(model, s.id) for s in model.stages if s.initial]
+        allowed.append(all_of(Blank(Col(from_f)), InValues(Col(to_f), tuple(initial))))
+        add(Check(
+            id="transition-allowed",
+            title="Stages change only along the playbook's transitions",
+            section="stages",
+            table="stage_history",
+            applies=TRUE,
+            violates=Not(any_of(*allowed)),
+            counts="one per stage-history row whose (from, to) pair is not an allowed transition; "
+            "a row with no from-stage must enter an initial stage",
+        ))
+
+    # SLAs in business time; open clocks past the deadline are breaches at as_of.
+    esc_f = _sem(contract, "leads", "escalated_at")
+    for sla in model.slas:
+        start = EventTime(sla.start_event)
+        stop = EventTime(sla.stop_event)
+        is_closed = InValues(Col(stage_f), tuple(closed)) if (stage_f and closed) else Not(TRUE)
+        applies = all_of(
+            Not(IsNull(start)),
+            any_of(Not(IsNull(stop)), Not(is_closed)),
+            any_of(*(Entered(s) for s in sla.applies_to_stages)) if sla.applies_to_stages else TRUE,
+        )
+        end = Coalesce((stop, AsOf()))
+        from .calendar import business_day_hours
+
+        limit = sla.within.seconds(business_day_hours(model.playbook.calendar))
+        breach = Cmp(">", Elapsed(start, end, sla.within.business), Lit(limit))
+        add(Check(
+            id=f"sla.{sla.id}",
+            title=f"“{sla.name}” met within {sla.within}",
+            section=f"slas.{sla.id}",
+            table="leads",
+            applies=applies,
+            violates=breach,
+            counts="one per lead whose start event happened and whose stop event came later than the "
+            "limit (business time on the playbook calendar); a lead still open without the stop event "
+            "counts once the limit has passed at as-of; closed leads without the stop event are not checked",
+        ))
+        if sla.escalations and esc_f:
+            add(Check(
+                id=f"sla-escalated.{sla.id}",
+                title=f"Every breach of “{sla.name}” was escalated",
+                section=f"slas.{sla.id}",
+                table="leads",
+                applies=all_of(applies, breach),
+                violates=Blank(Col(esc_f), text=False),
+                counts="one per breach of the SLA with no escalation time recorded",
+            ))
+
+    # Duplicates under the matching rules.
+    flag_f = _sem(contract, "leads", "duplicate_flag")
+    of_f = _sem(contract, "leads", "duplicate_of")
+    for rule in sorted(model.matching.rules, key=lambda r: (r.order, r.id)):
+        if not all(f in lead_cols for f in rule.match_on):
+            continue
+        unflagged = all_of(
+            Not(IsTrue(Col(flag_f))) if flag_f else TRUE,
+            Blank(Col(of_f)) if of_f else TRUE,
+        )
+        add(Check(
+            id=f"duplicates.{rule.id}",
+            title=f"No unflagged duplicates by {rule.name.lower()}",
+            section="matching",
+            table="leads",
+            applies=all_of(*(Not(Blank(Col(f))) for f in rule.match_on)),
+            violates=all_of(Cmp(">", DupRank(rule.id), Lit(1)), unflagged),
+            counts="groups by the normalised match fields; every record of a group except the "
+            "earliest-created (ties: lowest record id) counts, unless it is flagged as a duplicate "
+            "or merged into another record",
+        ))
+
+    # Attribution present and valid, with the missing-UTM rule.
+    if model.attribution and model.attribution.field in lead_cols:
+        a = model.attribution
+        af = model.field(a.field)
+        bad = [Blank(Col(a.field))]
+        vals = implied_values(model, af) if af.type == "enum" else []
+        if vals:
+            bad.append(Not(InValues(Col(a.field), tuple(vals))))
+        bad += [Blank(Col(u)) for u in a.utm_fields if u in lead_cols]
+        add(Check(
+            id="attribution-present",
+            title="Every lead carries valid attribution",
+            section="attribution",
+            table="leads",
+            applies=TRUE,
+            violates=any_of(*bad),
+            counts="one per lead whose attribution field is empty or not allowed, or with an empty UTM "
+            f"field (missing tags must be recorded as “{a.missing_utm_value}”)",
+        ))
+
+    # Consent and do-not-contact, per outreach activity.
+    type_f = _sem(contract, "activities", "activity_type")
+    at_f = _sem(contract, "activities", "occurred_at")
+    if model.consent and type_f and model.consent.consent_field in lead_cols:
+        cons = model.field(model.consent.consent_field)
+        chans = tuple(model.consent.channels_requiring_consent)
+        if cons.type in ("datetime", "date"):
+            no_consent = any_of(Blank(Col(cons.id, lead=True), text=False),
+                                Cmp("<", Epoch(at_f), Epoch(cons.id, lead=True)))
+        else:
+            no_consent = Not(IsTrue(Col(cons.id, lead=True)))
+        add(Check(
+            id="outreach-before-consent",
+            title="No outreach before the person consented",
+            section="consent",
+            table="activities",
+            applies=InValues(Col(type_f), chans) if chans else TRUE,
+            violates=no_consent,
+            counts="one per outreach activity on a channel that requires consent where the lead had "
+            "not consented (at the activity's time when consent is a timestamp)",
+        ))
+    if model.consent and type_f and model.consent.do_not_contact_field in lead_cols:
+        dnc = model.field(model.consent.do_not_contact_field)
+        if dnc.type in ("datetime", "date"):
+            blocked = all_of(Not(Blank(Col(dnc.id, lead=True), text=False)),
+                             Cmp(">=", Epoch(at_f), Epoch(dnc.id, lead=True)))
+        else:
+            blocked = IsTrue(Col(dnc.id, lead=True))
+        add(Check(
+            id="outreach-do-not-contact",
+            title="No outreach to people who asked not to be contacted",
+            section="consent",
+            table="activities",
+            applies=TRUE,
+            violates=blocked,
+            counts="one per activity on a lead marked do-not-contact",
+        ))
+
+    # Required logging per activity kind.
+    act_cols = {c.field_id for c in contract.table("activities").columns}
+    by_kind: dict[str, list[str]] = {}
+    for req in model.logging:
+        for f in req.required_fields:
+            if f in act_cols and f not in by_kind.setdefault(req.activity, []):
+                by_kind[req.activity].append(f)
+    if type_f:
+        for kind, fields in sorted(by_kind.items()):
+            if fields:
+                add(Check(
+                    id=f"{kind}-logging",
+                    title=f"Every {kind.replace('_', ' ')} is logged with "
+                    + ", ".join(model.field(f).label.lower() for f in fields),
+                    section="logging",
+                    table="activities",
+                    applies=Cmp("=", Col(type_f), Lit(kind)),
+                    violates=any_of(*(Blank(Col(f), text=_is_text(model, f)) for f in fields)),
+                    counts=f"one per {kind} activity with any required logging field empty",
+                ))
+
+    # Owner/queue consistent with routing rules (first match wins, fallback allowed).
+    queue_f = _sem(contract, "leads", "queue")
+    if model.routing and queue_f:
+        r = model.routing
+        score_f = model.scoring.score_field if model.scoring else _sem(contract, "leads", "score")
+        matches = []
+        for rule in r.rules:
+            conds = []
+            if rule.when.specialty:
+                conds.append(InValues(Col(r.specialty_field), tuple(rule.when.specialty)))
+            if rule.when.region:
+                conds.append(InValues(Col(r.region_field), tuple(rule.when.region)))
+            if rule.when.min_score is not None and score_f:
+                conds.append(Cmp(">=", Col(score_f), Lit(rule.when.min_score)))
+            matches.append((all_of(*conds), queue_value(model, rule.queue)))
+        ok = [Cmp("=", Col(queue_f), Lit(queue_value(model, r.fallback.queue)))]
+        for i, (m, q) in enumerate(matches):
+            earlier = [Not(IsTrue(pm)) for pm, _ in matches[:i]]
+            ok.append(all_of(IsTrue(m), *earlier, Cmp("=", Col(queue_f), Lit(q))))
+        add(Check(
+            id="routing-consistent",
+            title="Leads sit in the queue the routing rules choose",
+            section="routing",
+            table="leads",
+            applies=Not(Blank(Col(queue_f))),
+            violates=Not(any_of(*ok)),
+            counts="one per routed lead whose queue is neither the first matching rule's queue nor the "
+            "fallback queue",
+        ))
+
+    # Appointment records imply the lead stage.
+    if model.appointments:
+        pairs = [(a.id, a.lead_stage) for a in model.appointments.stages if a.lead_stage]
+        if pairs and contract.table("appointments").columns:
+            add(Check(
+                id="appointment-stage-consistent",
+                title="Leads with appointments are in the matching stage",
+                section="appointments",
+                table="leads",
+                applies=any_of(*(HasAppointment(a) for a, _ in pairs)),
+                violates=any_of(*(all_of(HasAppointment(a), Not(Entered(s))) for a, s in pairs)),
+                counts="one per lead with an appointment record whose appointment stage requires a lead "
+                "stage the lead never entered",
+            ))
+
+    th = _thresholds(model)
+    out = []
+    for c in sorted(checks, key=lambda c: c.id):
+        out.append(Check(**{**c.__dict__, "threshold": th.get(c.id, Threshold())}))
+    return out
+
+
+def _is_text(model: Playbook, field_id: str) -> bool:
+    return model.field(field_id).type in ("string", "text", "email", "phone", "enum", "url", "reference")
