@@ -1,0 +1,125 @@
+"""Releases: validate, build, deploy the versioned site with mike, tag; and "which version on date D".
+
+Each release records its effective date (from `playbook.effective`) twice: in
+the annotated tag's message (`Effective: YYYY-MM-DD`) and as a property of the
+version in mike's `versions.json` on `gh-pages`, which is the releases record
+the site's version selector reads.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Callable
+
+from ..errors import UsageError
+from .git import Git
+from .publish import BRANCH, LATEST, deploy
+
+_VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+]{0,62}$")
+_EFFECTIVE = re.compile(r"^Effective:\s*(\d{4}-\d{2}-\d{2})\s*$", re.MULTILINE)
+
+SiteBuilder = Callable[[Path, Path], None]
+"""(process_dir, site_dir) -> writes the built site into site_dir."""
+
+
+@dataclass(frozen=True)
+class Release:
+    version: str
+    tag: str
+    effective: date
+    commit: str
+    branch: str = BRANCH
+
+
+def check_version(version: str) -> str:
+    """A version name safe as a tag, a folder and a URL segment."""
+    if version.startswith("-"):
+        raise UsageError(f"version {version!r} looks like an option; refused (nothing was run)")
+    if not _VERSION.match(version) or ".." in version or version.endswith(".") or version == LATEST:
+        raise UsageError(f"version {version!r} is not allowed: use letters, digits and . _ + "
+                         f"(e.g. 1.4.0), not {LATEST!r}")
+    return version
+
+
+def build_site(process_dir: Path, site_dir: Path) -> None:
+    """Build the site for this release with the site part's build function."""
+    try:
+        from ..site import build as site_build
+    except ImportError:
+        raise UsageError("the site builder (generator.site.build) is not available") from None
+    site_build.build(process_dir, site_dir)
+
+
+def tag_message(playbook_id: str, version: str, effective: date, commit: str) -> str:
+    return f"playbook {playbook_id} {version}\n\nEffective: {effective.isoformat()}\nCommit: {commit}\n"
+
+
+def release(process_dir: Path, version: str, push: bool = False, remote: str = "origin",
+            builder: SiteBuilder | None = None) -> Release:
+    """Validate, build, deploy with mike, then tag `v{VERSION}`; push only when asked."""
+    from ..validate import load_playbook
+
+    check_version(version)
+    process_dir = Path(process_dir)
+    git = Git(process_dir)
+    rel = git.rel(process_dir)
+    head = git.head()
+    if head is None:
+        raise UsageError("nothing to release: the repository has no commits")
+    tag = f"v{version}"
+    if any(name == tag for name, _, _ in git.tags(tag)):
+        raise UsageError(f"tag {tag} already exists; releases are immutable, pick a new version")
+    if git.run("status", "--porcelain", "--untracked-files=all", "--", rel):
+        raise UsageError(f"{rel} has uncommitted changes: commit them so the release matches its tag")
+    model = load_playbook(process_dir)
+    effective = model.playbook.effective
+    for name, _, message in git.tags("v*"):
+        m = _EFFECTIVE.search(message)
+        if m and date.fromisoformat(m.group(1)) > effective:
+            raise UsageError(f"effective date {effective} is before that of {name} ({m.group(1)}): "
+                             "a later release cannot take effect earlier; update `playbook.effective`")
+    props = {"effective": effective.isoformat(), "commit": head, "tag": tag}
+    with tempfile.TemporaryDirectory(prefix="playbook-release-") as tmp:
+        site_dir = Path(tmp) / "site"
+        build = builder or build_site
+        deploy(git.root, version, site_dir, lambda: build(process_dir, site_dir), props)
+    git.create_tag(tag, tag_message(model.playbook.id, version, effective, head), head)
+    if push:
+        git.push(remote, f"refs/tags/{tag}", f"refs/heads/{BRANCH}")
+    return Release(version, tag, effective, head)
+
+
+def releases(git: Git) -> list[Release]:
+    """Every tagged release with an effective date, in tag order."""
+    out = []
+    for name, sha, message in git.tags("v*"):
+        m = _EFFECTIVE.search(message)
+        if m:
+            out.append(Release(name[1:], name, date.fromisoformat(m.group(1)), sha))
+    return out
+
+
+def version_at(process_dir: Path, when: str) -> Release:
+    """The release in effect on a date: the latest effective date on or before it."""
+    try:
+        day = date.fromisoformat(when)
+    except ValueError:
+        raise UsageError(f"date {when!r} is not YYYY-MM-DD") from None
+    git = Git(process_dir)
+    found = releases(git)
+    if not found:
+        hint = " (the clone is shallow or tags were not fetched: `git fetch --tags`)" if git.is_shallow() else \
+            " (fetch tags with `git fetch --tags` if they live on the remote)"
+        raise UsageError(f"no release tags (v*) with an effective date found{hint}")
+    in_effect = [r for r in found if r.effective <= day]
+    if not in_effect:
+        first = min(found, key=lambda r: r.effective)
+        raise UsageError(f"no release was in effect on {day}: the first, {first.version}, "
+                         f"took effect on {first.effective}")
+    # Same effective date: the later release supersedes the earlier one.
+    best = max(in_effect, key=lambda r: (r.effective, found.index(r)))
+    return best
