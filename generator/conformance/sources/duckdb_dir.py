@@ -1,0 +1,148 @@
+"""Embedded DuckDB over a folder of CSV or Parquet exports: the default source.
+
+Parquet files become views (DuckDB scans only the columns a check uses). CSV
+files are parsed once into in-memory tables: a fused check run reads each
+table several times and re-parsing text each time would dominate the run.
+A `.duckdb` file is opened read-only and used as is.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..source import LOGICAL_TABLES, SourceError
+from . import dir_tables
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
+    import pyarrow
+
+_QUOTED_VALUE = re.compile(r"'(?:[^']|'')*'")
+
+
+def duckdb_message(exc: Exception) -> str:
+    """DuckDB's error text without quoted literals, which can be field values."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    import duckdb
+
+    # Binder/catalog/parser errors name identifiers (double quotes); data errors quote values (single).
+    if not isinstance(exc, (duckdb.BinderException, duckdb.CatalogException, duckdb.ParserException)):
+        text = _QUOTED_VALUE.sub("'…'", text)
+    return text
+
+
+def _scan_sql(path: Path) -> str:
+    p = str(path).replace("'", "''")
+    if path.is_dir():
+        if any(path.glob("*.parquet")):
+            return f"read_parquet('{p}/*.parquet')"
+        return f"read_csv('{p}/*.csv', header = true)"
+    if path.name.endswith(".parquet"):
+        return f"read_parquet('{p}')"
+    return f"read_csv('{p}', header = true)"
+
+
+class DuckDBSource:
+    """A Source on an embedded DuckDB connection."""
+
+    dialect = "duckdb"
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        tables: dict[str, str] | None = None,
+        connection: "duckdb.DuckDBPyConnection | None" = None,
+        description: str | None = None,
+        complete: bool = True,
+        threads: int | None = None,
+    ) -> None:
+        import duckdb
+
+        self.path = Path(path)
+        self.complete = complete
+        self.missing_tables: list[str] = []
+        if connection is not None:
+            self.con = connection
+            self.description = description or f"duckdb {self.path}"
+            return
+        if self.path.is_file() and self.path.suffix in (".duckdb", ".db"):
+            try:
+                self.con = duckdb.connect(str(self.path), read_only=True)
+            except duckdb.Error as exc:
+                raise SourceError(f"cannot open DuckDB file {self.path}: {duckdb_message(exc)}") from None
+            self.description = description or f"duckdb file {self.path}"
+            self._session_settings(threads)
+            return
+        if not self.path.is_dir():
+            raise SourceError(f"source folder {self.path} does not exist (expected CSV or Parquet exports)")
+        found = {k: Path(v) for k, v in dir_tables(self.path).items()}
+        for name, loc in (tables or {}).items():
+            loc_path = Path(loc) if Path(loc).is_absolute() else self.path / loc
+            if not loc_path.exists():
+                raise SourceError(f"table {name!r}: {loc_path} does not exist")
+            found[name] = loc_path
+        if "leads" not in found:
+            raise SourceError(
+                f"source folder {self.path} has no leads table (expected leads.parquet, leads.csv or a leads/ folder)"
+            )
+        self.missing_tables = [t for t in LOGICAL_TABLES if t not in found]
+        self.description = description or f"folder {self.path}"
+        self.con = duckdb.connect()
+        self._session_settings(threads)
+        for name, loc in sorted(found.items()):
+            scan = _scan_sql(loc)
+            kind = "VIEW" if "read_parquet" in scan else "TABLE"
+            try:
+                self.con.execute(f'CREATE {kind} "{name}" AS SELECT * FROM {scan}')
+            except duckdb.Error as exc:
+                raise SourceError(f"cannot read table {name!r} from {loc.name}: {duckdb_message(exc)}") from None
+
+    def _session_settings(self, threads: int | None) -> None:
+        # Times are UTC in the data contract; never let the machine's zone leak in.
+        self.con.execute("SET TimeZone = 'UTC'")
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+
+    def query(self, sql: str) -> list[tuple]:
+        """Run one SELECT and return all rows."""
+        import duckdb
+
+        try:
+            return self.con.execute(sql).fetchall()
+        except duckdb.CatalogException as exc:
+            missing = [t for t in self.missing_tables if re.search(rf'\b{t}\b', str(exc))]
+            if missing:
+                raise SourceError(
+                    f"{self.description}: table {missing[0]!r} is missing "
+                    f"(expected {missing[0]}.parquet, {missing[0]}.csv or a {missing[0]}/ folder)"
+                ) from None
+            raise SourceError(f"{self.description}: {duckdb_message(exc)}") from None
+        except duckdb.Error as exc:
+            raise SourceError(f"{self.description}: {duckdb_message(exc)}") from None
+
+    def columns(self, name: str) -> list[str] | None:
+        """Column names of a table or view, or None when it does not exist."""
+        rows = self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+            [name],
+        ).fetchall()
+        return [r[0] for r in rows] or None
+
+    def register_table(self, name: str, table: "pyarrow.Table") -> None:
+        """Expose an Arrow table (e.g. the business-hours calendar) as `name`."""
+        self.con.register(name, table)
+
+    def close(self) -> None:
+        """Close the connection; safe to call twice."""
+        con, self.con = getattr(self, "con", None), None
+        if con is not None:
+            con.close()
+
+    def __enter__(self) -> "DuckDBSource":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
