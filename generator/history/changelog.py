@@ -137,9 +137,9 @@ def flags_for(entry: Entry, rules_model: Playbook | None, require_signed: bool) 
         valid: set[str] = set()
         for a in entry.approvers:
             if _is_author(log, a):
-                flags.append(Flag("self-approval", f"approver {a.raw!r} is the author"))
+                flags.append(Flag("self-approval", f"approver {a.raw} is the author"))
             elif a.person is None:
-                flags.append(Flag("unknown-approver", f"approver {a.raw!r} is not in `people`"))
+                flags.append(Flag("unknown-approver", f"approver {a.raw} is not in `people`"))
             else:
                 valid.add(a.person.id)
         if entry.approvers and rules_model is not None:

@@ -1,0 +1,173 @@
+"""The history part's pages: a change log of every version, and "what changed for you" per role.
+
+Without git (an exported folder, a CI tarball) or with a shallow clone the
+pages still build and say plainly what is missing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from ..errors import PlaybookError
+from ..model import SECTIONS, Playbook
+from ..text import md_text
+from .diff import KIND, Change, diff
+
+PAGE = "history/changelog.md"
+TITLE = "Change log"
+
+# Attributes whose value names a role: a change to such an entity matters to that role.
+ROLE_KEYS = {"owner", "role", "from_role", "to_role", "notify", "escalate_to", "approver", "audience"}
+
+
+def _contribution(**kw: Any):
+    from ..site.contrib import Contribution
+
+    return Contribution(**kw)
+
+
+def _roles_in(value: Any, found: set[str]) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k in ROLE_KEYS:
+                if isinstance(v, str):
+                    found.add(v)
+                elif isinstance(v, list):
+                    found.update(x for x in v if isinstance(x, str))
+            else:
+                _roles_in(v, found)
+    elif isinstance(value, list):
+        for v in value:
+            _roles_in(v, found)
+
+
+def role_index(model: Playbook | None) -> dict[tuple[str, str], set[str]]:
+    """(entity kind, entity id) -> role ids the entity names (owner, notify, ...)."""
+    index: dict[tuple[str, str], set[str]] = {}
+    if model is None:
+        return index
+
+    def add(kind: str, item: BaseModel) -> None:
+        found: set[str] = set()
+        _roles_in(item.model_dump(), found)
+        if kind == "role":
+            found.add(item.id)  # type: ignore[attr-defined]
+        index.setdefault((kind, item.id), set()).update(found)  # type: ignore[attr-defined]
+
+    for section in SECTIONS:
+        value = getattr(model, section)
+        if isinstance(value, list):
+            kind = KIND.get((section, ""))
+            for item in value:
+                if kind and hasattr(item, "id"):
+                    add(kind, item)
+        elif isinstance(value, BaseModel):
+            for (sec, sub), kind in KIND.items():
+                if sec == section and sub:
+                    for item in getattr(value, sub, []) or []:
+                        add(kind, item)
+            whole: set[str] = set()
+            _roles_in(value.model_dump(), whole)
+            index.setdefault((section.replace("_", " "), section), set()).update(whole)
+    return index
+
+
+def changes_for_role(changes: list[Change], role_id: str, before: Playbook | None,
+                     after: Playbook | None) -> list[Change]:
+    """The changes that touch an entity naming `role_id`, on either side."""
+    a, b = role_index(before), role_index(after)
+    out = []
+    for c in changes:
+        key = (c.entity_kind, c.entity_id)
+        if role_id in a.get(key, set()) | b.get(key, set()) or role_id in (c.old, c.new):
+            out.append(c)
+    return out
+
+
+def _unavailable(reason: str):
+    text = (f"# {TITLE}\n\nThe version history is not available for this build: {md_text(reason)}\n\n"
+            "Build the site from a full git clone of the repository to include it.\n")
+    return _contribution(pages={PAGE: text}, nav=[(TITLE, PAGE)])
+
+
+def contribute(model: Playbook, process_dir: Path):
+    """The change-log page and per-role "what changed for you" sections."""
+    from .changelog import History, render_markdown
+    from .release import releases
+
+    try:
+        hist = History(Path(process_dir))
+    except PlaybookError as exc:
+        return _unavailable(exc.message().splitlines()[0])
+    try:
+        if hist.git.head() is None:
+            return _unavailable("the repository has no commits yet")
+        shallow = hist.git.is_shallow()
+        found = releases(hist.git)
+        out = [f"# {TITLE}\n"]
+        if shallow:
+            out.append("!!! warning \"Incomplete history\"\n    This site was built from a shallow clone: "
+                       "commits before the cut are missing.\n")
+        out.append("Every released version with its effective date, the reasons and approvals of each change, "
+                   "any audit flags, and what changed in business terms. Times are the commits' own "
+                   "(author-set) unless a merge time is shown.\n")
+
+        def model_at(sha: str | None) -> Playbook | None:
+            if sha is None:
+                return None
+            try:
+                return hist.model(sha)
+            except PlaybookError:
+                return None
+
+        head = hist.git.head()
+        unreleased = hist.entries(since=found[-1].tag) if found else []
+        if unreleased or not found:
+            out.append("## Unreleased\n")
+            current_changes = diff(model_at(found[-1].commit) if found else None, model)
+            if found:
+                out.append("### What changed since " + md_text(found[-1].version) + "\n")
+                out.append("\n".join(f"* {md_text(c.text)}" for c in current_changes) or "No semantic changes.")
+                out.append("")
+            out.append("### Commits\n")
+            out.append(render_markdown(unreleased if found else hist.entries(),
+                                       shallow=False, heading="####"))
+        for i in range(len(found) - 1, -1, -1):
+            r = found[i]
+            prev = found[i - 1] if i > 0 else None
+            out.append(f"## {md_text(r.version)}\n")
+            out.append(f"- Effective: {r.effective.isoformat()}")
+            out.append(f"- Tag: `{md_text(r.tag)}` (commit `{r.commit[:12]}`)")
+            if prev:
+                out.append(f"- Previous version: {md_text(prev.version)} (effective {prev.effective.isoformat()})")
+            out.append("")
+            changes = diff(model_at(prev.commit) if prev else None, model_at(r.commit))
+            out.append("### What changed\n")
+            out.append("\n".join(f"* {md_text(c.text)}" for c in changes) or "No semantic changes.")
+            out.append("")
+            entries = hist.entries(since=prev.tag, until=r.tag) if prev else hist.entries(until=r.tag)
+            out.append("### Commits\n")
+            out.append(render_markdown(entries, heading="####"))
+        page = "\n".join(out).rstrip() + "\n"
+
+        # "What changed for you": from the previous version to the one this site shows.
+        role_sections: dict[str, str] = {}
+        base: Any = None
+        if found:
+            at_head = found[-1].commit == head and not unreleased and model == model_at(head)
+            base = found[-2] if at_head and len(found) > 1 else (None if at_head else found[-1])
+        if base is not None:
+            before = model_at(base.commit)
+            changes = diff(before, model)
+            for role in model.roles:
+                mine = changes_for_role(changes, role.id, before, model)
+                body = "\n".join(f"* {md_text(c.text)}" for c in mine) if mine else \
+                    "Nothing that names this role changed."
+                role_sections[role.id] = (f"## What changed for you\n\nSince version {md_text(base.version)} "
+                                          f"(effective {base.effective.isoformat()}):\n\n{body}\n")
+        return _contribution(pages={PAGE: page}, nav=[(TITLE, PAGE)], role_sections=role_sections)
+    finally:
+        hist.close()
