@@ -1,0 +1,122 @@
+"""`playbook build`: process files in, a whole site out, or nothing changed.
+
+Reads top to bottom as its stages: load and validate, gather contributions,
+render Markdown, draw diagrams, write the docs tree to a temporary folder,
+run mkdocs into another, then swap the result into place. Everything that can
+fail happens before the swap, so a failed build leaves the previous site as
+it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..errors import UsageError
+from ..load import playbook_dirs
+from . import graphviz, mkdocs
+from .contrib import collect
+from .render import DIAGRAM_TOKEN, TEMPLATES_DIR, Rendered, render
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG = PROJECT_ROOT / "mkdocs.yml"
+ASSETS_DIR = TEMPLATES_DIR / "assets"
+
+
+@dataclass
+class BuildReport:
+    """What a build did and how long each stage took (seconds)."""
+
+    pages: int = 0
+    diagrams: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def resolve_playbook(process_dir: Path) -> Path:
+    """The one playbook folder at `process_dir` (itself, or its only sub-folder with YAML)."""
+    dirs = playbook_dirs(Path(process_dir))
+    if len(dirs) > 1:
+        names = ", ".join(str(d) for d in dirs)
+        raise UsageError(f"{process_dir}: holds several playbooks ({names}); pass the one to build")
+    return dirs[0]
+
+
+def generate(playbook_dir: Path, cache_dir: Path | None, templates_dir: Path = TEMPLATES_DIR,
+             report: BuildReport | None = None) -> tuple[dict[str, str], Rendered, object]:
+    """Load, validate and render: the finished docs tree in memory (path -> text)."""
+    from ..validate import load_playbook
+
+    report = report if report is not None else BuildReport()
+    t0 = time.perf_counter()
+    model = load_playbook(playbook_dir)
+    contribution = collect(model, playbook_dir)
+    rendered = render(model, contribution, templates_dir)
+    t1 = time.perf_counter()
+    svgs = {key: graphviz.render_svg(src, cache_dir) for key, src in sorted(rendered.diagrams.items())}
+    t2 = time.perf_counter()
+    files: dict[str, str] = {}
+    for path, text in rendered.pages.items():
+        for key, svg in svgs.items():
+            text = text.replace(DIAGRAM_TOKEN.format(key), svg.rstrip("\n"))
+        files[path] = text
+    for asset in sorted(p for p in Path(templates_dir, "assets").rglob("*") if p.is_file()):
+        files["assets/" + asset.relative_to(Path(templates_dir, "assets")).as_posix()] = asset.read_text("utf-8")
+    report.pages = len(rendered.pages)
+    report.diagrams = len(rendered.diagrams)
+    report.timings["render"] = t1 - t0
+    report.timings["diagrams"] = t2 - t1
+    return files, rendered, model
+
+
+def write_tree(files: dict[str, str], root: Path) -> None:
+    """Write a docs tree; paths are ours (ids are slugs), never outside root."""
+    root = root.resolve()
+    for rel, text in sorted(files.items()):
+        target = (root / rel).resolve()
+        if root not in target.parents:
+            raise UsageError(f"refusing to write {rel!r} outside the docs folder")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+
+
+def _swap(new: Path, dest: Path, trash: Path) -> None:
+    """Put `new` at `dest`; the old tree moves aside first and is removed after."""
+    if dest.exists():
+        os.replace(dest, trash)
+    os.replace(new, dest)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def build_site(process_dir: Path = Path("process"), site_dir: Path = Path("site"), docs_dir: Path | None = None,
+               cache_dir: Path | None = Path(".cache/diagrams"), config: Path = DEFAULT_CONFIG,
+               templates_dir: Path = TEMPLATES_DIR, strict: bool = True) -> BuildReport:
+    """Build the whole site into site_dir atomically; return counts and timings."""
+    report = BuildReport()
+    playbook_dir = resolve_playbook(process_dir)
+    files, rendered, model = generate(playbook_dir, cache_dir, templates_dir, report)
+    site_dir = Path(site_dir).resolve()
+    site_dir.parent.mkdir(parents=True, exist_ok=True)
+    env_epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    # Same input, same bytes: sitemap dates come from the playbook's effective date.
+    epoch = env_epoch or str(int(datetime.combine(model.playbook.effective, datetime.min.time(),
+                                                  tzinfo=timezone.utc).timestamp()))
+    with tempfile.TemporaryDirectory(prefix=".playbook-build-", dir=site_dir.parent) as tmp:
+        work = Path(tmp)
+        docs = work / "docs"
+        write_tree(files, docs)
+        cfg = mkdocs.write_config(config, docs, rendered.nav, work / "mkdocs.yml")
+        t0 = time.perf_counter()
+        mkdocs.build(cfg, work / "site", strict=strict, build_epoch=epoch)
+        report.timings["mkdocs"] = time.perf_counter() - t0
+        if docs_dir is not None:
+            docs_dir = Path(docs_dir).resolve()
+            docs_dir.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(docs, work / "docs-out")
+            _swap(work / "docs-out", docs_dir, work / "docs-old")
+        _swap(work / "site", site_dir, work / "site-old")
+    return report

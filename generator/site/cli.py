@@ -1,0 +1,82 @@
+"""`playbook build` and `playbook serve`."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import click
+
+from ..errors import PlaybookError
+
+
+@click.command()
+@click.argument("process_dir", type=click.Path(path_type=Path), default=Path("process"))
+@click.option("--site-dir", type=click.Path(path_type=Path), default=Path("site"), show_default=True,
+              help="Where the built site goes (replaced whole, only on success).")
+@click.option("--docs-dir", type=click.Path(path_type=Path), default=None,
+              help="Also keep the generated Markdown and SVG here (for review or other builders).")
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=Path(".cache/diagrams"), show_default=True,
+              help="Rendered diagrams, keyed by content hash.")
+def build(process_dir: Path, site_dir: Path, docs_dir: Path | None, cache_dir: Path) -> None:
+    """Build the playbook site (Markdown, diagrams, mkdocs) into SITE_DIR."""
+    from .build import build_site
+
+    report = build_site(process_dir, site_dir, docs_dir=docs_dir, cache_dir=cache_dir)
+    t = report.timings
+    click.echo(f"built {site_dir}: {report.pages} pages, {report.diagrams} diagrams "
+               f"(render {t.get('render', 0):.2f}s, diagrams {t.get('diagrams', 0):.2f}s, "
+               f"mkdocs {t.get('mkdocs', 0):.2f}s)")
+
+
+@click.command()
+@click.argument("process_dir", type=click.Path(path_type=Path), default=Path("process"))
+@click.option("--site-dir", type=click.Path(path_type=Path), default=Path("site"), show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=Path(".cache/diagrams"), show_default=True)
+def serve(process_dir: Path, site_dir: Path, port: int, cache_dir: Path) -> None:
+    """Build, serve on localhost, and rebuild when process files or templates change."""
+    from watchdog.events import FileSystemEventHandler
+    from watchdog.observers import Observer
+
+    from .build import PROJECT_ROOT, build_site
+    from .render import TEMPLATES_DIR
+    from .serve import start_server
+
+    def rebuild() -> None:
+        try:
+            report = build_site(process_dir, site_dir, cache_dir=cache_dir)
+            click.echo(f"rebuilt: {report.pages} pages")
+        except PlaybookError as exc:
+            # Keep serving the last good site; show what is wrong.
+            click.echo(exc.message(), err=True)
+
+    rebuild()
+    server = start_server(site_dir, port)
+    click.echo(f"serving {site_dir} on http://127.0.0.1:{server.server_port}/ (Ctrl+C to stop)")
+
+    changed = threading.Event()
+
+    class Handler(FileSystemEventHandler):
+        def on_any_event(self, event) -> None:
+            if not event.is_directory:
+                changed.set()
+
+    observer = Observer()
+    for path in (Path(process_dir), TEMPLATES_DIR, PROJECT_ROOT / "mkdocs.yml"):
+        target = path if path.is_dir() else path.parent
+        observer.schedule(Handler(), str(target), recursive=target.is_dir() and path.is_dir())
+    observer.start()
+    try:
+        while True:
+            if changed.wait(0.5):
+                time.sleep(0.3)  # let an editor finish writing
+                changed.clear()
+                rebuild()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        observer.stop()
+        observer.join()
+        server.shutdown()

@@ -1,0 +1,94 @@
+"""Graphviz `dot`: the one place the site talks to it.
+
+DOT is built with the `graphviz` package so every label and attribute goes
+through its quoting; process text is wrapped in `graphviz.escape` so a label
+can never become an HTML-like label or a record/escape sequence. SVG output
+is cached by a hash of the DOT source and the dot version, so an edit
+re-renders only the diagrams it touches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from ..errors import ExternalToolError
+
+DOT_TIMEOUT = 60
+
+
+class GraphvizError(ExternalToolError):
+    """`dot` is missing or failed; the message carries its stderr."""
+
+
+def label(text: object) -> str:
+    """Process text made safe for a DOT label or tooltip (never HTML-like, escapes literal)."""
+    import graphviz
+
+    return graphviz.escape("" if text is None else str(text))
+
+
+_version_cache: dict[str, str] = {}
+
+
+def dot_version(dot: str = "dot") -> str:
+    """The `dot -V` banner; part of the cache key so an upgrade re-renders."""
+    if dot not in _version_cache:
+        exe = shutil.which(dot)
+        if exe is None:
+            raise GraphvizError(
+                f"graphviz `{dot}` was not found on PATH; install graphviz (scripts/system-deps.sh site)"
+            )
+        proc = subprocess.run([exe, "-V"], capture_output=True, text=True, timeout=DOT_TIMEOUT)
+        _version_cache[dot] = (proc.stderr or proc.stdout).strip()
+    return _version_cache[dot]
+
+
+def render_svg(source: str, cache_dir: Path | None = None, dot: str = "dot") -> str:
+    """Render DOT to SVG text ready to inline in a page; cached by content hash."""
+    key = hashlib.sha256((dot_version(dot) + "\0" + source).encode("utf-8")).hexdigest()
+    cached = Path(cache_dir) / f"{key}.svg" if cache_dir is not None else None
+    if cached is not None and cached.is_file():
+        return cached.read_text(encoding="utf-8")
+    try:
+        proc = subprocess.run(
+            [shutil.which(dot) or dot, "-Tsvg"],
+            input=source.encode("utf-8"),
+            capture_output=True,
+            timeout=DOT_TIMEOUT,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GraphvizError(f"graphviz `{dot}` could not run: {exc}") from exc
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip()
+        raise GraphvizError(f"graphviz `{dot}` failed (exit {proc.returncode}): {err}")
+    svg = clean_svg(proc.stdout.decode("utf-8"))
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename so a concurrent build never reads half a file.
+        fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(svg)
+        os.replace(tmp, cached)
+    return svg
+
+
+_PROLOGUE = re.compile(r"\A.*?(?=<svg\b)", re.S)
+_COMMENT = re.compile(r"<!--.*?-->\s*", re.S)
+_OPEN = re.compile(r"<svg\b")
+
+
+def clean_svg(svg: str) -> str:
+    """Strip the XML prologue and comments so the SVG can sit inline in HTML.
+
+    Blank lines are removed too: Markdown ends a raw HTML block at one.
+    """
+    svg = _PROLOGUE.sub("", svg, count=1)
+    svg = _COMMENT.sub("", svg)
+    svg = _OPEN.sub('<svg role="img"', svg, count=1)
+    return "\n".join(line for line in svg.splitlines() if line.strip()) + "\n"

@@ -1,0 +1,263 @@
+"""Render the site's Markdown pages from Jinja2 templates in `templates/`.
+
+Pure: model in, {docs-relative path: Markdown} and {diagram key: DOT} out.
+Process text is data: the Jinja environment's `finalize` escapes every value
+that is not already trusted Markdown (`Md`) with `generator.text.md_text`, so a
+template that forgets a filter still cannot let markup through. Helpers that
+build links return `Md` with their text escaped.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from ..model import Playbook
+from ..text import md_block, md_text
+from . import diagrams
+from .contrib import Contribution
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+DIAGRAM_TOKEN = "@@diagram:{}@@"
+
+
+class Md(str):
+    """Markdown our own code produced from escaped parts: emitted as is."""
+
+
+def _finalize(value: Any) -> str:
+    if isinstance(value, Md):
+        return value
+    if value is None:
+        return ""
+    return md_text(value)
+
+
+def md(value: Any) -> Md:
+    """Jinja filter: process text escaped for inline Markdown."""
+    return value if isinstance(value, Md) else Md(md_text(value))
+
+
+def block(value: Any) -> Md:
+    """Jinja filter: multi-line process text escaped as Markdown paragraphs."""
+    return Md(md_block(value))
+
+
+def join(items, sep: str = ", ") -> Md:
+    """Jinja filter: join already-escaped pieces (or escape plain ones)."""
+    return Md(sep.join(md(i) for i in items))
+
+
+def page_url(md_path: str) -> str:
+    """The URL mkdocs gives a page with directory URLs: `a/b.md` -> `a/b/`."""
+    p = md_path[:-3]
+    if p == "index" or p.endswith("/index"):
+        p = p[: -len("index")]
+    elif p:
+        p += "/"
+    return p
+
+
+def html_href(from_md: str, to_md: str, anchor: str = "") -> str:
+    """An href from one built page to another, for raw HTML that mkdocs does not rewrite."""
+    frm = page_url(from_md).rstrip("/") or "."
+    to = page_url(to_md).rstrip("/") or "."
+    rel = posixpath.relpath(to, frm)
+    rel = "./" if rel == "." else rel + "/"
+    return rel + (f"#{anchor}" if anchor else "")
+
+
+# kind -> (page, anchor prefix, model section or None when the page is per entity)
+TARGETS: dict[str, tuple[str, str]] = {
+    "field": ("data.md", "field-"),
+    "source": ("data.md", "source-"),
+    "system": ("data.md", "system-"),
+    "stage": ("stages.md", "stage-"),
+    "status": ("stages.md", "status-"),
+    "reason": ("stages.md", "reason-"),
+    "event": ("stages.md", "event-"),
+    "template": ("rules.md", "template-"),
+    "sla": ("rules.md", "sla-"),
+    "queue": ("rules.md", "queue-"),
+    "handoff": ("rules.md", "handoff-"),
+    "logging": ("rules.md", "logging-"),
+    "sequence": ("rules.md", "sequence-"),
+    "topic": ("rules.md", "topic-"),
+    "review": ("rules.md", "review-"),
+    "metric": ("measurement.md", "metric-"),
+    "exception": ("measurement.md", "exception-"),
+    "person": ("measurement.md", "person-"),
+    "check": ("measurement.md", "check-"),
+    "lane": ("index.md", "lane-"),
+}
+SECTION_OF = {
+    "field": "fields", "source": "sources", "system": "systems", "stage": "stages", "status": "statuses",
+    "reason": "closure_reasons", "event": "events", "template": "templates", "sla": "slas",
+    "handoff": "handoffs", "logging": "logging", "sequence": "outreach", "topic": "sensitive_topics",
+    "metric": "metrics", "exception": "exceptions", "person": "people", "check": "quality_checks",
+    "lane": "lanes", "step": "steps", "role": "roles",
+}
+
+
+@dataclass
+class Links:
+    """Markdown links from one page to the entities of the model."""
+
+    model: Playbook
+    page: str
+    _index: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def _entity(self, kind: str, ident: str) -> Any:
+        if kind not in self._index:
+            if kind == "queue":
+                self._index[kind] = {q.id: q for q in (self.model.routing.queues if self.model.routing else [])}
+            elif kind == "review":
+                self._index[kind] = {r.id: r for r in self.model.qualification.manual_reviews}
+            else:
+                self._index[kind] = self.model.by_id(SECTION_OF[kind])
+        return self._index[kind].get(ident)
+
+    def target(self, kind: str, ident: str) -> str:
+        """Docs-relative link target (`../data.md#field-email`) for mkdocs to resolve."""
+        if kind == "step":
+            to, anchor = f"steps/{ident}.md", ""
+        elif kind == "role":
+            to, anchor = f"roles/{ident}.md", ""
+        else:
+            to, prefix = TARGETS[kind]
+            anchor = prefix + ident
+        rel = posixpath.relpath(to, posixpath.dirname(self.page) or ".")
+        return rel + (f"#{anchor}" if anchor else "")
+
+    def to(self, kind: str, ident: str | None, text: Any = None) -> Md:
+        """`[Name](target)` for an entity, named by its name/label; plain escaped id if unknown."""
+        if not ident:
+            return Md("")
+        ent = self._entity(kind, ident)
+        if ent is None:
+            return Md(md_text(ident))
+        name = text if text is not None else getattr(ent, "name", None) or getattr(ent, "label", None) or ident
+        return Md(f"[{md_text(name)}]({self.target(kind, ident)})")
+
+    def many(self, kind: str, idents, sep: str = ", ") -> Md:
+        """Links to several entities, or an em dash when there are none."""
+        parts = [self.to(kind, i) for i in idents]
+        return Md(sep.join(parts) if parts else "—")
+
+    def __getattr__(self, kind: str):
+        if kind in SECTION_OF or kind in ("queue", "review"):
+            return lambda ident, text=None: self.to(kind, ident, text)
+        raise AttributeError(kind)
+
+
+def environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
+    """Jinja for Markdown: no autoescape (it is HTML's), escaping by `finalize` instead."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        # `{#id}` is attr_list syntax for heading anchors, so Jinja comments use another marker.
+        comment_start_string="{##",
+        comment_end_string="##}",
+    )
+    env.filters.update(md=md, block=block, join=join)
+    env.tests["contains"] = lambda seq, item: item in seq
+    env.globals.update(Md=Md)
+    return env
+
+
+@dataclass
+class Rendered:
+    """Everything a build writes, in memory: pages and the DOT of every diagram."""
+
+    pages: dict[str, str]
+    diagrams: dict[str, str]
+    nav: list
+
+
+def _role_context(model: Playbook, role) -> dict[str, Any]:
+    steps_owned = [s for s in model.steps if s.owner == role.id]
+    transitions = [(s, t) for s in model.stages for t in s.transitions if t.owner == role.id]
+    slas = [s for s in model.slas if s.owner == role.id]
+    escalations = [(s, e) for s in model.slas for e in s.escalations if e.notify == role.id]
+    seqs = [q for q in model.outreach if q.owner == role.id]
+    tmpl_ids: list[str] = []
+    for s in steps_owned:
+        tmpl_ids += s.templates
+    for q in seqs:
+        tmpl_ids += [o.template for o in q.steps if o.template]
+    tmpl_ids = list(dict.fromkeys(tmpl_ids))
+    handoffs_out = [h for h in model.handoffs if h.from_role == role.id]
+    handoffs_in = [h for h in model.handoffs if h.to_role == role.id]
+    queues = [q for q in (model.routing.queues if model.routing else []) if q.owner == role.id]
+    reviews = [r for r in model.qualification.manual_reviews if r.role == role.id]
+    metrics = [m for m in model.metrics if m.owner == role.id]
+    return dict(role=role, steps_owned=steps_owned, transitions=transitions, slas=slas,
+                escalations=escalations, sequences=seqs, template_ids=tmpl_ids, handoffs_out=handoffs_out,
+                handoffs_in=handoffs_in, queues=queues, reviews=reviews, metrics=metrics,
+                stages_owned=[s for s in model.stages if s.owner == role.id])
+
+
+def render(model: Playbook, contribution: Contribution | None = None,
+           templates_dir: Path = TEMPLATES_DIR) -> Rendered:
+    """Every page of the site as Markdown, diagrams as DOT placeholders."""
+    contribution = contribution or Contribution()
+    env = environment(templates_dir)
+    pages: dict[str, str] = {}
+    dots: dict[str, str] = {}
+    lanes = model.by_id("lanes")
+
+    def page(path: str, template: str, **ctx: Any) -> None:
+        links = Links(model, path)
+        pages[path] = env.get_template(template).render(m=model, link=links, page=path, **ctx)
+
+    def swim(key: str, from_md: str, highlight: str | None = None) -> str:
+        dots[key] = diagrams.swimlane(
+            model, lambda step, anchor: html_href(from_md, f"steps/{step}.md", anchor), highlight)
+        return DIAGRAM_TOKEN.format(key)
+
+    page("index.md", "index.md.j2", swimlane=Md(swim("swimlane", "index.md")))
+
+    for step in model.steps:
+        page(f"steps/{step.id}.md", "step.md.j2", step=step,
+             prev_steps=[s for s in model.steps if step.id in s.next
+                         or any(o.next_step == step.id for d in s.decisions for o in d.outcomes)])
+
+    dots["stages"] = diagrams.stage_graph(model, lambda sid: html_href("stages.md", "stages.md", f"stage-{sid}"))
+    page("stages.md", "stages.md.j2", state_diagram=Md(DIAGRAM_TOKEN.format("stages")),
+         sections=contribution.stage_sections)
+
+    for role in model.roles:
+        ctx = _role_context(model, role)
+        page(f"roles/{role.id}.md", "role.md.j2",
+             swimlane=Md(swim(f"swimlane-{role.id}", f"roles/{role.id}.md", role.lane)),
+             lane=lanes.get(role.lane), contributed=Md(contribution.role_sections.get(role.id, "")), **ctx)
+
+    page("data.md", "data.md.j2")
+    page("rules.md", "rules.md.j2", sla_sections=contribution.sla_sections)
+    page("measurement.md", "measurement.md.j2")
+
+    for path, text in sorted(contribution.pages.items()):
+        pages[path] = text
+
+    nav: list = [
+        {"Home": "index.md"},
+        # Paths only: mkdocs titles each page from its (escaped) heading, so no
+        # process text reaches the nav unescaped.
+        {"Steps": [f"steps/{s.id}.md" for s in model.steps]},
+        {"Stages": "stages.md"},
+        {"Roles": [f"roles/{r.id}.md" for r in model.roles]},
+        {"Data": "data.md"},
+        {"Rules": "rules.md"},
+        {"Measurement and upkeep": "measurement.md"},
+    ]
+    nav += [{title: path} for title, path in contribution.nav]
+    return Rendered(pages=pages, diagrams=dots, nav=nav)
