@@ -32,7 +32,8 @@ def check(model, ctx):
         # stages.yaml
         stages:
           - id: qualified
-        # more-stages.yaml
+        ---
+        # more-stages.yaml (files merge in name order)
         stages:
           - id: qualified
 
