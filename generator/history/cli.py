@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from ..errors import EXIT_PROBLEMS, UsageError
+from ..errors import EXIT_PROBLEMS, PlaybookError, UsageError
+
+class Flagged(PlaybookError):
+    """`history --strict` found flagged commits."""
+
+    exit_code = EXIT_PROBLEMS
+
 
 FORMATS = click.Choice(["text", "json", "markdown"])
 
@@ -82,8 +88,9 @@ def history(since: str | None, fmt: str, strict: bool, process: str | None) -> N
     click.echo(render(entries, fmt, shallow))
     if shallow:
         click.echo("warning: shallow clone: commits before the cut are missing from this history", err=True)
-    if strict and any(e.flags for e in entries):
-        raise SystemExit(EXIT_PROBLEMS)
+    flagged = sum(1 for e in entries if e.flags)
+    if strict and flagged:
+        raise Flagged(f"history --strict: {flagged} commit(s) flagged")
 
 
 @click.command()
