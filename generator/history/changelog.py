@@ -216,6 +216,9 @@ class History:
                 error=error,
             )
             require = any(m is not None and m.playbook.require_signed_commits for m in (before, after))
+            if log.signature == "N" and self.git.has_signature(log.sha):
+                # git says N when it has no way to verify (e.g. no allowed-signers file for SSH keys).
+                log.signature = "E"
             entry.flags = flags_for(entry, rules_model, require)
             out.append(entry)
         return out

@@ -151,6 +151,10 @@ class Git:
             return None
         return obj if obj.type == "tree" else None
 
+    def has_signature(self, sha: str) -> bool:
+        """True when the commit carries a signature, even one git could not check."""
+        return bool(self.repo.commit(sha).gpgsig)
+
     def blob_bytes(self, blob) -> bytes:
         """Content of a gitpython Blob."""
         return blob.data_stream.read()

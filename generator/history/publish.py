@@ -46,7 +46,8 @@ def deploy(root: Path, version: str, site_dir: Path, build: Callable[[], None],
                                  message=f"Deploy playbook site {version}",
                                  set_props=sorted(properties.items())):
                 build()
-            commands.set_default(LATEST, branch=branch, message=f"Default version: {LATEST} ({version})")
+            commands.set_default(LATEST, branch=branch, message=f"Default version: {LATEST} ({version})",
+                                 allow_empty=True)
     except git_utils.GitError as exc:
         raise MikeError(f"mike: deploying {version} to {branch} failed: {exc}") from None
     except ValueError as exc:  # mike's own checks (e.g. an alias that names a version)

@@ -8,6 +8,7 @@ the site's version selector reads.
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 from dataclasses import dataclass
@@ -45,13 +46,23 @@ def check_version(version: str) -> str:
     return version
 
 
+THEME_DIR = Path(__file__).parent / "theme"
+
+
 def build_site(process_dir: Path, site_dir: Path) -> None:
-    """Build the site for this release with the site part's build function."""
-    try:
-        from ..site import build as site_build
-    except ImportError:
-        raise UsageError("the site builder (generator.site.build) is not available") from None
-    site_build.build(process_dir, site_dir)
+    """Build the site for this release with the site part's build, plus mike's version selector."""
+    from ..site.build import DEFAULT_CONFIG, build_site as site_build
+
+    with tempfile.TemporaryDirectory(prefix="playbook-release-cfg-") as tmp:
+        # Layered over the project's mkdocs.yml: the version selector reads mike's versions.json,
+        # and the theme override shows the "outdated" banner on every version but `latest`.
+        cfg = Path(tmp) / "mkdocs.yml"
+        cfg.write_text(json.dumps({
+            "INHERIT": str(DEFAULT_CONFIG),
+            "theme": {"name": "material", "custom_dir": str(THEME_DIR)},
+            "extra": {"version": {"provider": "mike", "default": LATEST, "alias": True}},
+        }, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        site_build(process_dir, site_dir, cache_dir=None, config=cfg)
 
 
 def tag_message(playbook_id: str, version: str, effective: date, commit: str) -> str:
@@ -83,11 +94,17 @@ def release(process_dir: Path, version: str, push: bool = False, remote: str = "
             raise UsageError(f"effective date {effective} is before that of {name} ({m.group(1)}): "
                              "a later release cannot take effect earlier; update `playbook.effective`")
     props = {"effective": effective.isoformat(), "commit": head, "tag": tag}
-    with tempfile.TemporaryDirectory(prefix="playbook-release-") as tmp:
-        site_dir = Path(tmp) / "site"
-        build = builder or build_site
-        deploy(git.root, version, site_dir, lambda: build(process_dir, site_dir), props)
+    # Tag first so the change log built into this version's site lists it as released;
+    # a failed build or deploy removes the tag again, so a release lands whole or not at all.
     git.create_tag(tag, tag_message(model.playbook.id, version, effective, head), head)
+    try:
+        with tempfile.TemporaryDirectory(prefix="playbook-release-") as tmp:
+            site_dir = Path(tmp) / "site"
+            build = builder or build_site
+            deploy(git.root, version, site_dir, lambda: build(process_dir, site_dir), props)
+    except BaseException:
+        git.run("tag", "--delete", "--end-of-options", tag)
+        raise
     if push:
         git.push(remote, f"refs/tags/{tag}", f"refs/heads/{BRANCH}")
     return Release(version, tag, effective, head)
