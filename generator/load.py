@@ -8,12 +8,14 @@ value came from so every later error can point at `file:line:col`.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import Problem, ProcessErrors, UsageError
@@ -22,6 +24,8 @@ from .model import SECTIONS
 MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 200_000
 """Cap on nodes after alias expansion: a 'billion laughs' file stops here."""
+MAX_DEPTH = 100
+"""Cap on nesting; real process files nest fewer than ten levels."""
 
 MAPPING_SECTIONS = frozenset(
     {"playbook", "matching", "qualification", "scoring", "routing", "consent", "appointments",
@@ -107,7 +111,8 @@ class _Builder:
                                  hint="repeat the keys, or split the shared part into its own entity")
                     continue
                 if not isinstance(key_node, ScalarNode):
-                    self.problem(key_node, "Y001", "mapping keys must be plain text")
+                    self.problem(key_node, "Y007", "mapping keys must be plain text",
+                                 hint="use a word as the key, not a list or a mapping")
                     continue
                 key = str(key_node.value)
                 if key in out:
@@ -123,32 +128,39 @@ class _Builder:
         return _scalar(node)
 
 
+# The YAML 1.2 core schema, applied by us so a `%YAML 1.1` directive in a file
+# cannot bring back 1.1 resolution (`no` -> false, `1_000` -> 1000, sexagesimals).
+_NULL = re.compile(r"^(~|null|Null|NULL|)$")
+_BOOL = re.compile(r"^(true|True|TRUE|false|False|FALSE)$")
+_INT = re.compile(r"^([-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_FLOAT = re.compile(r"^([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$")
+
+
 def _scalar(node: ScalarNode) -> Any:
     """Resolve a scalar under the YAML 1.2 core schema, keeping codes as text."""
     text = node.value
     tag = node.tag
-    if node.style in ("'", '"', "|", ">"):
+    if node.style in ("'", '"', "|", ">") or tag == _STD + "str":
         return text
-    if tag == _STD + "null":
+    if _NULL.match(text):
         return None
-    if tag == _STD + "bool":
+    if _BOOL.match(text):
         return text.lower() == "true"
-    if tag == _STD + "int":
+    if _INT.match(text):
         digits = text.lstrip("+-")
         # Codes like 0800 or ZIP 02139 are text, not numbers: keep what was written.
         if len(digits) > 1 and digits[0] == "0" and digits.isdigit():
             return text
-        try:
-            return int(text, 0) if digits[:2].lower() in ("0x", "0o") else int(text)
-        except ValueError:
-            return text
-    if tag == _STD + "float":
-        try:
-            return float(text)
-        except ValueError:
-            return text
+        return int(text, 0) if digits[:2] in ("0x", "0o") else int(text)
+    if _FLOAT.match(text):
+        return float(text.replace(".inf", "inf").replace(".Inf", "inf").replace(".INF", "inf")
+                     .replace(".nan", "nan").replace(".NaN", "nan").replace(".NAN", "nan"))
     # Timestamps stay text; date fields parse ISO text themselves.
     return text
+
+
+class _TooDeep(Exception):
+    pass
 
 
 def _node_count(node: Node, memo: dict[int, int], depth: int = 0) -> int:
@@ -157,8 +169,8 @@ def _node_count(node: Node, memo: dict[int, int], depth: int = 0) -> int:
     if key in memo:
         return memo[key]
     memo[key] = MAX_NODES + 1  # a cycle counts as unbounded
-    if depth > 200:
-        return MAX_NODES + 1
+    if depth > MAX_DEPTH:
+        raise _TooDeep
     if isinstance(node, MappingNode):
         total = 1 + sum(_node_count(k, memo, depth + 1) + _node_count(v, memo, depth + 1) for k, v in node.value)
     elif isinstance(node, SequenceNode):
@@ -170,12 +182,21 @@ def _node_count(node: Node, memo: dict[int, int], depth: int = 0) -> int:
 
 
 def _read_text(path: Path, rel: str, problems: list[Problem]) -> str | None:
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        problems.append(Problem(rel, 1, 1, "Y006", f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            problems.append(Problem(rel, 1, 1, "Y006", f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
+                                    hint="split the section into several files"))
+            return None
+        with path.open("rb") as fh:
+            # Read one byte past the cap: the file may have grown since stat().
+            raw = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"{rel}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        problems.append(Problem(rel, 1, 1, "Y006", f"file is larger than the limit of {MAX_FILE_BYTES:,} bytes",
                                 hint="split the section into several files"))
         return None
-    raw = path.read_bytes()
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -203,8 +224,20 @@ def load_file(path: Path, rel: str, problems: list[Problem]) -> tuple[Any, _Buil
         problems.append(Problem(rel, line, col, "Y001", f"YAML syntax error: {msg}",
                                 hint="check indentation, colons and quotes on this line"))
         return None
+    except ReaderError as exc:
+        ch = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        before = text[: exc.position]
+        line = before.count("\n") + 1
+        col = exc.position - (before.rfind("\n") + 1) + 1
+        problems.append(Problem(rel, line, col, "Y001", f"character U+{ch:04X} is not allowed in YAML",
+                                hint="remove the control character"))
+        return None
     except YAMLError as exc:
-        problems.append(Problem(rel, 1, 1, "Y001", f"YAML error: {exc}"))
+        problems.append(Problem(rel, 1, 1, "Y001", f"YAML error: {str(exc).splitlines()[0]}"))
+        return None
+    except RecursionError:
+        problems.append(Problem(rel, 1, 1, "Y004", f"the document nests more than {MAX_DEPTH} levels deep",
+                                hint="flatten the structure"))
         return None
     nodes = [n for n in nodes if n is not None]
     builder = _Builder(rel, problems)
@@ -215,9 +248,15 @@ def load_file(path: Path, rel: str, problems: list[Problem]) -> tuple[Any, _Buil
                         hint="remove the '---' separator or split into two files")
         return None
     root = nodes[0]
-    if _node_count(root, {}) > MAX_NODES:
+    try:
+        count = _node_count(root, {})
+    except _TooDeep:
+        builder.problem(root, "Y004", f"the document nests more than {MAX_DEPTH} levels deep",
+                        hint="flatten the structure")
+        return None
+    if count > MAX_NODES:
         builder.problem(root, "Y004", f"the document expands to more than {MAX_NODES:,} nodes through aliases",
-                        hint="aliases that repeat aliases grow exponentially; write the data out")
+                        hint="aliases that repeat aliases grow exponentially, or refer to themselves; write the data out")
         return None
     data = builder.build(root, ())
     return data, builder
@@ -287,6 +326,8 @@ def load_data(root: Path, display_root: Path | None = None) -> Loaded:
                 problems.append(Problem(rel, kloc.line, kloc.column, "S003", f"unknown section {section!r}",
                                         hint=_did_you_mean(section, SECTIONS) or "see `playbook schema`"))
                 continue
+            if value is None and section not in MAPPING_SECTIONS:
+                continue  # `stages:` with nothing under it adds nothing
             if section in MAPPING_SECTIONS or not isinstance(value, list):
                 if section in owner:
                     first = owner[section]
