@@ -139,7 +139,7 @@ def swimlane(model: Playbook, url_for: UrlFor, highlight_lane: str | None = None
     for i, lane in enumerate(model.lanes):
         highlighted = lane.id == highlight_lane
         with g.subgraph(name=f"cluster_lane__{lane.id}") as c:
-            c.attr(label=label(lane.name), id=f"lane-{lane.id}",
+            c.attr(label=label(lane.name), id=f"swimlane-{lane.id}",
                    style="filled", fillcolor=HIGHLIGHT_FILL if highlighted else LANE_FILLS[i % len(LANE_FILLS)],
                    color=HIGHLIGHT_PEN if highlighted else FLOW_COLOR, penwidth="3" if highlighted else "1",
                    fontsize="13", fontcolor=TEXT_COLOR,

@@ -47,6 +47,11 @@ def block(value: Any) -> Md:
     return Md(md_block(value))
 
 
+def quote(value: Any) -> Md:
+    """Jinja filter: process text escaped as a Markdown block quote."""
+    return Md("> " + md_block(value).replace("\n\n", "\n>\n> "))
+
+
 def join(items, sep: str = ", ") -> Md:
     """Jinja filter: join already-escaped pieces (or escape plain ones)."""
     return Md(sep.join(md(i) for i in items))
@@ -168,7 +173,7 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
         comment_start_string="{##",
         comment_end_string="##}",
     )
-    env.filters.update(md=md, block=block, join=join)
+    env.filters.update(md=md, block=block, join=join, quote=quote)
     env.tests["contains"] = lambda seq, item: item in seq
     env.globals.update(Md=Md)
     return env
