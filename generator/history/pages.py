@@ -79,10 +79,14 @@ def changes_for_role(changes: list[Change], role_id: str, before: Playbook | Non
                      after: Playbook | None) -> list[Change]:
     """The changes that touch an entity naming `role_id`, on either side."""
     a, b = role_index(before), role_index(after)
+    # Ids of entities the role owns or is named in (its queues, stages, SLAs...): a change that
+    # points something at one of them, or away from it, matters to the role too.
+    mine = {role_id} | {eid for index in (a, b) for (_, eid), roles in index.items() if role_id in roles}
     out = []
     for c in changes:
         key = (c.entity_kind, c.entity_id)
-        if role_id in a.get(key, set()) | b.get(key, set()) or role_id in (c.old, c.new):
+        values = {v for v in (c.old, c.new) if isinstance(v, str)}
+        if role_id in a.get(key, set()) | b.get(key, set()) or values & mine:
             out.append(c)
     return out
 
