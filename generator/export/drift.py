@@ -1,0 +1,277 @@
+"""Compare a live CRM's configuration with the playbook, in business terms.
+
+Reads lead status values, picklists, queues (Salesforce) or properties,
+options and the lead pipeline (HubSpot) through the clients in
+`generator.crm`, and reports every difference from the `CrmSpec` the
+exporters use. Only configuration is read, never lead records.
+
+Exit codes: 0 no drift, 1 drift found, 2 the CRM could not be read completely
+(the differences found before the failure are still reported).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+
+from ..crm.http import CrmError
+from ..crm.hubspot import HubSpotClient, HubSpotLimitError
+from ..crm.salesforce import SalesforceClient, SalesforceLimitError
+from ..errors import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+from .mapping import HS_OBJECT, SF_DESCRIBE_TYPES, SF_OBJECT, SF_SOURCE_FIELD, SF_STAGE_FIELD, CrmSpec
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def q(value: object) -> str:
+    """A CRM or playbook value quoted for a report line (control characters removed)."""
+    return "'" + _CONTROL.sub("?", str(value)) + "'"
+
+
+@dataclass(frozen=True, order=True)
+class Difference:
+    """One way the CRM differs from the playbook."""
+
+    area: str  # lead_status | lead_source | field | picklist | queue | property | options | pipeline | group
+    kind: str  # missing | extra | changed | order
+    subject: str
+    message: str
+
+
+@dataclass
+class DriftReport:
+    system: str
+    differences: list[Difference] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+
+    def add(self, area: str, kind: str, subject: str, message: str) -> None:
+        self.differences.append(Difference(area, kind, subject, message))
+
+    @property
+    def exit_code(self) -> int:
+        if self.errors:
+            return EXIT_USAGE
+        return EXIT_PROBLEMS if self.differences else EXIT_OK
+
+    def text(self) -> str:
+        """Human-readable report: one line per difference."""
+        name = {"salesforce": "Salesforce", "hubspot": "HubSpot"}[self.system]
+        lines = []
+        if self.differences:
+            n = len(self.differences)
+            lines.append(f"{name} differs from the playbook in {n} way{'s' if n != 1 else ''}:")
+            lines += [f"- {d.message}" for d in self.differences]
+        elif not self.errors:
+            lines.append(f"no drift: {name} matches the playbook (checked {', '.join(self.checked)})")
+        for e in self.errors:
+            lines.append(f"could not read {name} completely: {e}")
+        return "\n".join(lines)
+
+    def as_json(self) -> str:
+        """Machine-readable report."""
+        return json.dumps({
+            "system": self.system,
+            "drift": bool(self.differences),
+            "complete": not self.errors,
+            "checked": self.checked,
+            "differences": [asdict(d) for d in self.differences],
+            "errors": self.errors,
+        }, indent=2, sort_keys=True)
+
+
+def _compare_values(report: DriftReport, area: str, subject: str, expected: list[str], actual: list[str],
+                    missing: Callable[[str], str], extra: Callable[[str], str],
+                    order: Callable[[list[str], list[str]], str] | None = None) -> None:
+    exp_set, act_set = set(expected), set(actual)
+    for v in expected:
+        if v not in act_set:
+            report.add(area, "missing", subject, missing(v))
+    for v in actual:
+        if v not in exp_set:
+            report.add(area, "extra", subject, extra(v))
+    if order is not None:
+        common_exp = [v for v in expected if v in act_set]
+        common_act = [v for v in actual if v in exp_set]
+        if common_exp != common_act:
+            report.add(area, "order", subject, order(common_exp, common_act))
+
+
+def _run(report: DriftReport, checks: Iterable[tuple[str, Callable[[], None]]],
+         limit_errors: tuple[type[CrmError], ...]) -> None:
+    for name, check in checks:
+        try:
+            check()
+        except limit_errors as exc:
+            report.errors.append(str(exc))
+            return  # the allowance is spent: every further call would fail too
+        except CrmError as exc:
+            report.errors.append(f"{name}: {exc}")
+        else:
+            report.checked.append(name)
+
+
+# ------------------------------------------------------------- Salesforce
+
+
+def salesforce_drift(spec: CrmSpec, client: SalesforceClient) -> DriftReport:
+    """Every difference between the org's Lead configuration and the playbook."""
+    report = DriftReport("salesforce")
+    describe: dict = {}
+
+    def lead_status() -> None:
+        rows = client.lead_statuses()
+        actual = [str(r.get("ApiName") or r.get("MasterLabel")) for r in rows]
+        by_value = {str(r.get("ApiName") or r.get("MasterLabel")): r for r in rows}
+        stage_of = {st.sf_value: st for st in spec.stages}
+        _compare_values(
+            report, "lead_status", "LeadStatus", [st.sf_value for st in spec.stages], actual,
+            missing=lambda v: f"stage {q(stage_of[v].stage.name)} missing from LeadStatus (value {q(v)})",
+            extra=lambda v: f"LeadStatus has extra value {q(v)} that is not a playbook stage",
+            order=lambda e, a: ("LeadStatus order differs from the playbook's stage order: expected "
+                                + ", ".join(map(q, e)) + "; found " + ", ".join(map(q, a))),
+        )
+        for st in spec.stages:
+            row = by_value.get(st.sf_value)
+            if row is None:
+                continue
+            if bool(row.get("IsConverted")) != st.stage.converted:
+                want = "marked converted" if st.stage.converted else "not marked converted"
+                report.add("lead_status", "changed", "LeadStatus",
+                           f"stage {q(st.stage.name)}: LeadStatus value {q(st.sf_value)} should be {want}")
+            label = row.get("MasterLabel")
+            if label is not None and label != st.sf_label:
+                report.add("lead_status", "changed", "LeadStatus",
+                           f"stage {q(st.stage.name)} is labelled {q(label)} in LeadStatus")
+
+    def lead_fields() -> None:
+        describe.update(client.describe(SF_OBJECT))
+        by_name = {f.get("name"): f for f in describe.get("fields", [])}
+        for f in spec.fields:
+            if f.sf_name in ("Id", "CreatedDate", SF_STAGE_FIELD):
+                continue
+            live = by_name.get(f.sf_name)
+            label = q(f.field.label)
+            if live is None:
+                kind = "custom field" if f.sf_custom else "standard field"
+                report.add("field", "missing", f.sf_name, f"{kind} {label} ({f.sf_name}) missing on {SF_OBJECT}")
+                continue
+            if not f.sf_custom:
+                if f.sf_name == SF_SOURCE_FIELD:
+                    continue  # compared with the playbook's sources below
+                if f.is_picklist and live.get("type") in ("picklist", "multipicklist"):
+                    _picklist(report, f.sf_name, [v.value for v in f.field.allowed_values], live)
+                continue
+            want = SF_DESCRIBE_TYPES.get(f.sf_type)
+            got = live.get("type")
+            if want and got and got != want:
+                report.add("field", "changed", f.sf_name,
+                           f"field {f.sf_name} is of type {q(got)} in Salesforce; the playbook expects {q(want)}")
+                continue
+            if f.is_picklist:
+                _picklist(report, f.sf_name, [v.value for v in f.field.allowed_values], live)
+        source = by_name.get(SF_SOURCE_FIELD)
+        if spec.lead_sources:
+            if source is None:
+                report.add("lead_source", "missing", SF_SOURCE_FIELD, f"{SF_OBJECT} has no {SF_SOURCE_FIELD} field")
+            else:
+                actual = [v.get("value") for v in source.get("picklistValues") or [] if v.get("active", True)]
+                _compare_values(
+                    report, "lead_source", SF_SOURCE_FIELD, [v for v, _ in spec.lead_sources], actual,
+                    missing=lambda v: f"lead source {q(v)} missing from the {SF_SOURCE_FIELD} picklist",
+                    extra=lambda v: f"{SF_SOURCE_FIELD} picklist has extra value {q(v)} that no playbook source uses",
+                )
+
+    def queues() -> None:
+        live = client.queues(SF_OBJECT)
+        by_dev = {str(g.get("DeveloperName")): g for g in live}
+        expected = [qs.sf_name for qs in spec.queues]
+        names = {qs.sf_name: qs for qs in spec.queues}
+        _compare_values(
+            report, "queue", "Queue", expected, list(by_dev),
+            missing=lambda v: f"queue {q(names[v].queue.name)} ({v}) missing, or it does not accept Leads",
+            extra=lambda v: f"Salesforce has a Lead queue {q(by_dev[v].get('Name'))} ({v}) the playbook does not define",
+        )
+        for qs in spec.queues:
+            g = by_dev.get(qs.sf_name)
+            if g is not None and g.get("Name") != qs.sf_label:
+                report.add("queue", "changed", qs.sf_name,
+                           f"queue {qs.sf_name} is named {q(g.get('Name'))} in Salesforce; the playbook says "
+                           f"{q(qs.sf_label)}")
+
+    _run(report, [("LeadStatus", lead_status), ("Lead fields and picklists", lead_fields), ("queues", queues)],
+         (SalesforceLimitError,))
+    return report
+
+
+def _picklist(report: DriftReport, name: str, expected: list[str], live: dict) -> None:
+    actual = [str(v.get("value")) for v in live.get("picklistValues") or [] if v.get("active", True)]
+    _compare_values(
+        report, "picklist", name, expected, actual,
+        missing=lambda v: f"picklist {name} is missing value {q(v)}",
+        extra=lambda v: f"picklist {name} has extra value {q(v)}",
+    )
+
+
+# ---------------------------------------------------------------- HubSpot
+
+
+def hubspot_drift(spec: CrmSpec, client: HubSpotClient) -> DriftReport:
+    """Every difference between the portal's lead properties and pipeline and the playbook."""
+    report = DriftReport("hubspot")
+
+    def groups() -> None:
+        names = {g.get("name") for g in client.get_property_groups(HS_OBJECT)}
+        if spec.hs_group not in names:
+            report.add("group", "missing", spec.hs_group,
+                       f"property group {q(spec.hs_group_label)} ({spec.hs_group}) missing on {HS_OBJECT}")
+
+    def properties() -> None:
+        live = {p.get("name"): p for p in client.get_properties(HS_OBJECT)}
+        for f in spec.hs_custom_fields:
+            p = live.get(f.hs_name)
+            if p is None:
+                report.add("property", "missing", f.hs_name,
+                           f"property {q(f.field.label)} ({f.hs_name}) missing on {HS_OBJECT}")
+                continue
+            if (p.get("type"), p.get("fieldType")) != (f.hs_type, f.hs_field_type):
+                report.add("property", "changed", f.hs_name,
+                           f"property {f.hs_name} is {q(p.get('type'))}/{q(p.get('fieldType'))}; the playbook "
+                           f"expects {q(f.hs_type)}/{q(f.hs_field_type)}")
+                continue
+            if f.is_picklist:
+                actual = [str(o.get("value")) for o in sorted(p.get("options") or [],
+                                                              key=lambda o: o.get("displayOrder", 0))
+                          if not o.get("hidden", False)]
+                _compare_values(
+                    report, "options", f.hs_name, [v.value for v in f.field.allowed_values], actual,
+                    missing=lambda v, n=f.hs_name: f"property {n} is missing option {q(v)}",
+                    extra=lambda v, n=f.hs_name: f"property {n} has extra option {q(v)}",
+                )
+
+    def pipeline() -> None:
+        pipes = client.get_pipelines(HS_OBJECT)
+        match = [p for p in pipes if p.get("label") == spec.hs_pipeline_label or p.get("id") == spec.hs_pipeline_id]
+        if not match:
+            report.add("pipeline", "missing", spec.hs_pipeline_label,
+                       f"lead pipeline {q(spec.hs_pipeline_label)} missing")
+            return
+        stages = sorted((s for s in match[0].get("stages") or [] if not s.get("archived", False)),
+                        key=lambda s: s.get("displayOrder", 0))
+        _compare_values(
+            report, "pipeline", spec.hs_pipeline_label, [st.hs_label for st in spec.stages],
+            [str(s.get("label")) for s in stages],
+            missing=lambda v: f"stage {q(v)} missing from the lead pipeline",
+            extra=lambda v: f"lead pipeline has extra stage {q(v)} that is not a playbook stage",
+            order=lambda e, a: ("lead pipeline stage order differs: expected " + ", ".join(map(q, e))
+                                + "; found " + ", ".join(map(q, a))),
+        )
+
+    _run(report, [("property groups", groups), ("properties and options", properties),
+                  ("lead pipeline", pipeline)], (HubSpotLimitError,))
+    return report
+
+
+__all__ = ["DriftReport", "Difference", "salesforce_drift", "hubspot_drift"]

@@ -1,0 +1,214 @@
+"""Compile a playbook into HubSpot API request bodies plus the manual steps.
+
+`render(spec)` returns `{relative path: bytes}`:
+
+- `properties.json` - body for `POST /crm/v3/properties/leads/batch/create`
+- `property-groups.json` - `inputs`, each a body for `POST /crm/v3/properties/leads/groups`
+- `pipeline.json` - body for `POST /crm/v3/pipelines/leads`
+- `MANUAL-STEPS.md` - what the HubSpot API cannot set, generated from the model
+
+JSON is written with sorted keys, so the same playbook gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ..text import md_text
+from .mapping import HS_OBJECT, CrmSpec, FieldSpec
+
+_BOOL_OPTIONS = [
+    {"label": "Yes", "value": "true", "displayOrder": 0, "hidden": False},
+    {"label": "No", "value": "false", "displayOrder": 1, "hidden": False},
+]
+
+
+def code(value: object) -> str:
+    """Inline code for a CRM name; a backtick inside would end the span, so it is replaced."""
+    s = " ".join(str(value).replace("`", "'").split())
+    return f"`{s}`"
+
+
+def _json(data: object) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def property_definition(spec: CrmSpec, f: FieldSpec) -> dict:
+    """The Properties API v3 definition of one custom property."""
+    d = f.field
+    prop: dict = {
+        "name": f.hs_name,
+        "label": d.label,
+        "type": f.hs_type,
+        "fieldType": f.hs_field_type,
+        "groupName": spec.hs_group,
+        "description": d.description + (f" {d.help_text}" if d.help_text else ""),
+        "formField": d.semantic not in ("record_id", "created_at", "score", "escalated_at", "duplicate_flag",
+                                        "duplicate_of"),
+        "hasUniqueValue": False,
+    }
+    if f.is_picklist:
+        prop["options"] = [{"label": v.label, "value": v.value, "displayOrder": i, "hidden": False,
+                            **({"description": v.description} if v.description else {})}
+                           for i, v in enumerate(d.allowed_values)]
+    elif f.hs_type == "bool":
+        prop["options"] = [dict(o) for o in _BOOL_OPTIONS]
+    return prop
+
+
+def properties(spec: CrmSpec) -> list[dict]:
+    """Definitions of every custom property the playbook needs, in dictionary order."""
+    return [property_definition(spec, f) for f in spec.hs_custom_fields]
+
+
+def pipeline(spec: CrmSpec) -> dict:
+    """The lead pipeline with its stages in playbook order."""
+    return {
+        "label": spec.hs_pipeline_label,
+        "displayOrder": 0,
+        "stages": [{"label": st.hs_label, "displayOrder": st.order, "metadata": {}} for st in spec.stages],
+    }
+
+
+def _labels(spec: CrmSpec, ids: list[str]) -> str:
+    out = []
+    for i in ids:
+        f = spec.field_by_id.get(i)
+        if f is not None:
+            out.append(f"{md_text(f.field.label)} ({code(f.hs_name)})")
+    return ", ".join(out)
+
+
+def manual_steps(spec: CrmSpec) -> str:
+    """MANUAL-STEPS.md: what an admin sets by hand, generated from the model."""
+    m = spec.model
+    roles = m.by_id("roles")
+    lines = [
+        f"# HubSpot manual steps: {md_text(m.playbook.title)}",
+        "",
+        f"Generated from playbook {code(m.playbook.id)} version {md_text(m.playbook.version)}. "
+        "The API requests below create what HubSpot's API can create; the numbered sections list "
+        "what must be set in HubSpot settings by hand.",
+        "",
+        "## 0. Apply the API files",
+        "",
+        f"1. `POST /crm/v3/properties/{HS_OBJECT}/groups` once per item of `property-groups.json` `inputs`.",
+        f"2. `POST /crm/v3/properties/{HS_OBJECT}/batch/create` with `properties.json`.",
+        f"3. `POST /crm/v3/pipelines/{HS_OBJECT}` with `pipeline.json`.",
+        "",
+        "Standard properties the playbook uses as they are (not created):",
+        "",
+    ]
+    std = [f for f in spec.fields if not f.hs_custom]
+    lines += [f"- {md_text(f.field.label)}: {code(f.hs_name)}" for f in std] or ["- none"]
+
+    lines += ["", "## 1. Required properties per stage", "",
+              f"In Settings > Objects > Leads > Pipelines > {md_text(spec.hs_pipeline_label)}, "
+              "edit each stage's required properties:", ""]
+    any_req = False
+    for st in spec.stages:
+        req = [r for r in st.stage.required_fields if r in spec.field_by_id]
+        if req:
+            any_req = True
+            lines.append(f"- **{md_text(st.hs_label)}**: {_labels(spec, req)}")
+    if not any_req:
+        lines.append("- no stage requires properties")
+
+    lines += ["", "## 2. Conditional property logic", ""]
+    reason = spec.semantic("closure_reason")
+    note = spec.semantic("reason_note")
+    closed = [st for st in spec.stages if st.stage.closed]
+    items = []
+    if reason is not None and closed:
+        names = ", ".join(md_text(st.hs_label) for st in closed)
+        items.append(f"- Show and require {md_text(reason.field.label)} ({code(reason.hs_name)}) when the stage is "
+                     f"{names}.")
+    if note is not None:
+        for st in spec.stages:
+            if st.stage.reason_note_required:
+                items.append(f"- Require {md_text(note.field.label)} ({code(note.hs_name)}) when a lead moves to "
+                             f"{md_text(st.hs_label)}.")
+        if reason is not None:
+            for cr in m.closure_reasons:
+                if cr.requires_note:
+                    items.append(f"- Require {md_text(note.field.label)} ({code(note.hs_name)}) when "
+                                 f"{md_text(reason.field.label)} is {md_text(cr.name)} ({code(cr.id)}).")
+    lines += items or ["- none"]
+
+    lines += ["", "## 3. Routing", "",
+              "HubSpot has no API for lead assignment rules: build one workflow (or lead rotation) "
+              "that checks these branches in order; the first match wins.", ""]
+    routing = m.routing
+    if routing is not None:
+        queues = {q.id: q for q in routing.queues}
+        qspec = {q.id: q for q in spec.queues}
+        spec_f = spec.field_by_id.get(routing.specialty_field)
+        reg_f = spec.field_by_id.get(routing.region_field)
+        for i, r in enumerate(routing.rules, start=1):
+            conds = []
+            if r.when.specialty and spec_f:
+                conds.append(f"{code(spec_f.hs_name)} is any of " + ", ".join(f"{code(v)}" for v in r.when.specialty))
+            if r.when.region and reg_f:
+                conds.append(f"{code(reg_f.hs_name)} is any of " + ", ".join(f"{code(v)}" for v in r.when.region))
+            if r.when.min_score is not None:
+                score = spec.semantic("score")
+                conds.append(f"{code(score.hs_name if score else 'score')} >= {r.when.min_score}")
+            q = queues.get(r.queue)
+            target = md_text(q.name) if q else md_text(r.queue)
+            value = qspec[r.queue].hs_value if r.queue in qspec else None
+            setq = f" and set the queue property to {code(value)}" if value else ""
+            lines.append(f"{i}. {md_text(r.name)}: when {' and '.join(conds) or 'always'}, "
+                         f"assign to the team for queue {target}{setq}.")
+        fb = queues.get(routing.fallback.queue)
+        lines.append(f"{len(routing.rules) + 1}. Otherwise (fallback): assign to the team for queue "
+                     f"{md_text(fb.name if fb else routing.fallback.queue)}. When the queue is full: "
+                     f"{md_text(routing.fallback.when_full)} When no owner is available: "
+                     f"{md_text(routing.fallback.when_no_owner)}")
+    else:
+        lines.append("- the playbook defines no routing")
+
+    lines += ["", "## 4. SLAs and escalation", "",
+              "One workflow per SLA: enrol on the start event, delay, then branch on the stop event.", ""]
+    escalated = spec.semantic("escalated_at")
+    for s in spec.slas:
+        sla = s.sla
+        lines.append(f"- **{md_text(sla.name)}**: within {md_text(str(sla.within))} from "
+                     f"{md_text(_event(spec, sla.start_event))} to {md_text(s.stop_description)}; "
+                     f"owner {md_text(roles[sla.owner].name if sla.owner in roles else sla.owner)}.")
+        for esc in sla.escalations:
+            who = roles[esc.notify].name if esc.notify in roles else esc.notify
+            mark = f" Set {code(escalated.hs_name)} to now." if escalated else ""
+            lines.append(f"    - {md_text(str(esc.after))} past the deadline: notify {md_text(who)}; "
+                         f"{md_text(esc.action)}{mark}")
+    if not spec.slas:
+        lines.append("- the playbook defines no SLAs")
+
+    lines += ["", "## 5. Duplicates", "",
+              "HubSpot de-duplicates contacts by email on its own; set up the remaining rules in "
+              "duplicate management or a workflow:", ""]
+    for mspec in spec.matches:
+        fields = ", ".join(f"{code(f.hs_name)}" for f in mspec.fields)
+        lines.append(f"- {md_text(mspec.rule.name)}: match on {fields}; "
+                     f"{md_text(mspec.rule.action.replace('_', ' '))}.")
+    if not spec.matches:
+        lines.append("- the playbook defines no matching rules")
+    return "\n".join(lines) + "\n"
+
+
+def _event(spec: CrmSpec, event_id: str) -> str:
+    ev = spec.model.by_id("events").get(event_id)
+    return ev.name if ev else event_id
+
+
+def render(spec: CrmSpec) -> dict[str, bytes]:
+    """Every HubSpot export file, keyed by relative path."""
+    groups = {"inputs": [{"name": spec.hs_group, "label": spec.hs_group_label, "displayOrder": -1}]}
+    return {
+        "MANUAL-STEPS.md": manual_steps(spec).encode("utf-8"),
+        "pipeline.json": _json(pipeline(spec)),
+        "properties.json": _json({"inputs": properties(spec)}),
+        "property-groups.json": _json(groups),
+    }
+
+
+__all__ = ["render", "properties", "pipeline", "manual_steps", "property_definition"]
