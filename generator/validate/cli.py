@@ -36,7 +36,7 @@ def validate(process_dir: Path, fmt: str, strict: bool) -> None:
         click.echo("[]")
     names = ", ".join(str(d) for d in dirs)
     click.echo(f"{errors} error(s), {warnings} warning(s) in {len(dirs)} playbook(s): {names}", err=True)
-    raise SystemExit(EXIT_PROBLEMS if errors else EXIT_OK)
+    click.get_current_context().exit(EXIT_PROBLEMS if errors else EXIT_OK)
 
 
 def schema_document() -> dict:
