@@ -1,0 +1,224 @@
+"""`--source hubspot`: a read-only CRM v3 pull of leads, their stage history, activities, meetings.
+
+Objects: `leads` (or the object a field's `object.property` name gives) ->
+leads, with `propertiesWithHistory` of the stage property -> stage_history
+(oldest first: the first entry has no from-stage); `calls`, `emails` and
+`communications` (texts) -> activities, typed by object; `meetings` ->
+appointments. Activities and meetings find their lead through the
+`associations` of the list call. Pages follow `paging.next.after`; each page
+and the `after` token after it are saved in the pull cache, so a failed pull
+resumes where it stopped. Credentials: HUBSPOT_ACCESS_TOKEN (and
+HUBSPOT_BASE_URL), see generator/crm/hubspot.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from ...errors import ExternalToolError
+from ...model import Playbook
+from ..source import Progress, SourceError
+from .crm_map import ColumnMap, Mapping, build_mapping, map_value
+from .pull_cache import PullCache, PullTask, PulledSource, cache_path, contract_columns, run_pull
+
+LEAD_OBJECT = "leads"
+ACTIVITY_OBJECTS = {"calls": "call", "emails": "email", "communications": "sms"}
+APPOINTMENT_OBJECT = "meetings"
+PAGE_LIMIT = 100
+HISTORY_PAGE_LIMIT = 50  # HubSpot allows fewer objects per page when history is requested
+
+TOP_LEVEL = {"id", "createdAt", "updatedAt", "archived"}
+
+DEFAULTS: dict[str, dict[str, str]] = {
+    "lead": {
+        "record_id": "id", "created_at": "createdAt", "stage": "hs_pipeline_stage", "owner": "hubspot_owner_id",
+        "email": "email", "phone": "phone", "first_name": "firstname", "last_name": "lastname",
+    },
+    "activity": {
+        "record_id": "id", "occurred_at": "hs_timestamp", "call_outcome": "hs_call_disposition",
+    },
+    "appointment": {
+        "record_id": "id", "appointment_at": "hs_meeting_start_time", "appointment_stage": "hs_meeting_outcome",
+    },
+    "stage_history": {},
+}
+DERIVED = {
+    "activity": frozenset({"lead_ref", "activity_type"}),
+    "appointment": frozenset({"lead_ref"}),
+    "stage_history": frozenset({"record_id", "lead_ref", "from_stage", "to_stage", "changed_at", "changed_by"}),
+    "lead": frozenset(),
+}
+
+
+def _value(obj: dict, name: str) -> Any:
+    if name in TOP_LEVEL:
+        return obj.get(name)
+    return (obj.get("properties") or {}).get(name)
+
+
+def _associated(obj: dict, object_type: str) -> str | None:
+    # {"associations": {"leads": {"results": [{"id": "123", "type": "call_to_lead"}]}}}
+    assoc = (obj.get("associations") or {}).get(object_type) or {}
+    results = assoc.get("results") or []
+    ids = sorted(str(r.get("id")) for r in results if r.get("id") is not None)
+    return ids[0] if ids else None
+
+
+def _list_fetch(client: Any, object_type: str, props: list[str], *, history: list[str] = (), assoc: list[str] = ()):
+    url = f"/crm/v3/objects/{quote(object_type, safe='')}"
+    base = [("limit", str(HISTORY_PAGE_LIMIT if history else PAGE_LIMIT)), ("archived", "false")]
+    wanted = sorted(set(props) - TOP_LEVEL)
+    if wanted:
+        base.append(("properties", ",".join(wanted)))
+    if history:
+        base.append(("propertiesWithHistory", ",".join(sorted(set(history)))))
+    if assoc:
+        base.append(("associations", ",".join(sorted(set(assoc)))))
+
+    def fetch(cursor: str | None):
+        page = client.http.get_json(url, params=base + ([("after", cursor)] if cursor else []))
+        if not isinstance(page, dict) or not isinstance(page.get("results"), list):
+            raise client.http.fail("HubSpot answer has no 'results' list")
+        nxt = ((page.get("paging") or {}).get("next") or {}).get("after")
+        if nxt is not None and str(nxt) == cursor:
+            raise client.http.fail("HubSpot paging looped (paging.next.after repeated)")
+        return page["results"], (str(nxt) if nxt else None), page.get("total")
+
+    return fetch
+
+
+def _row(obj: dict, m: Mapping, derived: dict[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {"_key": obj.get("id")}
+    for c in m.columns:
+        if c.semantic in derived and not c.crm_field:
+            row[c.column] = derived[c.semantic]
+        elif c.crm_field:
+            row[c.column] = map_value(c, _value(obj, c.crm_field))
+    return row
+
+
+def mappings(model: Playbook) -> dict[str, Mapping]:
+    """The HubSpot mapping of every record kind the data dictionary uses."""
+    defaults_obj = {"lead": LEAD_OBJECT, "activity": "calls", "appointment": APPOINTMENT_OBJECT, "stage_history": LEAD_OBJECT}
+    out = {}
+    for record in ("lead", "activity", "stage_history", "appointment"):
+        m = build_mapping(model, record, "hubspot", defaults_obj[record], DEFAULTS[record], DERIVED[record])
+        if m.columns:
+            out[record] = m
+    return out
+
+
+def _tasks(client: Any, maps: dict[str, Mapping]) -> list[PullTask]:
+    tasks: list[PullTask] = []
+    lead = maps.get("lead")
+    if lead is None:
+        raise SourceError("the data dictionary has no lead fields to pull from HubSpot")
+    lead_obj = lead.object
+    stage: ColumnMap | None = lead.by_semantic("stage")
+    hist = maps.get("stage_history")
+    history = [stage.crm_field] if (hist and stage and stage.crm_field and stage.crm_field not in TOP_LEVEL) else []
+
+    def lead_rows(obj: dict) -> list[dict]:
+        return [_row(obj, lead, {})]
+
+    tasks.append(PullTask(
+        name="leads", table="leads", columns=lead.types(),
+        fetch=_list_fetch(client, lead_obj, lead.crm_fields(), history=history),
+        to_rows=lead_rows, describe=f"{lead_obj}",
+    ))
+    if hist and history:
+        # Stage history comes with the lead pages; a second pass over the same pages keeps
+        # each task's cursor simple (one object, one table).
+        prop = history[0]
+
+        def history_rows(obj: dict) -> list[dict]:
+            entries = sorted(
+                ((obj.get("propertiesWithHistory") or {}).get(prop) or []),
+                key=lambda e: (str(e.get("timestamp")), str(e.get("value"))),
+            )
+            rows, prev = [], None
+            for i, e in enumerate(entries):
+                derived = {
+                    "record_id": f"{obj.get('id')}:{i}", "lead_ref": obj.get("id"), "from_stage": prev,
+                    "to_stage": e.get("value"), "changed_at": e.get("timestamp"),
+                    "changed_by": e.get("updatedByUserId") or e.get("sourceId"),
+                }
+                row = _row(obj, hist, derived)
+                row["_key"] = derived["record_id"]
+                rows.append(row)
+                prev = e.get("value")
+            return rows
+
+        tasks.append(PullTask(
+            name="stage_history", table="stage_history", columns=hist.types(),
+            fetch=_list_fetch(client, lead_obj, [], history=history), to_rows=history_rows,
+            describe=f"{lead_obj} {prop} history",
+        ))
+    act = maps.get("activity")
+    if act:
+        for obj_type, kind in ACTIVITY_OBJECTS.items():
+            def act_rows(obj: dict, kind=kind, act=act) -> list[dict]:
+                type_col = act.by_semantic("activity_type")
+                derived = {"lead_ref": _associated(obj, lead_obj), "activity_type": map_value(type_col, kind) if type_col else kind}
+                row = _row(obj, act, derived)
+                row["_key"] = f"{kind}:{obj.get('id')}"
+                return [row]
+
+            tasks.append(PullTask(
+                name=f"activities:{obj_type}", table="activities", columns=act.types(),
+                fetch=_list_fetch(client, obj_type, act.crm_fields(), assoc=[lead_obj]),
+                to_rows=act_rows, describe=obj_type,
+            ))
+    appt = maps.get("appointment")
+    if appt:
+        tasks.append(PullTask(
+            name="appointments", table="appointments", columns=appt.types(),
+            fetch=_list_fetch(client, appt.object, appt.crm_fields(), assoc=[lead_obj]),
+            to_rows=lambda obj: [_row(obj, appt, {"lead_ref": _associated(obj, lead_obj)})],
+            describe=appt.object,
+        ))
+    return tasks
+
+
+def open_hubspot(
+    *,
+    model: Playbook | None = None,
+    tables: dict[str, str] | None = None,
+    progress: Progress | None = None,
+    client: Any = None,
+    env: dict[str, str] | None = None,
+    cache_dir: Path | str | None = None,
+    refresh: bool = False,
+    **client_options: Any,
+) -> PulledSource:
+    """Pull the contract tables from HubSpot into the local cache and open them."""
+    if model is None:
+        raise SourceError("--source hubspot needs the playbook model to map CRM properties to the data contract")
+    from ...crm.hubspot import HubSpotClient
+
+    own = client is None
+    if own:
+        try:
+            client = HubSpotClient.from_env(env, **client_options)
+        except ExternalToolError as exc:
+            raise SourceError(exc.message()) from None
+    try:
+        maps = mappings(model)
+        tasks = _tasks(client, maps)
+        host = urlsplit(client.http.base_url).netloc
+        # Every portal shares api.hubapi.com: tell caches apart by a digest of the token
+        # (never the token itself), so two portals never resume each other's pull.
+        token_tag = hashlib.sha256(str(getattr(client.http, "_token", "")).encode()).hexdigest()[:16]
+        path = cache_path(cache_dir, "hubspot", f"{client.http.base_url}|{token_tag}")
+        cache = PullCache(path)
+        result = run_pull(cache, tasks, progress=progress, refresh=refresh, label="HubSpot")
+        cache.build_views(tasks, contract_columns(model))
+        source = PulledSource(cache, f"HubSpot {host} (pulled into {path})", result)
+        source.unmapped = {m.table: m.unmapped for m in maps.values() if m.unmapped}
+        return source
+    finally:
+        if own:
+            client.close()
