@@ -347,7 +347,7 @@ def build_checks(model: Playbook, contract: Contract | None = None) -> list[Chec
             section="stages",
             table="stage_history",
             applies=TRUE,
-            violates=Not(any_of(*allowed)),
+            violates=Not(IsTrue(any_of(*allowed))),
             counts="one per stage-history row whose (from, to) pair is not an allowed transition; "
             "a row with no from-stage must enter an initial stage",
         ))

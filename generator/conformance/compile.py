@@ -1,0 +1,488 @@
+"""Compile the check IR to SQL with sqlglot's expression builder, one fused query per table.
+
+Every check on a table becomes two `SUM(CASE ...)` columns (rows checked,
+rows violating) of ONE select over that table, so each table is scanned once
+per run. What a check needs from other tables (stage history flags, first
+activity times, appointments, duplicate ranks, business time) is computed once
+in CTEs and joined by lead id. Times cross into SQL only as integer epoch
+seconds; business time is a join to the `business_hours` table and a clamp.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+
+from ..model import Playbook
+from . import checks as ir
+from .contract import Contract, build_contract
+from .source import BUSINESS_HOURS_TABLE
+
+RUN_DIALECTS = ("duckdb", "postgres", "spark")
+EXPORT_DIALECTS = RUN_DIALECTS + ("snowflake", "bigquery", "trino")
+TABLE_ORDER = ("leads", "activities", "stage_history", "appointments")
+
+
+class CompileError(ValueError):
+    """The model asks for something the compiler cannot express."""
+
+
+@dataclass
+class TableQuery:
+    """The fused query of one table and the checks whose counts it returns (in column order)."""
+
+    table: str
+    check_ids: list[str]
+    sql: str
+
+
+@dataclass
+class Compiled:
+    """All SQL of a run in one dialect."""
+
+    dialect: str
+    queries: list[TableQuery]
+    ids_sql: dict[str, str] = field(default_factory=dict)  # check id -> query listing violating record ids
+    needs_calendar: bool = False
+    time_columns: list[tuple[str, str]] = field(default_factory=list)  # (table, physical column) B(t) is taken of
+
+
+def _lit(value) -> exp.Expression:
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, (int, float)):
+        return exp.Literal.number(value)
+    return exp.Literal.string(str(value))
+
+
+def _q(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def _col(name: str, table: str | None = None, quoted: bool = True) -> exp.Column:
+    return exp.Column(this=exp.to_identifier(name, quoted=quoted),
+                      table=exp.to_identifier(table) if table else None)
+
+
+def _sum_if(cond: exp.Expression) -> exp.Expression:
+    case = exp.Case(ifs=[exp.If(this=cond, true=exp.Literal.number(1))], default=exp.Literal.number(0))
+    return exp.Coalesce(this=exp.Sum(this=case), expressions=[exp.Literal.number(0)])
+
+
+class _Ctx:
+    """Collects what a table's checks need while their predicates are compiled."""
+
+    def __init__(self, comp: "Compiler", table: str):
+        self.c = comp
+        self.table = table
+        self.lead_fields: dict[str, str] = {}  # field id -> alias in the lead CTE
+        self.entered: dict[str, str] = {}  # stage value -> alias
+        self.events: dict[str, str] = {}  # event id -> alias
+        self.appts: dict[str, str] = {}  # appointment stage -> alias
+        self.dups: dict[str, str] = {}  # matching rule id -> alias
+        self.slots: dict[str, tuple[str, exp.Expression]] = {}  # key -> (alias, time expression)
+
+    # --- leads-side values
+    def lead_field(self, field_id: str) -> str:
+        if field_id not in self.lead_fields:
+            self.lead_fields[field_id] = f"f{len(self.lead_fields)}_" + re.sub(r"[^a-z0-9]", "_", field_id)
+        return self.lead_fields[field_id]
+
+
+class Compiler:
+    """Compile one model's checks for one dialect."""
+
+    def __init__(self, model: Playbook, dialect: str, contract: Contract | None = None):
+        if dialect not in EXPORT_DIALECTS:
+            raise CompileError(f"unknown SQL dialect {dialect!r}; choose one of {', '.join(EXPORT_DIALECTS)}")
+        self.model = model
+        self.dialect = dialect
+        self.contract = contract or build_contract(model)
+        self.as_of_param = exp.Literal.number(0)
+
+    # ----------------------------------------------------------- dialect bits
+    def epoch(self, e: exp.Expression) -> exp.Expression:
+        """Integer epoch seconds of a UTC timestamp column."""
+        ts = exp.Cast(this=e, to=exp.DataType.build("timestamp"))
+        d = self.dialect
+        if d == "duckdb":
+            f = exp.Anonymous(this="EPOCH", expressions=[ts])
+        elif d == "postgres":
+            f = exp.Extract(this=exp.var("EPOCH"), expression=ts)
+        elif d == "spark":
+            # Spark reads timestamps in the session time zone: sources set it to UTC.
+            f = exp.Anonymous(this="UNIX_TIMESTAMP", expressions=[ts])
+        elif d == "snowflake":
+            f = exp.Anonymous(this="DATE_PART", expressions=[exp.var("EPOCH_SECOND"), ts])
+        elif d == "bigquery":
+            f = exp.Anonymous(this="UNIX_SECONDS", expressions=[ts])
+        else:  # trino
+            f = exp.Anonymous(this="TO_UNIXTIME", expressions=[ts])
+        return exp.Cast(this=f, to=exp.DataType.build("bigint"))
+
+    def text(self, e: exp.Expression) -> exp.Expression:
+        return exp.Cast(this=e, to=exp.DataType.build("text"))
+
+    def normalize(self, e: exp.Expression, how: str) -> exp.Expression:
+        """A match field normalised the way the matching rule says."""
+        t = self.text(e)
+        if how == "lowercase_trim":
+            return exp.Lower(this=exp.Trim(this=t))
+        if how in ("digits_only", "e164"):
+            args = [t, exp.Literal.string("[^0-9]"), exp.Literal.string("")]
+            if self.dialect in ("duckdb", "postgres"):
+                args.append(exp.Literal.string("g"))
+            return exp.Anonymous(this="REGEXP_REPLACE", expressions=args)
+        return t
+
+    # ----------------------------------------------------------- columns
+    def phys(self, field_id: str) -> str:
+        _, c = self.contract.column_of(field_id)
+        return c.name
+
+    def sem(self, table: str, semantic: str) -> str | None:
+        c = self.contract.by_semantic(table, semantic)
+        return c.name if c else None
+
+    def stage_value(self, stage_id: str) -> str:
+        return ir.stage_value(self.model, stage_id)
+
+    # ----------------------------------------------------------- expressions
+    def expr(self, e: ir.Expr, ctx: _Ctx) -> exp.Expression:
+        m = getattr(self, "_x_" + type(e).__name__)
+        return m(e, ctx)
+
+    def _ref(self, field_id: str, lead: bool, ctx: _Ctx) -> exp.Expression:
+        if ctx.table == "leads":
+            return _col(ctx.lead_field(field_id), "x", quoted=False)
+        if lead:
+            return _col(ctx.lead_field(field_id), "l", quoted=False)
+        return _col(self.phys(field_id), "t")
+
+    def _x_Col(self, e: ir.Col, ctx):
+        return self._ref(e.field, e.lead, ctx)
+
+    def _x_Lit(self, e: ir.Lit, ctx):
+        return _lit(e.value)
+
+    def _x_Epoch(self, e: ir.Epoch, ctx):
+        return self.epoch(self._ref(e.field, e.lead, ctx))
+
+    def _x_AsOf(self, e, ctx):
+        return self.as_of_param.copy()
+
+    def _x_Entered(self, e: ir.Entered, ctx):
+        v = self.stage_value(e.stage)
+        if v not in ctx.entered:
+            ctx.entered[v] = f"ent{len(ctx.entered)}"
+        stage_f = self.contract.by_semantic("leads", "stage")
+        flag = exp.EQ(this=exp.Coalesce(this=_col(ctx.entered[v], "x", False),
+                                        expressions=[exp.Literal.number(0)]),
+                      expression=exp.Literal.number(1))
+        if stage_f:
+            cur = exp.EQ(this=_col(ctx.lead_field(stage_f.field_id), "x", False), expression=_lit(v))
+            return exp.Paren(this=exp.or_(flag, exp.Coalesce(this=cur, expressions=[exp.false()])))
+        return flag
+
+    def _x_EventTime(self, e: ir.EventTime, ctx):
+        ev = self.model.by_id("events").get(e.event)
+        sig = ev.signal if ev else None
+        if sig is None:
+            return exp.Null()
+        if sig.kind == "field_set":
+            if not sig.field or self.model.field(sig.field).record != "lead":
+                return exp.Null()
+            return self.epoch(_col(ctx.lead_field(sig.field), "x", False))
+        if e.event not in ctx.events:
+            ctx.events[e.event] = f"ev{len(ctx.events)}"
+        if sig.kind == "stage_entered" and sig.stage:
+            self._x_Entered(ir.Entered(sig.stage), ctx)  # registers the stage aggregate
+        return _col(ctx.events[e.event], "x", False)
+
+    def _x_HasAppointment(self, e: ir.HasAppointment, ctx):
+        if e.stage not in ctx.appts:
+            ctx.appts[e.stage] = f"ap{len(ctx.appts)}"
+        return exp.EQ(this=exp.Coalesce(this=_col(ctx.appts[e.stage], "x", False),
+                                        expressions=[exp.Literal.number(0)]),
+                      expression=exp.Literal.number(1))
+
+    def _x_DupRank(self, e: ir.DupRank, ctx):
+        if e.rule not in ctx.dups:
+            ctx.dups[e.rule] = f"dup{len(ctx.dups)}"
+        return _col(ctx.dups[e.rule], "x", False)
+
+    def _x_Coalesce(self, e: ir.Coalesce, ctx):
+        items = [self.expr(i, ctx) for i in e.items]
+        return exp.Coalesce(this=items[0], expressions=items[1:])
+
+    def _x_IfElse(self, e: ir.IfElse, ctx):
+        return exp.Case(ifs=[exp.If(this=self.expr(e.cond, ctx), true=self.expr(e.then, ctx))],
+                        default=self.expr(e.otherwise, ctx))
+
+    def _slot(self, e: ir.Expr, ctx) -> str:
+        key = repr(e)
+        if key not in ctx.slots:
+            ctx.slots[key] = (f"t{len(ctx.slots)}", self.expr(e, ctx))
+        return ctx.slots[key][0]
+
+    def _business(self, alias: str) -> exp.Expression:
+        # B(t) = cum + clamp(t - hour_start, open, close) - open
+        b = f"b_{alias}"
+        t = _col(alias, "x", False)
+        inner = exp.Sub(this=t, expression=_col("hour_start", b, False))
+        clamp = exp.Least(this=exp.Greatest(this=inner, expressions=[_col("open_offset", b, False)]),
+                          expressions=[_col("close_offset", b, False)])
+        return exp.Paren(this=exp.Sub(this=exp.Add(this=_col("cum_business_seconds", b, False), expression=clamp),
+                                      expression=_col("open_offset", b, False)))
+
+    def _x_Elapsed(self, e: ir.Elapsed, ctx):
+        if ctx.table != "leads":
+            raise CompileError("elapsed time is only supported on lead checks")
+        s, t = self._slot(e.start, ctx), self._slot(e.end, ctx)
+        if e.business:
+            ctx.business = True
+            ctx.bslots = getattr(ctx, "bslots", set()) | {s, t}
+            return exp.Paren(this=exp.Sub(this=self._business(t), expression=self._business(s)))
+        return exp.Paren(this=exp.Sub(this=_col(t, "x", False), expression=_col(s, "x", False)))
+
+    # predicates
+    def _x_Blank(self, e: ir.Blank, ctx):
+        v = self.expr(e.of, ctx)
+        isnull = exp.Is(this=v, expression=exp.Null())
+        if not e.text:
+            return isnull
+        empty = exp.EQ(this=exp.Trim(this=self.text(v.copy())), expression=exp.Literal.string(""))
+        return exp.Paren(this=exp.or_(isnull, empty))
+
+    def _x_IsNull(self, e: ir.IsNull, ctx):
+        return exp.Is(this=self.expr(e.of, ctx), expression=exp.Null())
+
+    def _x_IsTrue(self, e: ir.IsTrue, ctx):
+        return exp.EQ(this=exp.Coalesce(this=self.expr(e.of, ctx), expressions=[exp.false()]),
+                      expression=exp.true())
+
+    def _x_InValues(self, e: ir.InValues, ctx):
+        if not e.values:
+            return exp.false()
+        return exp.In(this=self.expr(e.of, ctx), expressions=[_lit(v) for v in e.values])
+
+    def _x_Cmp(self, e: ir.Cmp, ctx):
+        cls = {"=": exp.EQ, ">": exp.GT, ">=": exp.GTE, "<": exp.LT, "<=": exp.LTE}[e.op]
+        return cls(this=self.expr(e.left, ctx), expression=self.expr(e.right, ctx))
+
+    def _x_And(self, e: ir.And, ctx):
+        return exp.Paren(this=exp.and_(*(self.expr(i, ctx) for i in e.items)))
+
+    def _x_Or(self, e: ir.Or, ctx):
+        return exp.Paren(this=exp.or_(*(self.expr(i, ctx) for i in e.items)))
+
+    def _x_Not(self, e: ir.Not, ctx):
+        return exp.Not(this=exp.Paren(this=self.expr(e.of, ctx)))
+
+    # ----------------------------------------------------------- tables
+    def compile(self, checks: list[ir.Check], as_of: int = 0, with_ids: bool = False) -> Compiled:
+        """Fused per-table queries (and, when asked, per-check id listings)."""
+        self.as_of_param = exp.Literal.number(int(as_of))
+        out = Compiled(self.dialect, [])
+        for table in TABLE_ORDER:
+            mine = [c for c in checks if c.table == table]
+            if not mine:
+                continue
+            ctx = _Ctx(self, table)
+            conds = [(self.expr(c.applies, ctx), self.expr(c.violates, ctx)) for c in mine]
+            base = self._from(ctx)
+            cols = []
+            for i, (a, v) in enumerate(conds):
+                cols.append(exp.alias_(_sum_if(a), f"checked_{i}"))
+                cols.append(exp.alias_(_sum_if(exp.and_(a.copy(), v)), f"violations_{i}"))
+            q = base.select(*cols, copy=True)
+            out.queries.append(TableQuery(table, [c.id for c in mine], q.sql(dialect=self.dialect, pretty=True)))
+            if getattr(ctx, "business", False):
+                out.needs_calendar = True
+            if with_ids:
+                rid = self._record_id(ctx)
+                for c, (a, v) in zip(mine, conds):
+                    iq = base.select(exp.alias_(self.text(rid.copy()), "record_id"), copy=True)
+                    iq = iq.where(exp.and_(a.copy(), v.copy())).order_by(exp.Ordered(this=exp.column("record_id")))
+                    out.ids_sql[c.id] = iq.sql(dialect=self.dialect, pretty=True)
+        out.time_columns = self._time_columns(checks)
+        return out
+
+    def _record_id(self, ctx: _Ctx) -> exp.Expression:
+        c = self.contract.by_semantic(ctx.table, "record_id")
+        if c is None:
+            raise CompileError(f"table {ctx.table} has no record id field (semantic: record_id)")
+        if ctx.table == "leads":
+            return _col(ctx.lead_field(c.field_id), "x", False)
+        return _col(c.name, "t")
+
+    def _from(self, ctx: _Ctx) -> exp.Select:
+        """The FROM part (with CTEs) every check of the table reads."""
+        if ctx.table == "leads":
+            return self._leads_from(ctx)
+        sel = exp.select().from_(exp.alias_(exp.to_table(ctx.table), "t", table=True))
+        if ctx.lead_fields:
+            lead_ref = self.sem(ctx.table, "lead_ref")
+            lead_id = self.contract.by_semantic("leads", "record_id")
+            if not lead_ref or not lead_id:
+                raise CompileError(f"{ctx.table} checks need lead_ref and the lead record id fields")
+            cte = exp.select(
+                exp.alias_(_col(lead_id.name), "k"),
+                *(exp.alias_(_col(self.phys(f)), a) for f, a in ctx.lead_fields.items()),
+            ).from_("leads")
+            sel = sel.with_("l", as_=cte).join(
+                exp.alias_(exp.to_table("l"), "l", table=True),
+                on=exp.EQ(this=_col("k", "l", False), expression=_col(lead_ref, "t")),
+                join_type="left",
+            )
+        return sel
+
+    def _leads_from(self, ctx: _Ctx) -> exp.Select:
+        lead_id = self.contract.by_semantic("leads", "record_id")
+        created = self.contract.by_semantic("leads", "created_at")
+        if lead_id is None:
+            raise CompileError("the leads table needs a record id field (semantic: record_id)")
+        ctx.lead_field(lead_id.field_id)
+        # Slots reference lead fields and aggregates; compile them first so all needs are known.
+        slot_exprs = list(ctx.slots.values())
+        rules = {r.id: r for r in self.model.matching.rules}
+        base_cols = [exp.alias_(_col(self.phys(f)), a) for f, a in ctx.lead_fields.items()]
+        for rid, alias in ctx.dups.items():
+            r = rules[rid]
+            parts = [self.normalize(_col(self.phys(f)), r.normalize.get(f, "none")) for f in r.match_on]
+            order = [exp.Ordered(this=self.epoch(_col(created.name)))] if created else []
+            order.append(exp.Ordered(this=self.text(_col(lead_id.name))))
+            win = exp.Window(this=exp.RowNumber(), partition_by=parts, order=exp.Order(expressions=order))
+            base_cols.append(exp.alias_(win, alias))
+        sel = exp.select().with_("base", as_=exp.select(*base_cols).from_("leads"))
+
+        x_cols = [exp.Star()]
+        joins = []
+        k = _col(ctx.lead_field(lead_id.field_id), "base", False)
+
+        # stage history: entered flags and first entry times
+        events = self.model.by_id("events")
+        sh_cols, act_cols, ap_cols = [], [], []
+        to_col, at_col = self.sem("stage_history", "to_stage"), self.sem("stage_history", "changed_at")
+        for v, alias in ctx.entered.items():
+            if to_col:
+                sh_cols.append(exp.alias_(exp.Max(this=exp.Case(
+                    ifs=[exp.If(this=exp.EQ(this=_col(to_col), expression=_lit(v)), true=exp.Literal.number(1))],
+                    default=exp.Literal.number(0))), alias))
+        typ, occ = self.sem("activities", "activity_type"), self.sem("activities", "occurred_at")
+        ast, aat = self.sem("appointments", "appointment_stage"), self.sem("appointments", "appointment_at")
+        for ev_id, alias in ctx.events.items():
+            sig = events[ev_id].signal
+            if sig.kind == "stage_entered" and to_col and at_col:
+                cond = exp.EQ(this=_col(to_col), expression=_lit(self.stage_value(sig.stage)))
+                sh_cols.append(exp.alias_(exp.Min(this=exp.Case(
+                    ifs=[exp.If(this=cond, true=self.epoch(_col(at_col)))])), alias))
+            elif sig.kind == "activity" and typ and occ:
+                cond = (exp.In(this=_col(typ), expressions=[_lit(t) for t in sig.activity_types])
+                        if sig.activity_types else exp.true())
+                act_cols.append(exp.alias_(exp.Min(this=exp.Case(
+                    ifs=[exp.If(this=cond, true=self.epoch(_col(occ)))])), alias))
+            elif sig.kind == "appointment" and ast and aat:
+                cond = (exp.EQ(this=_col(ast), expression=_lit(sig.appointment_stage))
+                        if sig.appointment_stage else exp.true())
+                ap_cols.append(exp.alias_(exp.Min(this=exp.Case(
+                    ifs=[exp.If(this=cond, true=self.epoch(_col(aat)))])), alias))
+            else:
+                x_cols.append(exp.alias_(exp.Null(), alias))
+        for stage, alias in ctx.appts.items():
+            if ast:
+                ap_cols.append(exp.alias_(exp.Max(this=exp.Case(
+                    ifs=[exp.If(this=exp.EQ(this=_col(ast), expression=_lit(stage)), true=exp.Literal.number(1))],
+                    default=exp.Literal.number(0))), alias))
+        for name, table, cols in (("sh", "stage_history", sh_cols), ("act", "activities", act_cols),
+                                  ("ap", "appointments", ap_cols)):
+            if not cols:
+                continue
+            ref = self.sem(table, "lead_ref")
+            if not ref:
+                raise CompileError(f"{table} needs a lead_ref field for the checks on leads")
+            cte = exp.select(exp.alias_(_col(ref), "k"), *cols).from_(table).group_by(_col(ref))
+            sel = sel.with_(name, as_=cte)
+            joins.append((name, [c.alias for c in cols]))
+        x = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("base"))).from_("base")
+        for name, aliases in joins:
+            x = x.select(*(_col(a, name, False) for a in aliases))
+            x = x.join(exp.alias_(exp.to_table(name), name, table=True),
+                       on=exp.EQ(this=_col("k", name, False), expression=k.copy()), join_type="left")
+        nulls = [c for c in x_cols[1:]]
+        if nulls:
+            x = x.select(*nulls)
+        sel = sel.with_("enriched", as_=x)
+        # time slots computed over the enriched rows, then business-hours joins
+        xs = exp.select(exp.Star()).from_(exp.alias_(exp.to_table("enriched"), "x", table=True))
+        for alias, e in slot_exprs:
+            xs = xs.select(exp.alias_(e, alias))
+        sel = sel.with_("slots", as_=xs)
+        out = sel.from_(exp.alias_(exp.to_table("slots"), "x", table=True))
+        for alias in sorted(getattr(ctx, "bslots", set())):
+            b = f"b_{alias}"
+            t = _col(alias, "x", False)
+            out = out.join(exp.alias_(exp.to_table(BUSINESS_HOURS_TABLE), b, table=True),
+                           on=exp.EQ(this=_col("hour_start", b, False),
+                                     expression=exp.Sub(this=t, expression=exp.Mod(this=t.copy(),
+                                                        expression=exp.Literal.number(3600)))),
+                           join_type="left")
+        return out
+
+    def _time_columns(self, checks: list[ir.Check]) -> list[tuple[str, str]]:
+        """Physical time columns whose instants need business time (for the calendar's range)."""
+        out: set[tuple[str, str]] = set()
+        events = self.model.by_id("events")
+        for sla in self.model.slas:
+            if not sla.within.business:
+                continue
+            for ev_id in (sla.start_event, sla.stop_event):
+                sig = events[ev_id].signal if ev_id in events else None
+                if sig is None:
+                    continue
+                if sig.kind == "field_set" and sig.field:
+                    out.add(("leads", self.phys(sig.field)))
+                elif sig.kind == "stage_entered":
+                    c = self.sem("stage_history", "changed_at")
+                    if c:
+                        out.add(("stage_history", c))
+                elif sig.kind == "activity":
+                    c = self.sem("activities", "occurred_at")
+                    if c:
+                        out.add(("activities", c))
+                elif sig.kind == "appointment":
+                    c = self.sem("appointments", "appointment_at")
+                    if c:
+                        out.add(("appointments", c))
+        return sorted(out)
+
+    def range_sql(self, time_columns: list[tuple[str, str]]) -> str:
+        """One query returning MIN and MAX epoch over every time column business time is taken of."""
+        parts = []
+        for table, col in time_columns:
+            e = self.epoch(_col(col))
+            parts.append(exp.select(exp.alias_(exp.Min(this=e), "lo"),
+                                    exp.alias_(exp.Max(this=e.copy()), "hi")).from_(table))
+        union = parts[0]
+        for p in parts[1:]:
+            union = exp.union(union, p, distinct=False)
+        q = exp.select(exp.alias_(exp.Min(this=exp.column("lo")), "lo"),
+                       exp.alias_(exp.Max(this=exp.column("hi")), "hi")).from_(
+            exp.alias_(exp.Subquery(this=union), "r", table=True) if len(parts) > 1 else
+            exp.alias_(exp.Subquery(this=union), "r", table=True))
+        return q.sql(dialect=self.dialect, pretty=True)
+
+
+def compile_checks(model: Playbook, checks: list[ir.Check], dialect: str, *, as_of: int = 0,
+                   with_ids: bool = False) -> Compiled:
+    """The fused SQL of `checks` in `dialect` (as_of in epoch seconds)."""
+    return Compiler(model, dialect).compile(checks, as_of=as_of, with_ids=with_ids)
+
+
+def parse_ok(sql: str, dialect: str) -> bool:
+    """Whether sqlglot can read back the SQL it wrote (a sanity check for exports)."""
+    sqlglot.parse_one(sql, read=dialect)
+    return True

@@ -1,0 +1,148 @@
+"""Run the compiled checks on a Source and turn the counts into rule results.
+
+Python only reads one row of counts per table (and record ids when asked);
+every row-level decision happens in the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+
+from ..model import Playbook
+from .checks import Check, build_checks
+from .compile import Compiler
+from .source import BUSINESS_HOURS_TABLE, Source
+
+DAY = 86400
+
+
+@dataclass
+class RuleResult:
+    id: str
+    title: str
+    section: str
+    table: str
+    checked: int
+    violations: int
+    rate: float
+    threshold: dict
+    status: str  # "pass" | "fail" | "incomplete"
+    ids: list[str] | None = None
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        if d["ids"] is None:
+            d.pop("ids")
+        return d
+
+
+@dataclass
+class RunResult:
+    playbook: str
+    source: str
+    generated_at: str
+    as_of: str
+    complete: bool
+    rules: list[RuleResult] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 all within threshold, 1 any fails, 2 the source was read incompletely."""
+        if not self.complete:
+            return 2
+        return 1 if any(r.status == "fail" for r in self.rules) else 0
+
+    def as_dict(self) -> dict:
+        return {
+            "playbook": self.playbook,
+            "source": self.source,
+            "generated_at": self.generated_at,
+            "as_of": self.as_of,
+            "complete": self.complete,
+            "rules": [r.as_dict() for r in self.rules],
+        }
+
+
+def iso(ts: int) -> str:
+    """Epoch seconds as `YYYY-MM-DDTHH:MM:SSZ`."""
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> int:
+    """`--as-of` text (ISO date or date-time; naive means UTC) as epoch seconds."""
+    t = text.strip().replace("Z", "+00:00")
+    dt = datetime.fromisoformat(t)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return int(dt.timestamp())
+
+
+def _register_calendar(model: Playbook, source: Source, comp: Compiler, compiled, as_of: int) -> None:
+    from .calendar import business_hours_table
+
+    lo = hi = as_of
+    if compiled.time_columns:
+        rows = source.query(comp.range_sql(compiled.time_columns))
+        if rows and rows[0][0] is not None:
+            lo, hi = min(lo, int(rows[0][0])), max(hi, int(rows[0][1]))
+    source.register_table(BUSINESS_HOURS_TABLE,
+                          business_hours_table(model.playbook.calendar, lo - DAY, hi + DAY))
+
+
+def run_checks(
+    model: Playbook,
+    source: Source,
+    *,
+    as_of: int,
+    generated_at: int | None = None,
+    with_ids: bool = False,
+    checks: list[Check] | None = None,
+    progress=None,
+) -> RunResult:
+    """Run every check of the model on `source`, one fused query per table."""
+    checks = checks if checks is not None else build_checks(model)
+    by_id = {c.id: c for c in checks}
+    comp = Compiler(model, source.dialect)
+    compiled = comp.compile(checks, as_of=as_of, with_ids=with_ids)
+    if compiled.needs_calendar:
+        _register_calendar(model, source, comp, compiled, as_of)
+    counts: dict[str, tuple[int, int]] = {}
+    for i, q in enumerate(compiled.queries):
+        if progress:
+            progress(f"checking {q.table}", i, len(compiled.queries))
+        row = source.query(q.sql)[0]
+        for j, cid in enumerate(q.check_ids):
+            counts[cid] = (int(row[2 * j] or 0), int(row[2 * j + 1] or 0))
+    if progress:
+        progress("checks done", len(compiled.queries), len(compiled.queries))
+    complete = bool(getattr(source, "complete", True))
+    rules = []
+    for c in checks:
+        checked, violations = counts.get(c.id, (0, 0))
+        ok = c.threshold.passes(violations, checked)
+        status = "fail" if not ok else ("pass" if complete else "incomplete")
+        ids = None
+        if with_ids:
+            ids = [str(r[0]) for r in source.query(compiled.ids_sql[c.id])] if violations else []
+        rules.append(RuleResult(
+            id=c.id,
+            title=c.title,
+            section=c.section,
+            table=c.table,
+            checked=checked,
+            violations=violations,
+            rate=round(violations / checked, 6) if checked else 0.0,
+            threshold={"max_violations": c.threshold.max_violations, "max_rate": c.threshold.max_rate},
+            status=status,
+            ids=ids,
+        ))
+    assert set(by_id) == {r.id for r in rules}
+    return RunResult(
+        playbook=model.playbook.id,
+        source=source.description,
+        generated_at=iso(generated_at if generated_at is not None else int(datetime.now(timezone.utc).timestamp())),
+        as_of=iso(as_of),
+        complete=complete,
+        rules=rules,
+    )
