@@ -150,7 +150,8 @@ class FakeCRM:
     def load_salesforce_export(self, out: Path) -> None:
         """Configure the org from an SFDX project written by `playbook export salesforce`."""
         base = Path(out) / "force-app" / "main" / "default"
-        fields: list[dict] = []
+        fields: list[dict] = [{"name": n, "label": n, "type": t, "custom": False, "picklistValues": []}
+                              for n, t in STANDARD_LEAD_FIELDS]
         statuses: list[dict] = []
         svs = base / "standardValueSets"
         for name, field_name in (("LeadStatus", "Status"), ("LeadSource", "LeadSource")):
@@ -171,6 +172,8 @@ class FakeCRM:
                            "picklistValues": values})
         for path in sorted((base / "objects" / "Lead" / "fields").glob("*.field-meta.xml")):
             root = ET.parse(path).getroot()
+            if not (root.findtext(f"{MD_NS}fullName") or "").endswith("__c"):
+                continue  # a standard field file only switches on history tracking
             ftype = root.findtext(f"{MD_NS}type") or "Text"
             values = [
                 {"value": v.findtext(f"{MD_NS}fullName"), "label": v.findtext(f"{MD_NS}label"),
@@ -309,6 +312,13 @@ class FakeCRM:
             page["paging"] = {"next": {"after": str(nxt), "link": f"{self.url}/crm/v3/objects?after={nxt}"}}
         return page
 
+
+STANDARD_LEAD_FIELDS = [
+    ("Id", "id"), ("OwnerId", "reference"), ("CreatedDate", "datetime"), ("FirstName", "string"),
+    ("LastName", "string"), ("Email", "email"), ("Phone", "phone"), ("MobilePhone", "phone"),
+    ("LastActivityDate", "date"), ("Company", "string"),
+]
+"""Standard Lead fields every org has (Status and LeadSource come from their value sets)."""
 
 _DESCRIBE_TYPES = {"Picklist": "picklist", "MultiselectPicklist": "multipicklist", "Checkbox": "boolean",
                    "Text": "string", "LongTextArea": "textarea", "TextArea": "textarea", "Number": "double",

@@ -25,6 +25,11 @@ DEFAULT_ATTEMPTS = 5
 MAX_WAIT_SECONDS = 120.0
 """Longest single wait we accept; a longer Retry-After fails fast instead of hanging."""
 
+def _default_sleep(seconds: float) -> None:
+    # Looked up at call time so a test can swap the module's clock for every client at once.
+    time.sleep(seconds)
+
+
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',]+")
 _SECRET_PARAM = re.compile(r"(?i)((?:access_token|refresh_token|client_secret|password|hapikey|token)=)[^&\s\"']+")
 
@@ -90,7 +95,7 @@ class HttpTransport:
         max_attempts: int = DEFAULT_ATTEMPTS,
         backoff: float = 0.5,
         max_wait: float = MAX_WAIT_SECONDS,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
         on_response: Callable[[httpx.Response], None] | None = None,
@@ -104,7 +109,7 @@ class HttpTransport:
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.max_wait = max_wait
-        self.sleep = sleep
+        self.sleep = sleep if sleep is not None else (lambda s: _default_sleep(s))
         self.on_response = on_response
         self.requests_made = 0
         self._client = httpx.Client(
