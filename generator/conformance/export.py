@@ -1,0 +1,105 @@
+"""`playbook export conformance`: the checks as plain SQL per dialect and as dbt singular tests.
+
+Exports read the warehouse's own clock (CURRENT_TIMESTAMP, in a UTC session)
+instead of a fixed `--as-of`, and ship the business-hours table as a CSV
+(a dbt seed) so business-time SLAs work in any warehouse.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlglot import exp
+
+from ..model import Playbook
+from .checks import build_checks
+from .compile import EXPORT_DIALECTS, Compiler
+from .contract import render_markdown
+from .source import BUSINESS_HOURS_TABLE, LOGICAL_TABLES
+
+CALENDAR_YEARS_BEFORE = 1
+CALENDAR_YEARS_AFTER = 3
+
+
+def _calendar_csv(model: Playbook) -> str:
+    import pyarrow.csv as pcsv
+
+    from .calendar import business_hours_table
+
+    eff = model.playbook.effective
+    start = datetime.combine(date(eff.year - CALENDAR_YEARS_BEFORE, 1, 1), time(0), tzinfo=timezone.utc)
+    end = datetime.combine(date(eff.year + CALENDAR_YEARS_AFTER, 12, 31), time(23), tzinfo=timezone.utc)
+    buf = io.BytesIO()
+    pcsv.write_csv(business_hours_table(model.playbook.calendar, start, end), buf,
+                   pcsv.WriteOptions(quoting_style="none"))
+    return buf.getvalue().decode()
+
+
+def _dbt_sql(sql_text: str, dialect: str) -> str:
+    """Swap logical table names for dbt source()/ref() calls."""
+    import sqlglot
+
+    tree = sqlglot.parse_one(sql_text, read=dialect)
+
+    def swap(node):
+        if isinstance(node, exp.Table) and not node.args.get("db") and node.name in LOGICAL_TABLES + (
+                BUSINESS_HOURS_TABLE,):
+            alias = node.alias or node.name
+            return exp.alias_(exp.to_table(f"__DBT_{node.name}__"), alias, table=True)
+        return node
+
+    out = tree.transform(swap).sql(dialect=dialect, pretty=True)
+    for t in LOGICAL_TABLES:
+        out = out.replace(f"__DBT_{t}__", "{{ source('crm', '" + t + "') }}")
+    return out.replace(f"__DBT_{BUSINESS_HOURS_TABLE}__", "{{ ref('" + BUSINESS_HOURS_TABLE + "') }}")
+
+
+def render_export(model: Playbook) -> dict[str, str]:
+    """Relative path -> file text for the whole export (deterministic)."""
+    checks = build_checks(model)
+    by_id = {c.id: c for c in checks}
+    files: dict[str, str] = {}
+    files["business_hours.csv"] = _calendar_csv(model)
+    files["DATA-CONTRACT.md"] = render_markdown(model, checks=checks)
+    for dialect in EXPORT_DIALECTS:
+        comp = Compiler(model, dialect).compile(checks, as_of=None, with_ids=True)
+        for q in comp.queries:
+            header = [f"-- Conformance checks on `{q.table}` for playbook {model.playbook.id} ({dialect}).",
+                      "-- Needs the business_hours table (business_hours.csv) next to the data tables.",
+                      "-- Columns checked_<n>/violations_<n> belong to these rules:"]
+            header += [f"--   {i}: {cid}" for i, cid in enumerate(q.check_ids)]
+            files[f"sql/{dialect}/{q.table}.sql"] = "\n".join(header) + "\n" + q.sql + ";\n"
+        for cid, sql_text in sorted(comp.ids_sql.items()):
+            c = by_id[cid]
+            files[f"sql/{dialect}/ids/{cid}.sql"] = f"-- {c.title}\n-- Lists violating record ids.\n{sql_text};\n"
+            t = c.threshold
+            if t.max_violations is not None and t.max_rate is None:
+                cfg = f"{{{{ config(severity='error', error_if='>{t.max_violations}') }}}}"
+            elif t.max_rate is not None:
+                cfg = "{{ config(severity='warn') }}"  # a rate budget needs the row count: see the plain SQL
+            else:
+                cfg = "{{ config(severity='error') }}"
+            files[f"dbt/{dialect}/tests/conformance/{cid}.sql"] = (
+                f"{cfg}\n-- {c.title} (playbook section {c.section})\n-- Counts: {c.counts}\n"
+                + _dbt_sql(sql_text, dialect) + "\n")
+        files[f"dbt/{dialect}/models/conformance_sources.yml"] = _sources_yml()
+        files[f"dbt/{dialect}/seeds/business_hours.csv"] = files["business_hours.csv"]
+    files["README.md"] = (
+        f"# Conformance checks for {model.playbook.id}\n\n"
+        "- `sql/<dialect>/<table>.sql`: one fused query per table returning checked/violation counts per rule.\n"
+        "- `sql/<dialect>/ids/<rule>.sql`: the record ids violating one rule.\n"
+        "- `dbt/<dialect>/`: singular tests (copy `tests/`, `models/` and `seeds/` into your dbt project; "
+        "declare the `crm` source's schema).\n"
+        "- `business_hours.csv`: the playbook calendar as a UTC hour table (load it as `business_hours`).\n"
+        "- `DATA-CONTRACT.md`: the tables and columns the checks read.\n\n"
+        "Run in a UTC session: times are UTC timestamps without a time zone.\n"
+    )
+    return files
+
+
+def _sources_yml() -> str:
+    lines = ["version: 2", "sources:", "  - name: crm", "    description: CRM export in the playbook data contract",
+             "    tables:"]
+    lines += [f"      - name: {t}" for t in LOGICAL_TABLES]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,123 @@
+"""Conformance results for people (a table, Markdown) and for CI (JUnit XML, JSON).
+
+Reports carry rule ids, counts and rates; record ids only when the run was
+asked for them (`--ids`); never a field value of a lead.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+from ..text import md_text
+from .run import RuleResult, RunResult
+
+STATUS_STYLE = {"pass": "green", "fail": "bold red", "incomplete": "yellow"}
+
+
+def rate_text(r: RuleResult) -> str:
+    """The share of checked rows that hold, e.g. `98.7%`."""
+    if not r.checked:
+        return "n/a"
+    return f"{100 * (1 - r.violations / r.checked):.1f}%"
+
+
+def threshold_text(r: RuleResult) -> str:
+    t = r.threshold
+    parts = []
+    if t.get("max_violations") is not None:
+        parts.append(f"≤ {t['max_violations']}")
+    if t.get("max_rate") is not None:
+        parts.append(f"≤ {t['max_rate']:.2%}")
+    return " and ".join(parts) or "none"
+
+
+def to_json(result: RunResult) -> str:
+    """`{playbook, source, generated_at, as_of, complete, rules: [...]}`, stable key order."""
+    return json.dumps(result.as_dict(), indent=2, sort_keys=True) + "\n"
+
+
+def to_junit(result: RunResult) -> str:
+    """JUnit XML: one testcase per rule; failures carry counts, never values."""
+    failures = sum(r.status == "fail" for r in result.rules)
+    errors = sum(r.status == "incomplete" for r in result.rules)
+    suite = ET.Element("testsuite", {
+        "name": f"conformance.{result.playbook}",
+        "tests": str(len(result.rules)),
+        "failures": str(failures),
+        "errors": str(errors),
+        "skipped": "0",
+        "timestamp": result.generated_at,
+    })
+    props = ET.SubElement(suite, "properties")
+    for k in ("playbook", "source", "as_of"):
+        ET.SubElement(props, "property", {"name": k, "value": str(getattr(result, k))})
+    ET.SubElement(props, "property", {"name": "complete", "value": str(result.complete).lower()})
+    for r in result.rules:
+        case = ET.SubElement(suite, "testcase", {"classname": f"conformance.{r.table}", "name": r.id})
+        summary = (f"{r.violations} of {r.checked} {r.table} rows violate “{r.title}” "
+                   f"(holds for {rate_text(r)}; threshold {threshold_text(r)}; section {r.section})")
+        if r.status == "fail":
+            ET.SubElement(case, "failure", {"message": summary, "type": "threshold"}).text = summary
+        elif r.status == "incomplete":
+            ET.SubElement(case, "error", {"message": "the source was read incompletely; no pass is reported",
+                                          "type": "incomplete"}).text = summary
+        else:
+            ET.SubElement(case, "system-out").text = summary
+        if r.ids:
+            ET.SubElement(case, "system-err").text = "violating record ids: " + ", ".join(r.ids)
+    suites = ET.Element("testsuites", {"tests": str(len(result.rules)), "failures": str(failures),
+                                       "errors": str(errors)})
+    suites.append(suite)
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def to_markdown(result: RunResult, heading: str = "#") -> str:
+    """A Markdown summary table (process text escaped)."""
+    ok = sum(r.status == "pass" for r in result.rules)
+    lines = [
+        f"{heading} Conformance: {md_text(result.playbook)}",
+        "",
+        f"Source: {md_text(result.source)} · as of {md_text(result.as_of)} · "
+        f"{'complete' if result.complete else '**incomplete read: no rule is reported as passing**'} · "
+        f"{ok} of {len(result.rules)} rules within threshold",
+        "",
+        "| rule | title | checked | violations | holds for | threshold | status |",
+        "| --- | --- | ---: | ---: | ---: | --- | --- |",
+    ]
+    for r in result.rules:
+        lines.append(f"| `{md_text(r.id)}` | {md_text(r.title)} | {r.checked} | {r.violations} | {rate_text(r)} | "
+                     f"{md_text(threshold_text(r))} | {r.status} |")
+    if any(r.ids for r in result.rules):
+        lines += ["", f"{heading}# Violating record ids", ""]
+        for r in result.rules:
+            if r.ids:
+                lines.append(f"- `{md_text(r.id)}`: " + ", ".join(f"`{md_text(i)}`" for i in r.ids))
+    return "\n".join(lines) + "\n"
+
+
+def print_table(result: RunResult, console=None) -> None:
+    """The rich table on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = console or Console()
+    t = Table(title=f"Conformance of {result.playbook} · {result.source} · as of {result.as_of}",
+              title_justify="left")
+    for col, just in (("rule", "left"), ("checked", "right"), ("violations", "right"), ("holds for", "right"),
+                      ("threshold", "left"), ("status", "left")):
+        t.add_column(col, justify=just, no_wrap=(col == "rule"))
+    for r in result.rules:
+        t.add_row(Text(r.id), str(r.checked), str(r.violations), rate_text(r), threshold_text(r),
+                  Text(r.status, style=STATUS_STYLE[r.status]))
+    console.print(t)
+    fails = sum(r.status == "fail" for r in result.rules)
+    if not result.complete:
+        console.print(Text("The source was read incompletely: no rule is reported as passing.", style="yellow"))
+    console.print(f"{len(result.rules) - fails} of {len(result.rules)} rules within threshold.")
+    if any(r.ids for r in result.rules):
+        for r in result.rules:
+            if r.ids:
+                console.print(Text(f"{r.id}: " + ", ".join(r.ids)))
