@@ -34,7 +34,7 @@ def threshold_text(r: RuleResult) -> str:
 
 def to_json(result: RunResult) -> str:
     """`{playbook, source, generated_at, as_of, complete, rules: [...]}`, stable key order."""
-    return json.dumps(result.as_dict(), indent=2, sort_keys=True) + "\n"
+    return json.dumps(result.as_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def to_junit(result: RunResult) -> str:
@@ -55,7 +55,7 @@ def to_junit(result: RunResult) -> str:
     ET.SubElement(props, "property", {"name": "complete", "value": str(result.complete).lower()})
     for r in result.rules:
         case = ET.SubElement(suite, "testcase", {"classname": f"conformance.{r.table}", "name": r.id})
-        summary = (f"{r.violations} of {r.checked} {r.table} rows violate “{r.title}” "
+        summary = (f"{r.violations} of {r.checked} {r.table} rows break the rule: {r.title} "
                    f"(holds for {rate_text(r)}; threshold {threshold_text(r)}; section {r.section})")
         if r.status == "fail":
             ET.SubElement(case, "failure", {"message": summary, "type": "threshold"}).text = summary

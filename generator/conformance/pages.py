@@ -1,0 +1,123 @@
+"""Site pages: the latest conformance results (on demo data) and the data contract.
+
+The site has no CRM to read, so it runs the checks on demo data generated from
+the playbook itself (fixed seed, fixed clock: 30 days after the playbook took
+effect): every page build is byte-identical, and every rule shows a real result
+computed by the same SQL `playbook conform` runs.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from ..model import Playbook
+from ..text import md_text
+from .checks import build_checks
+from .contract import render_markdown
+
+DEMO_LEADS = 2000
+DEMO_SEED = 2026
+PAGE = "conformance.md"
+CONTRACT_PAGE = "data-contract.md"
+
+
+def anchor(rule_id: str) -> str:
+    """The HTML id of a rule's entry on the conformance page."""
+    return "rule-" + rule_id.replace(".", "-")
+
+
+def demo_results(model: Playbook):
+    """Run every check on freshly generated demo data; returns (RunResult, truth)."""
+    from .demo import default_as_of, write_demo
+    from .run import run_checks
+    from .sources.duckdb_dir import DuckDBSource
+
+    as_of = default_as_of(model)
+    with tempfile.TemporaryDirectory(prefix="playbook-demo-") as tmp:
+        truth = write_demo(model, tmp, leads=DEMO_LEADS, seed=DEMO_SEED, as_of=as_of, fmt="parquet")
+        src = DuckDBSource(Path(tmp), description="demo data")
+        try:
+            result = run_checks(model, src, as_of=as_of, generated_at=as_of)
+        finally:
+            src.close()
+    return result, truth
+
+
+def _holds(r) -> str:
+    from .report import rate_text
+
+    return rate_text(r)
+
+
+def conformance_page(model: Playbook, result, truth: dict[str, int]) -> str:
+    """Markdown of the Conformance page."""
+    from .report import threshold_text
+
+    checks = {c.id: c for c in build_checks(model)}
+    ok = sum(r.status == "pass" for r in result.rules)
+    out = [
+        "# Conformance",
+        "",
+        "Each rule below is compiled from the playbook into SQL and checked against CRM data with "
+        "`playbook conform --source ...`. The figures on this page come from **demo data** generated "
+        f"from this playbook ({DEMO_LEADS:,} leads, seed {DEMO_SEED}, as of {md_text(result.as_of)}) "
+        "with a known number of violations injected per rule, so they show what the checks find, "
+        "not how your CRM is doing. The tables and columns the checks read are described in the "
+        f"[data contract]({CONTRACT_PAGE}).",
+        "",
+        f"{ok} of {len(result.rules)} rules within their threshold.",
+        "",
+        "| rule | holds for | violations | checked | threshold | status |",
+        "| --- | ---: | ---: | ---: | --- | --- |",
+    ]
+    for r in result.rules:
+        out.append(f"| [{md_text(r.title)}](#{anchor(r.id)}) | {_holds(r)} | {r.violations} | {r.checked} | "
+                   f"{md_text(threshold_text(r))} | {r.status} |")
+    out.append("")
+    for r in result.rules:
+        c = checks[r.id]
+        out += [
+            f"## {md_text(r.title)} {{#{anchor(r.id)}}}",
+            "",
+            f"- Rule id: `{md_text(r.id)}` · table `{md_text(r.table)}` · playbook section "
+            f"`{md_text(r.section)}`",
+            f"- Holds for {_holds(r)} ({r.violations} of {r.checked} {md_text(r.table)} rows violate it); "
+            f"threshold {md_text(threshold_text(r))}; status **{r.status}**",
+            f"- Counts: {md_text(c.counts)}",
+            f"- Injected into the demo data: {truth.get(r.id, 0)}",
+        ]
+        if c.threshold.note:
+            out.append(f"- Threshold note: {md_text(c.threshold.note)}")
+        out.append("")
+    return "\n".join(out)
+
+
+def _section_md(results) -> str:
+    lines = ["**Conformance** (demo data):", ""]
+    for r in results:
+        unit = "breaches" if r.id.startswith("sla-escalated.") else "leads"
+        lines.append(f"- [{md_text(r.title)}]({PAGE}#{anchor(r.id)}): holds for {_holds(r)} of {unit} "
+                     f"({r.status})")
+    return "\n".join(lines)
+
+
+def contribute(model: Playbook, process_dir: Path):
+    """The Conformance and Data contract pages, plus result lines on stage and SLA entries."""
+    from ..site.contrib import Contribution
+
+    result, truth = demo_results(model)
+    checks = build_checks(model)
+    pages = {PAGE: conformance_page(model, result, truth),
+             CONTRACT_PAGE: render_markdown(model, checks=checks)}
+    stage_sections, sla_sections = {}, {}
+    for s in model.stages:
+        mine = [r for r in result.rules if r.section == f"stages.{s.id}"]
+        if mine:
+            stage_sections[s.id] = _section_md(mine)
+    for sla in model.slas:
+        mine = [r for r in result.rules if r.section == f"slas.{sla.id}"]
+        if mine:
+            sla_sections[sla.id] = _section_md(mine)
+    return Contribution(pages=pages, nav=[("Conformance", PAGE), ("Data contract", CONTRACT_PAGE)],
+                        stage_sections=stage_sections, sla_sections=sla_sections)
