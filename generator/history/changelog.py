@@ -191,6 +191,7 @@ class History:
         self.git.resolve(until)
         logs = self.git.log(self.rel, since, until)
         merges = self.git.merge_times(until)
+        self.snapshots.prefetch([sha for log in logs for sha in [log.sha, *log.parents[:1]]])
         out: list[Entry] = []
         diffs: dict[tuple[str | None, str | None], list[Change]] = {}
         for log in logs:

@@ -7,7 +7,9 @@ of commits costs one parse per file version, not per commit.
 
 from __future__ import annotations
 
+import os
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -17,6 +19,22 @@ from ..errors import Problem, ProcessErrors, UsageError
 from ..load import MAPPING_SECTIONS, YAML_SUFFIXES, load_file
 from ..model import SECTIONS, Playbook
 from .git import Git
+
+
+PARALLEL_MIN = 64
+"""Distinct blobs to parse before a process pool pays for itself."""
+
+
+def _parse_bytes(job: tuple[str, str, bytes]) -> tuple[str, Any]:
+    """(blob sha, parsed data or a list of Problems); runs in worker processes too."""
+    sha, path, raw = job
+    # load_file keeps every safety check (size, UTF-8, tags, alias bombs); it reads a path.
+    with tempfile.TemporaryDirectory(prefix="playbook-blob-") as tmp:
+        file = Path(tmp) / "blob.yaml"
+        file.write_bytes(raw)
+        problems: list[Problem] = []
+        result = load_file(file, path, problems)
+    return sha, (problems if problems or result is None else result[0])
 
 
 class ProcessMissing(UsageError):
@@ -35,20 +53,31 @@ class Snapshots:
         self.rel = rel.rstrip("/")
         self._models: dict[str, Playbook | ProcessErrors] = {}
         self._blobs: dict[str, Any] = {}  # blob sha -> parsed data, or a list of problems
-        self._tmp = tempfile.TemporaryDirectory(prefix="playbook-blobs-")
+        self._trees: dict[str, list[tuple[str, Any]]] = {}  # tree sha -> its YAML files
+        self._tree_of: dict[str, Any] = {}  # commit sha -> playbook tree (or None)
         self.parses = 0  # distinct blobs parsed (reported by the benchmark)
 
     def close(self) -> None:
-        self._tmp.cleanup()
+        """Drop the caches."""
+        self._models.clear()
+        self._blobs.clear()
+        self._trees.clear()
+        self._tree_of.clear()
+
+    def tree(self, sha: str):
+        """The playbook folder's tree at a commit (cached), None when it is absent there."""
+        if sha not in self._tree_of:
+            self._tree_of[sha] = self.git.tree_at(sha, self.rel)
+        return self._tree_of[sha]
 
     def tree_id(self, sha: str) -> str | None:
         """Hash of the playbook folder at a commit, None when it is absent there."""
-        tree = self.git.tree_at(sha, self.rel)
+        tree = self.tree(sha)
         return tree.hexsha if tree is not None else None
 
     def model(self, sha: str, label: str | None = None) -> Playbook:
         """The playbook at commit `sha`; ProcessMissing or ModelAtRevisionError when there is none."""
-        tree = self.git.tree_at(sha, self.rel)
+        tree = self.tree(sha)
         name = label or sha[:12]
         if tree is None:
             raise ProcessMissing(f"{self.rel} does not exist at {name}: the playbook was not there yet "
@@ -63,6 +92,9 @@ class Snapshots:
 
     def _files(self, tree) -> list[tuple[str, Any]]:
         """(repository path, blob) of the folder's YAML files in the loader's order."""
+        cached = self._trees.get(tree.hexsha)
+        if cached is not None:
+            return cached
         out = []
         for item in tree.traverse():
             if item.type != "blob":
@@ -72,19 +104,36 @@ class Snapshots:
                 continue
             out.append((rel, item))
         out.sort(key=lambda x: x[0])
-        return [(item.path, item) for _, item in out]
+        files = [(item.path, item) for _, item in out]
+        self._trees[tree.hexsha] = files
+        return files
+
+    def prefetch(self, shas: list[str]) -> None:
+        """Parse every distinct blob these commits hold, in parallel when there are many."""
+        todo: dict[str, tuple[str, Any]] = {}
+        seen_trees: set[str] = set()
+        for sha in shas:
+            tree = self.tree(sha)
+            if tree is None or tree.hexsha in seen_trees or tree.hexsha in self._models:
+                continue
+            seen_trees.add(tree.hexsha)
+            for path, blob in self._files(tree):
+                if blob.hexsha not in self._blobs:
+                    todo.setdefault(blob.hexsha, (path, blob))
+        workers = min(os.cpu_count() or 1, 8)
+        if len(todo) < PARALLEL_MIN or workers < 2:
+            return  # parsed lazily, one by one
+        jobs = [(h, path, self.git.blob_bytes(blob)) for h, (path, blob) in todo.items()]
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for h, hit in pool.map(_parse_bytes, jobs, chunksize=max(1, len(jobs) // (workers * 4))):
+                self._blobs[h] = hit
+                self.parses += 1
 
     def _parse(self, path: str, blob, problems: list[Problem]) -> Any:
         hit = self._blobs.get(blob.hexsha)
         if hit is None:
-            # load_file keeps every safety check (size, UTF-8, tags, alias bombs); it reads a path.
-            tmp = Path(self._tmp.name) / f"{blob.hexsha}.yaml"
-            tmp.write_bytes(self.git.blob_bytes(blob))
-            mine: list[Problem] = []
-            result = load_file(tmp, path, mine)
-            tmp.unlink()
+            _, hit = _parse_bytes((blob.hexsha, path, self.git.blob_bytes(blob)))
             self.parses += 1
-            hit = mine if mine or result is None else result[0]
             self._blobs[blob.hexsha] = hit
         if isinstance(hit, list) and hit and isinstance(hit[0], Problem):
             problems.extend(Problem(path, p.line, p.column, p.code, p.message, p.level, p.hint) for p in hit)
