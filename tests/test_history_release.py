@@ -187,3 +187,28 @@ def test_pages_without_release_list_unreleased_commits(repo):
     assert "## Unreleased" in page and "#### Tighten first call" in page
     assert "Approved by: Ana Ops &lt;ana\\@example\\.org&gt; \\[ana\\]" in page
     assert c.nav == [("Change log", PAGE)]
+
+
+def test_push_is_explicit(repo, tmp_path):
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    repo.git("remote", "add", "origin", str(remote))
+    release(repo.root / PB, "1.0", builder=contribution_builder)
+    assert subprocess.run(["git", "tag", "-l"], cwd=remote, capture_output=True, text=True).stdout == ""
+    bump(repo, "2026-02-01")
+    repo.commit("February", reason="Schedule", approved=[BEN])
+    release(repo.root / PB, "1.1", push=True, builder=contribution_builder)
+    refs = subprocess.run(["git", "for-each-ref", "--format=%(refname)"], cwd=remote, capture_output=True,
+                          text=True).stdout.split()
+    assert refs == ["refs/heads/gh-pages", "refs/tags/v1.1"]
+
+
+def test_diff_markdown_escapes_hostile_process_text(repo, monkeypatch, capsys):
+    repo.edit("stages.yaml", "guidance: Check the form is complete.",
+              "guidance: \"<script>x</script> [a](javascript:alert(1)) {{ jinja }} --8<-- x\"")
+    repo.commit("Hostile", reason="Test", approved=[BEN])
+    code, out, _ = cli(repo, monkeypatch, capsys, "diff", "HEAD~1", "HEAD", "--format", "markdown",
+                       "--process", PB)
+    assert code == 0
+    assert "<script>" not in out and "](javascript" not in out and "{{" not in out and "--8<--" not in out
+    assert "&lt;script&gt;" in out
