@@ -298,7 +298,7 @@ class CrmSpec:
         """(Salesforce, HubSpot) sentences saying what enforces this field."""
         sf: list[str] = []
         hs: list[str] = []
-        if f.is_picklist:
+        if f.is_picklist and f.field.semantic != "stage":
             n = len(f.field.allowed_values)
             if f.sf_custom:
                 sf.append(f"restricted picklist of {n} values")
