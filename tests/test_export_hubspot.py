@@ -40,6 +40,11 @@ def test_hubspot_export_matches_golden(files):
     compare_golden(files, GOLDEN / "clinic" / "hubspot")
 
 
+def test_default_playbook_hubspot_export_matches_golden():
+    default = Path(__file__).parent.parent / "process" / "lead-management"
+    compare_golden(hubspot.render(build_spec(load_playbook(default))), GOLDEN / "lead-management" / "hubspot")
+
+
 def test_properties_follow_the_api_shape(files, spec):
     body = json.loads(files["properties.json"])
     assert set(body) == {"inputs"}

@@ -82,9 +82,17 @@ ENUMS = {
 }
 
 
+DEFAULT = HERE.parent / "process" / "lead-management"
+
+
 @pytest.fixture(scope="module")
 def files() -> dict[str, bytes]:
     return salesforce.render(build_spec(load_playbook(FIXTURE)))
+
+
+@pytest.fixture(scope="module")
+def default_files() -> dict[str, bytes]:
+    return salesforce.render(build_spec(load_playbook(DEFAULT)))
 
 
 def _tag(el: ET.Element) -> str:
@@ -110,7 +118,13 @@ def test_salesforce_export_matches_golden(files):
     compare_golden(files, GOLDEN / "clinic" / "salesforce")
 
 
-def test_every_xml_parses_and_uses_only_documented_elements(files):
+def test_default_playbook_salesforce_export_matches_golden(default_files):
+    compare_golden(default_files, GOLDEN / "lead-management" / "salesforce")
+
+
+@pytest.mark.parametrize("which", ["files", "default_files"])
+def test_every_xml_parses_and_uses_only_documented_elements(which, request):
+    files = request.getfixturevalue(which)
     xml_files = [p for p in files if p.endswith(".xml")]
     assert len(xml_files) > 10
     for rel in xml_files:
@@ -127,7 +141,9 @@ def test_every_xml_parses_and_uses_only_documented_elements(files):
                 assert el.text in ENUMS[(kind, tag)], f"{rel}: <{tag}>{el.text}</{tag}> is not a documented value"
 
 
-def test_file_names_and_api_names_are_valid(files):
+@pytest.mark.parametrize("which", ["files", "default_files"])
+def test_file_names_and_api_names_are_valid(which, request):
+    files = request.getfixturevalue(which)
     import re
 
     for rel, data in files.items():

@@ -545,7 +545,7 @@ def build_spec(model: Playbook) -> CrmSpec:
     for src in model.sources:
         value = src.crm_value or src.name
         if value not in [v for v, _ in sources]:
-            sources.append((value, src.name if src.crm_value is None else src.crm_value))
+            sources.append((value, src.name))
 
     pid = model.playbook.id
     return CrmSpec(
