@@ -34,6 +34,8 @@ golden: $(STAMP)
 
 bench: $(STAMP)
 	scripts/system-deps.sh test
+	# Soda Core (conformance reference) pins ruamel.yaml<0.19, so it gets its own virtualenv.
+	test -f .cache/soda-venv/.installed || ($(PYTHON) -m venv .cache/soda-venv && .cache/soda-venv/bin/python -m pip install -q -r benchmarks/requirements-soda.txt && touch .cache/soda-venv/.installed)
 	$(BIN)/python -m benchmarks
 
 clean:
