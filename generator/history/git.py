@@ -192,7 +192,7 @@ class Git:
         if since:
             check_rev(since, "--since revision")
             rng = f"{since}..{until}"
-        out = self.run("log", "--reverse", "--no-color", f"--format={_LOG_FORMAT}",
+        out = self.run("log", "--reverse", "--no-color", "--no-show-signature", f"--format={_LOG_FORMAT}",
                        "--end-of-options", rng, "--", path, strip=False)
         entries = []
         for rec in out.split("\x1e"):
