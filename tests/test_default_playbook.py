@@ -92,7 +92,7 @@ def test_stage_and_source_values_match_the_crm_picklists(model):
     source_field = model.field_by_semantic("source")
     assert sorted(source_field.values) == sorted(s.crm_value for s in model.sources)
     queue_field = model.field_by_semantic("queue")
-    assert sorted(queue_field.values) == sorted(q.id for q in model.routing.queues)
+    assert sorted(queue_field.values) == sorted(q.crm_name for q in model.routing.queues)
     status_field = model.field_by_semantic("status")
     assert status_field.values == [s.id for s in model.statuses]
     reason_field = model.field_by_semantic("closure_reason")
