@@ -1,0 +1,92 @@
+"""Benchmark: CRM export and the CRM client's paging, each against a reference in the same run.
+
+    .venv/bin/python -m benchmarks.export [--source process/lead-management] [--records 20000]
+
+1. Export: computing the CRM mapping and rendering both exports (Salesforce
+   XML, HubSpot JSON + Markdown) in memory, against loading and validating the
+   same playbook (the step every command pays first). Goal: under 1x.
+2. Paging: `SalesforceClient.query` pulling N records through the local fake
+   CRM (200 per page, following nextRecordsUrl), against plain httpx GETs of
+   the very same pages. The ratio is the client's overhead (retry bookkeeping,
+   redaction hooks, attribute stripping). Goal: under 1.5x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _best(fn, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print timings and ratios."""
+    ap = argparse.ArgumentParser(prog="benchmarks.export")
+    ap.add_argument("--source", type=Path, default=ROOT / "process" / "lead-management")
+    ap.add_argument("--records", type=int, default=20000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args(argv)
+
+    import httpx
+
+    from generator.crm.salesforce import SalesforceClient
+    from generator.export import hubspot, salesforce
+    from generator.export.mapping import build_spec
+    from generator.validate import load_playbook
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from fakecrm import FakeCRM
+
+    model = load_playbook(args.source)
+    t_load = _best(lambda: load_playbook(args.source), args.repeat)
+
+    def export() -> int:
+        spec = build_spec(model)
+        return len(salesforce.render(spec)) + len(hubspot.render(spec))
+
+    n_files = export()
+    t_export = _best(export, args.repeat)
+    print(f"export of {args.source.name} ({n_files} files): {t_export * 1000:.1f} ms; "
+          f"load+validate (reference): {t_load * 1000:.1f} ms; ratio {t_export / t_load:.2f}x")
+
+    with FakeCRM(page_size=200) as fake:
+        fake.sf.tables["Lead"] = [{"Id": f"00Q{i:015d}", "Status": "new", "LeadSource": "web_form",
+                                   "CreatedDate": "2026-01-01T00:00:00.000+0000"} for i in range(args.records)]
+        soql = "SELECT Id, Status, LeadSource, CreatedDate FROM Lead"
+
+        def with_client() -> int:
+            with SalesforceClient.from_env(fake.sf_env()) as client:
+                return sum(1 for _ in client.query(soql))
+
+        def plain_httpx() -> int:
+            count = 0
+            headers = {"Authorization": f"Bearer {fake.token}"}
+            with httpx.Client(base_url=fake.url, headers=headers) as c:
+                page = c.get("/services/data/v62.0/query", params={"q": soql}).json()
+                while True:
+                    count += len(page["records"])
+                    if page["done"]:
+                        return count
+                    page = c.get(page["nextRecordsUrl"]).json()
+
+        assert with_client() == plain_httpx() == args.records
+        t_client = _best(with_client, args.repeat)
+        t_plain = _best(plain_httpx, args.repeat)
+    print(f"query paging of {args.records} records: client {t_client * 1000:.0f} ms; plain httpx (reference) "
+          f"{t_plain * 1000:.0f} ms; ratio {t_client / t_plain:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
