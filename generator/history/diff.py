@@ -118,8 +118,12 @@ def _key(item: Any) -> Any:
     return None
 
 
+# Attribute names that read better under another word in a sentence.
+_WORDS = {"when": "condition"}
+
+
 def _label(path: tuple[str, ...]) -> str:
-    return " ".join(p.replace("_", " ") for p in path)
+    return " ".join(_WORDS.get(p, p).replace("_", " ") for p in path)
 
 
 class _Differ:
@@ -229,8 +233,12 @@ class _Differ:
             common_a = [i for i in a if i in b]
             common_b = [i for i in b if i in a]
             if common_a != common_b:
+                # Name only the stretch that moved, so a long rule list stays readable.
+                lo = next(i for i, (x, y) in enumerate(zip(common_a, common_b)) if x != y)
+                hi = len(common_a) - next(i for i, (x, y) in enumerate(zip(common_a[::-1], common_b[::-1])) if x != y)
                 self.add(kind, "", ("order",), common_a, common_b, section,
-                         f"{kind}s: evaluation order changed from {', '.join(common_a)} to {', '.join(common_b)}")
+                         f"{kind}s: evaluation order at positions {lo + 1}-{hi} changed from "
+                         f"{', '.join(common_a[lo:hi])} to {', '.join(common_b[lo:hi])}")
 
     def mapping(self, section: str, old: BaseModel | None, new: BaseModel | None) -> None:
         kind = _label((section,))

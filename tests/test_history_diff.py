@@ -1,0 +1,90 @@
+"""The semantic diff as a pure function of two models: one case per kind of change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generator.history.diff import diff, sections
+from generator.load import load_data
+from generator.model import Duration, Playbook
+
+FIXTURE = Path(__file__).parent / "fixtures" / "history" / "playbook"
+
+
+@pytest.fixture(scope="module")
+def base() -> Playbook:
+    return Playbook.model_validate(load_data(FIXTURE).data)
+
+
+def _with(model: Playbook, section: str, index: int, **update) -> Playbook:
+    items = list(getattr(model, section))
+    items[index] = items[index].model_copy(update=update)
+    return model.model_copy(update={section: items})
+
+
+def texts(a: Playbook | None, b: Playbook | None) -> list[str]:
+    return [c.text for c in diff(a, b)]
+
+
+def test_identical_models_have_no_changes(base):
+    assert diff(base, base.model_copy()) == []
+
+
+def test_created_and_deleted(base):
+    assert texts(None, base) == ["playbook clinic created"]
+    assert texts(base, None) == ["playbook clinic deleted"]
+
+
+def test_entity_removed_and_list_items(base):
+    changed = base.model_copy(update={"closure_reasons": []})
+    assert texts(base, changed) == ["closure reason no-response removed"]
+    stage = _with(base, "stages", 1, required_fields=["specialty", "consent-to-contact"])
+    assert texts(base, stage) == ["stage qualified: required field region removed"]
+
+
+def test_escalation_by_position_and_duration_text(base):
+    sla = base.slas[0]
+    esc = [sla.escalations[0].model_copy(update={"after": Duration.model_validate("2 business hours")})]
+    changed = _with(base, "slas", 0, escalations=esc, within=Duration.model_validate("1 business day"))
+    assert texts(base, changed) == [
+        "SLA first-call: 4 business hours -> 1 business day",
+        "SLA first-call: escalation 1 after changed from 1 business hour to 2 business hours",
+    ]
+
+
+def test_routing_rule_order_is_a_change_but_stage_order_is_not(base):
+    routing = base.routing.model_copy(update={"rules": list(reversed(base.routing.rules))})
+    assert texts(base, base.model_copy(update={"routing": routing})) == [
+        "routing rules: evaluation order at positions 1-2 changed from cardiology, everything-else "
+        "to everything-else, cardiology"]
+    assert texts(base, base.model_copy(update={"stages": list(reversed(base.stages))})) == []
+
+
+def test_transition_keyed_by_target(base):
+    new = base.stages[0].transitions[0].model_copy(update={"owner": "agent"})
+    changed = _with(base, "stages", 0, transitions=[new, base.stages[0].transitions[1]])
+    assert texts(base, changed) == ["stage new: transition to qualified owner set to agent"]
+
+
+def test_approvers_per_section_and_sections_in_document_order(base):
+    meta = base.playbook.model_copy(update={"approvers": {**base.playbook.approvers, "routing": ["ben"]}})
+    changed = _with(base.model_copy(update={"playbook": meta}), "slas", 0, owner="ops-lead")
+    changes = diff(base, changed)
+    assert [c.text for c in changes] == [
+        "playbook clinic: approvers for routing set to ben",
+        "SLA first-call: owner changed from agent to ops-lead",
+    ]
+    assert sections(changes) == ["playbook", "slas"]
+    assert changes[1].as_dict() == {"entity_kind": "SLA", "entity_id": "first-call", "attribute": "owner",
+                                    "old": "agent", "new": "ops-lead", "section": "slas",
+                                    "text": "SLA first-call: owner changed from agent to ops-lead"}
+
+
+def test_long_text_is_cut_in_the_sentence_but_kept_whole_in_data(base):
+    long = "word " * 40
+    changed = _with(base, "stages", 0, guidance=long)
+    (change,) = diff(base, changed)
+    assert change.text.endswith("…") and len(change.text) < 200
+    assert change.new == long
