@@ -64,6 +64,13 @@ class EventTime(Expr):
 
 
 @dataclass(frozen=True)
+class EventHappened(Expr):
+    """True when the lead's data shows `event`, even if only as a field value without a time."""
+
+    event: str
+
+
+@dataclass(frozen=True)
 class HasAppointment(Expr):
     """True when the lead has an appointment record in appointment stage `stage`."""
 
@@ -236,6 +243,47 @@ def implied_values(model: Playbook, f) -> list[str]:
     return []
 
 
+def event_source(model: Playbook, event_id: str) -> tuple[str, object] | None:
+    """Where an event's time comes from: ("field", id), ("stage", id), ("activity", types),
+    ("appointment", stage) or ("flag", (field id, stage id | None)) for a field with no time of its own."""
+    ev = model.by_id("events").get(event_id)
+    sig = ev.signal if ev else None
+    entry = next((s.id for s in model.stages if s.entry_event == event_id), None)
+    if sig is None:
+        return ("stage", entry) if entry else None
+    if sig.kind == "field_set":
+        f = model.by_id("fields").get(sig.field) if sig.field else None
+        if f is None or f.record != "lead":
+            return ("stage", entry) if entry else None
+        if f.type == "datetime":
+            return ("field", f.id)
+        # A field set without a time of its own: timed by the stage it is the entry event of.
+        return ("flag", (f.id, entry))
+    if sig.kind == "stage_entered":
+        return ("stage", sig.stage) if sig.stage else None
+    if sig.kind == "activity":
+        return ("activity", tuple(sig.activity_types))
+    if sig.kind == "appointment":
+        return ("appointment", sig.appointment_stage)
+    return None
+
+
+def unmeasurable_slas(model: Playbook) -> list[tuple[str, str]]:
+    """(SLA id, reason) for SLAs the data contract cannot time; they get no check."""
+    out = []
+    for sla in model.slas:
+        a, b = event_source(model, sla.start_event), event_source(model, sla.stop_event)
+        if a is None or (a[0] == "flag" and not a[1][1]):
+            out.append((sla.id, f"its start event “{sla.start_event}” has no time in the data "
+                                "(no timestamp field, stage entry, activity or appointment shows it)"))
+        elif b is None:
+            out.append((sla.id, f"its stop event “{sla.stop_event}” cannot be seen in the data"))
+        elif a == b:
+            out.append((sla.id, "its start and stop events are read from the same records, so the first "
+                                "occurrence would always stop its own clock"))
+    return out
+
+
 def _thresholds(model: Playbook) -> dict[str, Threshold]:
     out = {}
     for t in model.conformance.thresholds:
@@ -354,13 +402,17 @@ def build_checks(model: Playbook, contract: Contract | None = None) -> list[Chec
 
     # SLAs in business time; open clocks past the deadline are breaches at as_of.
     esc_f = _sem(contract, "leads", "escalated_at")
+    skipped = dict(unmeasurable_slas(model))
     for sla in model.slas:
+        if sla.id in skipped:
+            continue
         start = EventTime(sla.start_event)
         stop = EventTime(sla.stop_event)
         is_closed = InValues(Col(stage_f), tuple(closed)) if (stage_f and closed) else Not(TRUE)
         applies = all_of(
             Not(IsNull(start)),
-            any_of(Not(IsNull(stop)), Not(is_closed)),
+            # a stop recorded only as a field value has no time: not measurable, so not checked
+            any_of(Not(IsNull(stop)), all_of(Not(IsTrue(EventHappened(sla.stop_event))), Not(is_closed))),
             any_of(*(Entered(s) for s in sla.applies_to_stages)) if sla.applies_to_stages else TRUE,
         )
         end = Coalesce((stop, AsOf()))
@@ -377,7 +429,10 @@ def build_checks(model: Playbook, contract: Contract | None = None) -> list[Chec
             violates=breach,
             counts="one per lead whose start event happened and whose stop event came later than the "
             "limit (business time on the playbook calendar); a lead still open without the stop event "
-            "counts once the limit has passed at as-of; closed leads without the stop event are not checked",
+            "counts once the limit has passed at as-of; closed leads without the stop event, and stops "
+            "recorded only as a field value without a time, are not checked. An event's time is its "
+            "timestamp field, else the first stage-history entry into the stage it is the entry event "
+            "of, else the first activity or appointment that shows it",
         ))
         if sla.escalations and esc_f:
             add(Check(

@@ -80,7 +80,8 @@ class _Ctx:
         self.table = table
         self.lead_fields: dict[str, str] = {}  # field id -> alias in the lead CTE
         self.entered: dict[str, str] = {}  # stage value -> alias
-        self.events: dict[str, str] = {}  # event id -> alias
+        self.events: dict[tuple, str] = {}  # (kind, arg) of an activity/appointment event -> alias
+        self.stage_times: dict[str, str] = {}  # stage value -> alias of its first entry time
         self.appts: dict[str, str] = {}  # appointment stage -> alias
         self.dups: dict[str, str] = {}  # matching rule id -> alias
         self.slots: dict[str, tuple[str, exp.Expression]] = {}  # key -> (alias, time expression)
@@ -187,20 +188,36 @@ class Compiler:
             return exp.Paren(this=exp.or_(flag, exp.Coalesce(this=cur, expressions=[exp.false()])))
         return flag
 
+    def _stage_time(self, stage_id: str, ctx) -> exp.Expression:
+        v = self.stage_value(stage_id)
+        if v not in ctx.stage_times:
+            ctx.stage_times[v] = f"st{len(ctx.stage_times)}"
+        return _col(ctx.stage_times[v], "x", False)
+
     def _x_EventTime(self, e: ir.EventTime, ctx):
-        ev = self.model.by_id("events").get(e.event)
-        sig = ev.signal if ev else None
-        if sig is None:
+        src = ir.event_source(self.model, e.event)
+        if src is None:
             return exp.Null()
-        if sig.kind == "field_set":
-            if not sig.field or self.model.field(sig.field).record != "lead":
-                return exp.Null()
-            return self.epoch(_col(ctx.lead_field(sig.field), "x", False))
-        if e.event not in ctx.events:
-            ctx.events[e.event] = f"ev{len(ctx.events)}"
-        if sig.kind == "stage_entered" and sig.stage:
-            self._x_Entered(ir.Entered(sig.stage), ctx)  # registers the stage aggregate
-        return _col(ctx.events[e.event], "x", False)
+        kind, arg = src
+        if kind == "field":
+            return self.epoch(_col(ctx.lead_field(arg), "x", False))
+        if kind == "stage":
+            return self._stage_time(arg, ctx)
+        if kind == "flag":
+            return self._stage_time(arg[1], ctx) if arg[1] else exp.Null()
+        key = (kind, arg)
+        if key not in ctx.events:
+            ctx.events[key] = f"ev{len(ctx.events)}"
+        return _col(ctx.events[key], "x", False)
+
+    def _x_EventHappened(self, e: ir.EventHappened, ctx):
+        src = ir.event_source(self.model, e.event)
+        timed = exp.Not(this=exp.Is(this=self._x_EventTime(ir.EventTime(e.event), ctx), expression=exp.Null()))
+        if src is not None and src[0] == "flag":
+            field_id = src[1][0]
+            blank = self._x_Blank(ir.Blank(ir.Col(field_id), text=self.model.field(field_id).type != "boolean"), ctx)
+            return exp.Paren(this=exp.or_(exp.Not(this=blank), timed))
+        return timed
 
     def _x_HasAppointment(self, e: ir.HasAppointment, ctx):
         if e.stage not in ctx.appts:
@@ -314,9 +331,9 @@ class Compiler:
         return out
 
     def _record_id(self, ctx: _Ctx) -> exp.Expression:
-        c = self.contract.by_semantic(ctx.table, "record_id")
+        c = self.contract.by_semantic(ctx.table, "record_id") or self.contract.by_semantic(ctx.table, "lead_ref")
         if c is None:
-            raise CompileError(f"table {ctx.table} has no record id field (semantic: record_id)")
+            raise CompileError(f"table {ctx.table} has no record id or lead reference field")
         if ctx.table == "leads":
             return _col(ctx.lead_field(c.field_id), "x", False)
         return _col(c.name, "t")
@@ -366,7 +383,6 @@ class Compiler:
         k = _col(ctx.lead_field(lead_id.field_id), "base", False)
 
         # stage history: entered flags and first entry times
-        events = self.model.by_id("events")
         sh_cols, act_cols, ap_cols = [], [], []
         to_col, at_col = self.sem("stage_history", "to_stage"), self.sem("stage_history", "changed_at")
         for v, alias in ctx.entered.items():
@@ -376,20 +392,20 @@ class Compiler:
                     default=exp.Literal.number(0))), alias))
         typ, occ = self.sem("activities", "activity_type"), self.sem("activities", "occurred_at")
         ast, aat = self.sem("appointments", "appointment_stage"), self.sem("appointments", "appointment_at")
-        for ev_id, alias in ctx.events.items():
-            sig = events[ev_id].signal
-            if sig.kind == "stage_entered" and to_col and at_col:
-                cond = exp.EQ(this=_col(to_col), expression=_lit(self.stage_value(sig.stage)))
+        for v, alias in ctx.stage_times.items():
+            if to_col and at_col:
+                cond = exp.EQ(this=_col(to_col), expression=_lit(v))
                 sh_cols.append(exp.alias_(exp.Min(this=exp.Case(
                     ifs=[exp.If(this=cond, true=self.epoch(_col(at_col)))])), alias))
-            elif sig.kind == "activity" and typ and occ:
-                cond = (exp.In(this=_col(typ), expressions=[_lit(t) for t in sig.activity_types])
-                        if sig.activity_types else exp.true())
+            else:
+                x_cols.append(exp.alias_(exp.Null(), alias))
+        for (kind, arg), alias in ctx.events.items():
+            if kind == "activity" and typ and occ:
+                cond = exp.In(this=_col(typ), expressions=[_lit(t) for t in arg]) if arg else exp.true()
                 act_cols.append(exp.alias_(exp.Min(this=exp.Case(
                     ifs=[exp.If(this=cond, true=self.epoch(_col(occ)))])), alias))
-            elif sig.kind == "appointment" and ast and aat:
-                cond = (exp.EQ(this=_col(ast), expression=_lit(sig.appointment_stage))
-                        if sig.appointment_stage else exp.true())
+            elif kind == "appointment" and ast and aat:
+                cond = exp.EQ(this=_col(ast), expression=_lit(arg)) if arg else exp.true()
                 ap_cols.append(exp.alias_(exp.Min(this=exp.Case(
                     ifs=[exp.If(this=cond, true=self.epoch(_col(aat)))])), alias))
             else:
@@ -437,25 +453,23 @@ class Compiler:
     def _time_columns(self, checks: list[ir.Check]) -> list[tuple[str, str]]:
         """Physical time columns whose instants need business time (for the calendar's range)."""
         out: set[tuple[str, str]] = set()
-        events = self.model.by_id("events")
         for sla in self.model.slas:
             if not sla.within.business:
                 continue
             for ev_id in (sla.start_event, sla.stop_event):
-                sig = events[ev_id].signal if ev_id in events else None
-                if sig is None:
-                    continue
-                if sig.kind == "field_set" and sig.field:
-                    out.add(("leads", self.phys(sig.field)))
-                elif sig.kind == "stage_entered":
+                src = ir.event_source(self.model, ev_id)
+                kind = src[0] if src else None
+                if kind == "field":
+                    out.add(("leads", self.phys(src[1])))
+                elif kind in ("stage", "flag"):
                     c = self.sem("stage_history", "changed_at")
                     if c:
                         out.add(("stage_history", c))
-                elif sig.kind == "activity":
+                elif kind == "activity":
                     c = self.sem("activities", "occurred_at")
                     if c:
                         out.add(("activities", c))
-                elif sig.kind == "appointment":
+                elif kind == "appointment":
                     c = self.sem("appointments", "appointment_at")
                     if c:
                         out.add(("appointments", c))

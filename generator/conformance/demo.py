@@ -76,7 +76,7 @@ class DemoGenerator:
     """Generate demo data for one model."""
 
     def __init__(self, model: Playbook, *, seed: int, as_of: int, activities_per_lead: float = 3.0):
-        from .calendar import business_day_hours, business_seconds_between
+        from .calendar import business_day_hours, business_hours_table
 
         self.model = model
         self.seed = seed
@@ -85,7 +85,12 @@ class DemoGenerator:
         self.contract: Contract = build_contract(model)
         self.checks = ir.build_checks(model, self.contract)
         cal = model.playbook.calendar
-        self.business_seconds = lambda a, b: business_seconds_between(cal, a, b)
+        # B(t) from the calendar's hour table, built once (the direct computation re-derives
+        # holidays on every call); generated times stay within a year before as_of.
+        table = business_hours_table(cal, as_of - 400 * DAY, as_of + 200 * DAY).to_pydict()
+        self._bh_first = table["hour_start"][0]
+        self._bh = list(zip(table["cum_business_seconds"], table["open_offset"], table["close_offset"]))
+        self.business_seconds = lambda a, b: self._btime(b) - self._btime(a)
         day_hours = business_day_hours(cal)
         limits = [s.within.seconds(day_hours) for s in model.slas]
         self.window = max(600, min(limits)) if limits else DAY
@@ -104,7 +109,20 @@ class DemoGenerator:
             "call", "email", "sms"]
         self.allowed_pairs = {(self.stage_values[s.id], self.stage_values[t.to])
                               for s in model.stages for t in s.transitions}
+        self.flag_stops = {}
+        for sla in model.slas:
+            src = ir.event_source(model, sla.stop_event)
+            if src and src[0] == "flag":
+                self.flag_stops[src[1][0]] = src[1][1]
         self._rng = random.Random(seed)
+
+    def _btime(self, t: int) -> int:
+        i = (t - self._bh_first) // HOUR
+        if not 0 <= i < len(self._bh):
+            raise ValueError("demo time outside the business-hours table")
+        cum, lo, hi = self._bh[i]
+        off = t - (self._bh_first + i * HOUR)
+        return cum + min(max(off, lo), hi) - lo
 
     # ------------------------------------------------------------ values
     def _enum_values(self, field_id: str) -> list[str]:
@@ -219,6 +237,12 @@ class DemoGenerator:
             lead[ls["queue"]] = self._expected_queue(lead) if len(path) > 1 else None
         if "owner" in ls and len(path) == 1:
             lead[ls["owner"]] = None
+        # Fields whose being set is an SLA's stop: set only once the lead got that far.
+        required_here = {f for s in path for f in m.stage(s).required_fields}
+        for f, entry in self.flag_stops.items():
+            reached = (entry in path) if entry else len(path) > 1
+            if not reached and f not in required_here:
+                lead[f] = None
 
         rows = LeadRows(lead=lead, path=path)
         step = w * 0.08
@@ -276,7 +300,8 @@ class DemoGenerator:
             if sem_name in acs:
                 row[acs[sem_name]] = v
         if "next_follow_up" in acs:
-            row[acs["next_follow_up"]] = ("date", 2)  # resolved to a date after shifting
+            nf = self.model.field(acs["next_follow_up"])
+            row[acs["next_follow_up"]] = (t + 2 * DAY) if nf.type == "datetime" else ("date", 2)
         return row
 
     def _appointment_row(self, rng, n, lead_id, stage, t):
@@ -318,28 +343,44 @@ class DemoGenerator:
         hs, acs, aps = self.sem["stage_history"], self.sem["activities"], self.sem["appointments"]
         entered = {h.get(hs.get("to_stage")) for h in rows.history}
         times: dict[str, int] = {}
-        for ev_id, ev in self.events.items():
-            sig = ev.signal
-            if sig is None:
+        happened: set[str] = set()
+
+        def stage_time(stage_id):
+            v = self.stage_values.get(stage_id)
+            c = [h[hs["changed_at"]] for h in rows.history
+                 if h.get(hs.get("to_stage")) == v and h.get(hs.get("changed_at")) is not None]
+            return min(c) if c else None
+
+        for ev_id in self.events:
+            src = ir.event_source(self.model, ev_id)
+            if src is None:
                 continue
-            cands: list[int] = []
-            if sig.kind == "field_set" and sig.field and self.model.field(sig.field).record == "lead":
-                v = rows.lead.get(sig.field)
-                cands = [v] if isinstance(v, int) and not isinstance(v, bool) else []
-            elif sig.kind == "stage_entered" and sig.stage:
-                v = self.stage_values.get(sig.stage)
-                cands = [h[hs["changed_at"]] for h in rows.history
-                         if h.get(hs.get("to_stage")) == v and h.get(hs.get("changed_at")) is not None]
-            elif sig.kind == "activity" and "occurred_at" in acs:
-                cands = [a[acs["occurred_at"]] for a in rows.activities
-                         if (not sig.activity_types or a.get(acs.get("activity_type")) in sig.activity_types)]
-            elif sig.kind == "appointment" and "appointment_at" in aps:
-                cands = [a[aps["appointment_at"]] for a in rows.appointments
-                         if (not sig.appointment_stage or a.get(aps.get("appointment_stage")) == sig.appointment_stage)]
-            if cands:
-                times[ev_id] = min(cands)
+            kind, arg = src
+            t = None
+            if kind == "field":
+                v = rows.lead.get(arg)
+                t = v if isinstance(v, int) and not isinstance(v, bool) else None
+            elif kind == "stage":
+                t = stage_time(arg)
+            elif kind == "flag":
+                t = stage_time(arg[1]) if arg[1] else None
+                v = rows.lead.get(arg[0])
+                if v is not None and (isinstance(v, bool) or str(v).strip() != ""):
+                    happened.add(ev_id)
+            elif kind == "activity" and "occurred_at" in acs:
+                c = [a[acs["occurred_at"]] for a in rows.activities
+                     if (not arg or a.get(acs.get("activity_type")) in arg) and a[acs["occurred_at"]] is not None]
+                t = min(c) if c else None
+            elif kind == "appointment" and "appointment_at" in aps:
+                c = [a[aps["appointment_at"]] for a in rows.appointments
+                     if (not arg or a.get(aps.get("appointment_stage")) == arg) and a[aps["appointment_at"]] is not None]
+                t = min(c) if c else None
+            if t is not None:
+                times[ev_id] = t
+                happened.add(ev_id)
         appts = {a.get(aps.get("appointment_stage")) for a in rows.appointments}
-        return LeadContext(lead=rows.lead, entered=entered, event_times=times, appointments=appts,
+        return LeadContext(lead=rows.lead, entered=entered, event_times=times, happened=happened,
+                           appointments=appts,
                            dup_ranks=dict(dup_ranks or {}))
 
     def violations(self, rows: LeadRows, dup_ranks: dict) -> dict[str, int]:
@@ -480,7 +521,7 @@ class DemoGenerator:
                 v = self.stage_values[s.id]
                 if (last, v) not in self.allowed_pairs and v != last:
                     counters["history"] += 1
-                    t = max(h[hs["changed_at"]] for h in rows.history) + 60
+                    t = max(h[hs["changed_at"]] for h in rows.history if h[hs["changed_at"]] is not None) + 60
                     rows.history.append(self._history_row(counters["history"], lid, last, v, t))
                     return True
             return False
@@ -548,6 +589,10 @@ class DemoGenerator:
         ctx = self.context(rows)
         if sla.start_event not in ctx.event_times:
             return False
+        if sla.applies_to_stages and not any(
+                self.stage_values[st] in ctx.entered or rows.lead.get(self.stage_f) == self.stage_values[st]
+                for st in sla.applies_to_stages):
+            return False
         start = ctx.event_times[sla.start_event]
         limit = self.sla_limits[sla.id]
         # wall time long enough to exceed the limit in business time
@@ -555,20 +600,25 @@ class DemoGenerator:
         while self.business_seconds(start, start + gap) <= limit:
             gap *= 2
         gap *= 2  # the lead moves in time below; leave room for holidays and weekends
-        sig = self.events[sla.stop_event].signal
+        src = ir.event_source(self.model, sla.stop_event)
         hs, acs, aps = self.sem["stage_history"], self.sem["activities"], self.sem["appointments"]
         stop_rows: list[tuple[dict, str]] = []
-        if sig.kind == "stage_entered":
-            v = self.stage_values[sig.stage]
+        kind, arg = src if src else (None, None)
+        if kind == "flag":
+            if sla.stop_event in ctx.happened and sla.stop_event not in ctx.event_times:
+                return False  # a stop without a time is not measured
+            kind, arg = ("stage", arg[1]) if arg[1] else (None, None)
+        if kind == "stage":
+            v = self.stage_values[arg]
             stop_rows = [(h, hs["changed_at"]) for h in rows.history if h.get(hs["to_stage"]) == v]
-        elif sig.kind == "activity":
+        elif kind == "activity":
             stop_rows = [(a, acs["occurred_at"]) for a in rows.activities
-                         if not sig.activity_types or a.get(acs["activity_type"]) in sig.activity_types]
-        elif sig.kind == "appointment":
+                         if not arg or a.get(acs["activity_type"]) in arg]
+        elif kind == "appointment":
             stop_rows = [(a, aps["appointment_at"]) for a in rows.appointments
-                         if not sig.appointment_stage or a.get(aps["appointment_stage"]) == sig.appointment_stage]
-        elif sig.kind == "field_set" and sig.field:
-            stop_rows = [(rows.lead, sig.field)] if rows.lead.get(sig.field) is not None else []
+                         if not arg or a.get(aps["appointment_stage"]) == arg]
+        elif kind == "field":
+            stop_rows = [(rows.lead, arg)] if rows.lead.get(arg) is not None else []
         closed = rows.lead.get(self.stage_f) in self.closed_values
         if not stop_rows and closed:
             return False
@@ -576,7 +626,8 @@ class DemoGenerator:
         span = gap + 2 * DAY
         self._shift_all(rows, -span - rng.randint(0, 5 * DAY))
         for r, f in stop_rows:
-            r[f] = r[f] + span
+            if r.get(f) is not None:
+                r[f] = r[f] + span
         esc = self.sem["leads"].get("escalated_at")
         if esc:
             rows.lead[esc] = (self.as_of - DAY) if escalate else None

@@ -22,6 +22,7 @@ class LeadContext:
     lead: dict
     entered: set[str] = field(default_factory=set)  # stage values with a history row into them
     event_times: dict[str, int] = field(default_factory=dict)  # event id -> first epoch
+    happened: set[str] = field(default_factory=set)  # events the data shows, with or without a time
     appointments: set[str] = field(default_factory=set)  # appointment stage ids present
     dup_ranks: dict[str, int] = field(default_factory=dict)  # matching rule id -> rank in its group
 
@@ -34,6 +35,7 @@ class Interpreter:
         self.as_of = as_of
         self.stage_field = stage_field
         self.business_seconds = business_seconds  # (a, b) -> business seconds between epochs
+        self.stage_values = {s.id: ir.stage_value(model, s.id) for s in model.stages}
 
     def count(self, check: ir.Check, ctx: LeadContext, row: dict | None = None) -> tuple[int, int]:
         """(checked, violating) for one row: the lead itself, or one of its activity/history/appointment rows."""
@@ -66,11 +68,14 @@ class Interpreter:
 
     def _Entered(self, e, env):
         ctx, _ = env
-        v = ir.stage_value(self.model, e.stage)
+        v = self.stage_values[e.stage]
         return v in ctx.entered or (self.stage_field is not None and ctx.lead.get(self.stage_field) == v)
 
     def _EventTime(self, e, env):
         return env[0].event_times.get(e.event)
+
+    def _EventHappened(self, e, env):
+        return e.event in env[0].happened
 
     def _HasAppointment(self, e, env):
         return e.stage in env[0].appointments
