@@ -128,7 +128,7 @@ def test_release_with_the_real_site_build(repo, monkeypatch, capsys):
 
     # Only this part's pages: other parts' contributions are tested by their own suites.
     monkeypatch.setattr(site_build, "collect",
-                        lambda model, process_dir: collect(model, process_dir, ("generator.history.pages",)))
+                        lambda model, process_dir, *_: collect(model, process_dir, ("generator.history.pages",)))
     business_changes(repo)
     code, out, err = cli(repo, monkeypatch, capsys, "release", "2.0", "--process", PB)
     assert code == 0, err
