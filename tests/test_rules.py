@@ -108,3 +108,13 @@ def test_reference_targets_are_sections():
     for sections in REFS.values():
         for s in sections:
             assert s.split(".")[0] in SECTIONS
+
+
+def test_scaled_playbook_stays_valid(tmp_path):
+    """The benchmark's generator keeps a scaled playbook clean (so timings measure a valid run)."""
+    from generator.validate.scale import write_scaled
+
+    files = write_scaled(BASE, tmp_path / "scaled", 4)
+    result = check(tmp_path / "scaled", display_root=tmp_path)
+    assert result.problems == []
+    assert len(result.model.stages) == 4 * 4 and len(files) == 7 + 3

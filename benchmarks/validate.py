@@ -1,0 +1,97 @@
+"""Benchmark: load + validate a playbook 20x the default size, against parsing its YAML alone.
+
+    .venv/bin/python -m benchmarks.validate [--factor 20] [--source process/lead-management]
+
+The scaled playbook is generated (generator.validate.scale): every list entity
+copied with suffixed ids and references that follow the copy. The reference is
+ruamel.yaml's own pure-Python safe parser reading the same files into plain
+data, measured in the same run; the goal is a ratio under 3x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FALLBACK = ROOT / "tests" / "fixtures" / "rules" / "base"
+
+
+def _best(fn, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print timings and ratios; exit 1 if the scaled playbook does not validate clean."""
+    ap = argparse.ArgumentParser(prog="benchmarks.validate")
+    ap.add_argument("--factor", type=int, default=20)
+    ap.add_argument("--source", type=Path, default=ROOT / "process" / "lead-management")
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args(argv)
+
+    from ruamel.yaml import YAML
+
+    from generator.errors import PlaybookError
+    from generator.load import load_data, playbook_files
+    from generator.validate import check
+    from generator.validate.rules import discover, run_rules
+    from generator.validate.scale import write_scaled
+    from generator.validate.schema_errors import schema_problems
+
+    discover()
+    source = args.source
+    try:
+        if not check(source).model:
+            raise PlaybookError("not schema-valid")
+    except PlaybookError as exc:
+        print(f"{source} cannot be scaled ({exc}); using {FALLBACK.relative_to(ROOT)}")
+        source = FALLBACK
+    with tempfile.TemporaryDirectory(prefix="playbook-bench-") as tmp:
+        dest = Path(tmp) / "scaled"
+        files = write_scaled(source, dest, args.factor)
+        texts = [f.read_text(encoding="utf-8") for f in playbook_files(dest)]
+        size = sum(len(t.encode()) for t in texts)
+
+        def parse_only():
+            for text in texts:
+                YAML(typ="safe", pure=True).load(text)
+
+        def load_only():
+            load_data(dest, display_root=dest)
+
+        loaded = load_data(dest, display_root=dest)
+        model, schema = schema_problems(loaded)
+        result = check(dest, display_root=dest)
+
+        # Interleaved, best of N: a busy machine slows both sides alike.
+        t_parse = t_load = t_schema = t_rules = t_all = float("inf")
+        for _ in range(args.repeat):
+            t_parse = min(t_parse, _best(parse_only, 1))
+            t_all = min(t_all, _best(lambda: check(dest, display_root=dest), 1))
+            t_load = min(t_load, _best(load_only, 1))
+            t_schema = min(t_schema, _best(lambda: schema_problems(loaded), 1))
+            t_rules = min(t_rules, _best(lambda: run_rules(model, loaded.source_map), 1))
+
+    print(f"source {source.relative_to(ROOT) if source.is_relative_to(ROOT) else source} x{args.factor}: "
+          f"{len(files)} files, {size / 1e6:.2f} MB, {len(model.stages) if model else '?'} stages, "
+          f"{len(model.fields) if model else '?'} fields, {len(model.steps) if model else '?'} steps")
+    print(f"parse YAML alone (ruamel safe, pure Python): {t_parse:.3f}s  (reference)")
+    print(f"load (compose + locate + merge):              {t_load:.3f}s  {t_load / t_parse:.2f}x")
+    print(f"schema (pydantic):                            {t_schema:.3f}s  {t_schema / t_parse:.2f}x")
+    print(f"{'rules (all ' + str(len(discover())) + ')':<46}{t_rules:.3f}s  {t_rules / t_parse:.2f}x")
+    print(f"validate total (load + schema + rules):       {t_all:.3f}s  {t_all / t_parse:.2f}x  (goal < 3x)")
+    if result.problems:
+        print(f"the scaled playbook has {len(result.problems)} problem(s), e.g. {result.problems[0].text()}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
