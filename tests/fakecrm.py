@@ -65,7 +65,7 @@ _SOQL = re.compile(
     r"(?:\s+LIMIT\s+(?P<limit>\d+))?\s*$",
     re.IGNORECASE | re.DOTALL,
 )
-_COND = re.compile(r"^\s*(\w+)\s*=\s*'((?:[^'\\]|\\.)*)'\s*$")
+_COND = re.compile(r"^\s*([\w.]+)\s*=\s*'((?:[^'\\]|\\.)*)'\s*$")
 
 
 class FakeCRM:
@@ -195,6 +195,28 @@ class FakeCRM:
                 qsobjects.append({"QueueId": qid, "SobjectType": qs.findtext(f"{MD_NS}sobjectType")})
         self.sf.tables["Group"] = groups
         self.sf.tables["QueueSobject"] = qsobjects
+        self.sf.tooling["ValidationRule"] = [
+            {"ValidationName": ET.parse(p).getroot().findtext(f"{MD_NS}fullName") or p.name.split(".")[0],
+             "Active": ET.parse(p).getroot().findtext(f"{MD_NS}active") == "true",
+             "EntityDefinition.DeveloperName": "Lead"}
+            for p in sorted((base / "objects" / "Lead" / "validationRules").glob("*.validationRule-meta.xml"))]
+        self.sf.tables["FlowDefinitionView"] = [
+            {"ApiName": p.name.split(".")[0], "IsActive": ET.parse(p).getroot().findtext(f"{MD_NS}status") == "Active"}
+            for p in sorted((base / "flows").glob("*.flow-meta.xml"))]
+        self.sf.tables["AssignmentRule"] = [
+            {"Name": r.findtext(f"{MD_NS}fullName"), "Active": r.findtext(f"{MD_NS}active") == "true",
+             "SobjectType": p.name.split(".")[0]}
+            for p in sorted((base / "assignmentRules").glob("*.assignmentRules-meta.xml"))
+            for r in ET.parse(p).getroot().findall(f"{MD_NS}assignmentRule")]
+        self.sf.tables["MatchingRule"] = [
+            {"DeveloperName": r.findtext(f"{MD_NS}fullName"), "RuleStatus": r.findtext(f"{MD_NS}ruleStatus"),
+             "SobjectType": p.name.split(".")[0]}
+            for p in sorted((base / "matchingRules").glob("*.matchingRules-meta.xml"))
+            for r in ET.parse(p).getroot().findall(f"{MD_NS}matchingRules")]
+        self.sf.tables["DuplicateRule"] = [
+            {"DeveloperName": p.name.split(".")[1], "IsActive": ET.parse(p).getroot().findtext(f"{MD_NS}isActive") == "true",
+             "SobjectType": p.name.split(".")[0]}
+            for p in sorted((base / "duplicateRules").glob("*.duplicateRule-meta.xml"))]
 
     def load_hubspot_export(self, out: Path, object_type: str = "leads") -> None:
         """Configure the portal from files written by `playbook export hubspot`."""

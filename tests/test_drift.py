@@ -53,7 +53,8 @@ def lead_field(fake, name):
 def test_no_drift_when_configured_from_our_export(spec, fake):
     sf = sf_report(spec, fake)
     assert sf.differences == [] and sf.errors == [] and sf.exit_code == 0
-    assert sf.checked == ["LeadStatus", "Lead fields and picklists", "queues"]
+    assert sf.checked == ["LeadStatus", "Lead fields and picklists", "queues", "validation rules", "SLA flows",
+                          "assignment rule", "duplicate rules"]
     hs = hs_report(spec, fake)
     assert hs.differences == [] and hs.errors == [] and hs.exit_code == 0
     # LeadStatus has 5 values at 2 per page: paging was exercised.
@@ -87,6 +88,30 @@ def test_salesforce_planted_drift(spec, fake):
         "field Location__c is of type 'string' in Salesforce; the playbook expects 'picklist'",
         "custom field 'Score' (Score__c) missing on Lead",
         "queue 'General' (General_Queue) missing, or it does not accept Leads",
+    ]
+
+
+def test_salesforce_rules_flows_and_duplicates_drift(spec, fake):
+    fake.sf.tooling["ValidationRule"] = [r for r in fake.sf.tooling["ValidationRule"]
+                                         if r["ValidationName"] != "Closure_reason_required"]
+    next(r for r in fake.sf.tooling["ValidationRule"]
+         if r["ValidationName"] == "Stage_qualified_requires_fields")["Active"] = False
+    next(f for f in fake.sf.tables["FlowDefinitionView"] if f["ApiName"] == "Playbook_SLA_first_call")["IsActive"] = False
+    fake.sf.tables["FlowDefinitionView"] = [f for f in fake.sf.tables["FlowDefinitionView"]
+                                            if f["ApiName"] != "Playbook_SLA_qualify_fast"]
+    fake.sf.tables["AssignmentRule"][0]["Active"] = False
+    fake.sf.tables["MatchingRule"][0]["RuleStatus"] = "Inactive"
+    fake.sf.tables["DuplicateRule"] = fake.sf.tables["DuplicateRule"][1:]
+    messages = [d.message for d in sf_report(spec, fake).differences]
+    assert messages == [
+        "validation rule Stage_qualified_requires_fields is inactive "
+        "(Playbook: a lead entering stage 'Qualified' must have Specialty, Region, Consent to contact.)",
+        "validation rule Closure_reason_required missing (Playbook: every closed lead records its closure reason.)",
+        "SLA 'Qualify quickly': flow Playbook_SLA_qualify_fast missing",
+        "SLA 'First call': flow Playbook_SLA_first_call is not active",
+        "lead assignment rule Playbook_routing_clinic is not the active one (active: none)",
+        "duplicate rule 'Same email': matching rule Playbook_match_email is 'Inactive', not Active",
+        "duplicate rule 'Same email': Playbook_duplicates_email missing",
     ]
 
 

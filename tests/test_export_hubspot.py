@@ -89,3 +89,20 @@ def test_manual_steps_cover_what_the_api_cannot_set(files):
 
 def test_hubspot_export_is_deterministic(spec):
     assert hubspot.render(spec) == hubspot.render(build_spec(load_playbook(FIXTURE)))
+
+
+def test_export_hubspot_cli_and_group_listing(tmp_path, capsys):
+    from generator.cli import run
+
+    out = tmp_path / "hs"
+    assert run(["export", "hubspot", "--out", str(out), str(FIXTURE)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["MANUAL-STEPS.md", "pipeline.json", "properties.json",
+                                                      "property-groups.json"]
+    assert "wrote 4 files" in capsys.readouterr().out
+    assert run(["export", "--help"]) == 0
+    listing = capsys.readouterr().out
+    assert "salesforce" in listing and "hubspot" in listing
+    import importlib.util
+
+    if importlib.util.find_spec("generator.conformance.cli") is not None:
+        assert "conformance" in listing

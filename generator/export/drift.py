@@ -1,6 +1,7 @@
 """Compare a live CRM's configuration with the playbook, in business terms.
 
-Reads lead status values, picklists, queues (Salesforce) or properties,
+Reads lead status values, picklists, queues, validation rules, SLA flows,
+the assignment rule and duplicate rules (Salesforce) or properties,
 options and the lead pipeline (HubSpot) through the clients in
 `generator.crm`, and reports every difference from the `CrmSpec` the
 exporters use. Only configuration is read, never lead records.
@@ -201,7 +202,66 @@ def salesforce_drift(spec: CrmSpec, client: SalesforceClient) -> DriftReport:
                            f"queue {qs.sf_name} is named {q(g.get('Name'))} in Salesforce; the playbook says "
                            f"{q(qs.sf_label)}")
 
-    _run(report, [("LeadStatus", lead_status), ("Lead fields and picklists", lead_fields), ("queues", queues)],
+    def validation_rules() -> None:
+        rows = client.tooling_query(
+            "SELECT ValidationName, Active FROM ValidationRule WHERE EntityDefinition.DeveloperName = 'Lead'")
+        live = {str(r.get("ValidationName")): bool(r.get("Active")) for r in rows}
+        for r in spec.rules:
+            if r.name not in live:
+                report.add("validation_rule", "missing", r.name, f"validation rule {r.name} missing ({r.description})")
+            elif not live[r.name]:
+                report.add("validation_rule", "changed", r.name, f"validation rule {r.name} is inactive ({r.description})")
+
+    def flows() -> None:
+        live = {str(r.get("ApiName")): bool(r.get("IsActive"))
+                for r in client.query("SELECT ApiName, IsActive FROM FlowDefinitionView")}
+        for s in spec.slas:
+            if s.sf_flow not in live:
+                report.add("flow", "missing", s.sf_flow, f"SLA {q(s.sla.name)}: flow {s.sf_flow} missing")
+            elif not live[s.sf_flow]:
+                report.add("flow", "changed", s.sf_flow, f"SLA {q(s.sla.name)}: flow {s.sf_flow} is not active")
+
+    def assignment_rule() -> None:
+        if not spec.queues:
+            return
+        live = {str(r.get("Name")): bool(r.get("Active"))
+                for r in client.query(f"SELECT Name, Active FROM AssignmentRule WHERE SobjectType = '{SF_OBJECT}'")}
+        name = spec.assignment_rule
+        if name not in live:
+            report.add("assignment_rule", "missing", name, f"lead assignment rule {name} missing")
+        elif not live[name]:
+            active = [n for n, on in live.items() if on]
+            report.add("assignment_rule", "changed", name,
+                       f"lead assignment rule {name} is not the active one (active: {', '.join(active) or 'none'})")
+
+    def duplicate_rules() -> None:
+        if not spec.matches:
+            return
+        matching = {str(r.get("DeveloperName")): str(r.get("RuleStatus"))
+                    for r in client.query(
+                        f"SELECT DeveloperName, RuleStatus FROM MatchingRule WHERE SobjectType = '{SF_OBJECT}'")}
+        duplicate = {str(r.get("DeveloperName")): bool(r.get("IsActive"))
+                     for r in client.query(
+                         f"SELECT DeveloperName, IsActive FROM DuplicateRule WHERE SobjectType = '{SF_OBJECT}'")}
+        for m in spec.matches:
+            label = q(m.rule.name)
+            if m.sf_matching_rule not in matching:
+                report.add("duplicate_rule", "missing", m.sf_matching_rule,
+                           f"duplicate rule {label}: matching rule {m.sf_matching_rule} missing")
+            elif matching[m.sf_matching_rule] != "Active":
+                report.add("duplicate_rule", "changed", m.sf_matching_rule,
+                           f"duplicate rule {label}: matching rule {m.sf_matching_rule} is "
+                           f"{q(matching[m.sf_matching_rule])}, not Active")
+            if m.sf_duplicate_rule not in duplicate:
+                report.add("duplicate_rule", "missing", m.sf_duplicate_rule,
+                           f"duplicate rule {label}: {m.sf_duplicate_rule} missing")
+            elif not duplicate[m.sf_duplicate_rule]:
+                report.add("duplicate_rule", "changed", m.sf_duplicate_rule,
+                           f"duplicate rule {label}: {m.sf_duplicate_rule} is inactive")
+
+    _run(report, [("LeadStatus", lead_status), ("Lead fields and picklists", lead_fields), ("queues", queues),
+                  ("validation rules", validation_rules), ("SLA flows", flows),
+                  ("assignment rule", assignment_rule), ("duplicate rules", duplicate_rules)],
          (SalesforceLimitError,))
     return report
 
