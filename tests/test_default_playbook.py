@@ -165,3 +165,15 @@ def test_approvers_cover_the_sensitive_sections_with_two_people(model):
     people = model.by_id("people")
     for ids in model.playbook.approvers.values():
         assert all(people[i].email.endswith(".example.org") for i in ids)
+
+
+def test_step_flow_goes_forward_so_swim_lane_columns_are_well_defined(model):
+    """Loops (re-routing, rebooking) live in decisions; `next` only points further down."""
+    order = {s.id: i for i, s in enumerate(model.steps)}
+    for s in model.steps:
+        assert all(order[n] > order[s.id] for n in s.next), s.id
+        forward = {o.next_step for d in s.decisions for o in d.outcomes
+                   if o.next_step and order[o.next_step] > order[s.id]}
+        assert forward <= set(s.next), s.id
+        decided = {o.stage for d in s.decisions for o in d.outcomes if o.stage}
+        assert decided <= set(s.stage_changes), s.id
