@@ -109,6 +109,10 @@ class DemoGenerator:
             "call", "email", "sms"]
         self.allowed_pairs = {(self.stage_values[s.id], self.stage_values[t.to])
                               for s in model.stages for t in s.transitions}
+        self.fields = model.by_id("fields")
+        self._enum_cache: dict[str, list[str]] = {}
+        self.stages = model.by_id("stages")
+        self.event_src = {ev: ir.event_source(model, ev) for ev in model.by_id("events")}
         self.flag_stops = {}
         for sla in model.slas:
             src = ir.event_source(model, sla.stop_event)
@@ -126,8 +130,9 @@ class DemoGenerator:
 
     # ------------------------------------------------------------ values
     def _enum_values(self, field_id: str) -> list[str]:
-        f = self.model.field(field_id)
-        return ir.implied_values(self.model, f) or ["value"]
+        if field_id not in self._enum_cache:
+            self._enum_cache[field_id] = ir.implied_values(self.model, self.fields[field_id]) or ["value"]
+        return self._enum_cache[field_id]
 
     def _value(self, rng: random.Random, f, i: int, t0: int):
         """A plausible clean value for a field without special meaning."""
@@ -178,13 +183,13 @@ class DemoGenerator:
     def _walk(self, rng: random.Random) -> list[str]:
         path = [self.initial]
         while True:
-            s = self.model.stage(path[-1])
+            s = self.stages[path[-1]]
             if s.terminal or not s.transitions or rng.random() < 0.25:
                 return path
             choices = [t.to for t in s.transitions if t.to not in path]
             if not choices:
                 return path
-            open_ = [c for c in choices if not self.model.stage(c).closed]
+            open_ = [c for c in choices if not self.stages[c].closed]
             nxt = rng.choice(open_) if open_ and rng.random() < 0.75 else rng.choice(choices)
             path.append(nxt)
 
@@ -198,7 +203,7 @@ class DemoGenerator:
         first = FIRST_NAMES[rng.randrange(len(FIRST_NAMES))]
         last = _last_name(i)
         for c in self.contract.table("leads").columns:
-            f = m.field(c.field_id)
+            f = self.fields[c.field_id]
             lead[f.id] = self._value(rng, f, i, 0)
         lead_id = f"L{i:08d}"
         special = {
@@ -222,9 +227,9 @@ class DemoGenerator:
                     if u in lead:
                         lead[u] = m.attribution.missing_utm_value
         if m.consent:
-            cf = m.field(m.consent.consent_field)
+            cf = self.fields[m.consent.consent_field]
             lead[cf.id] = 0 if cf.type in ("datetime", "date") else True
-            df = m.field(m.consent.do_not_contact_field)
+            df = self.fields[m.consent.do_not_contact_field]
             lead[df.id] = None if df.type in ("datetime", "date") else False
         stage_v = self.stage_values[path[-1]]
         if self.stage_f:
@@ -238,7 +243,7 @@ class DemoGenerator:
         if "owner" in ls and len(path) == 1:
             lead[ls["owner"]] = None
         # Fields whose being set is an SLA's stop: set only once the lead got that far.
-        required_here = {f for s in path for f in m.stage(s).required_fields}
+        required_here = {f for s in path for f in self.stages[s].required_fields}
         for f, entry in self.flag_stops.items():
             reached = (entry in path) if entry else len(path) > 1
             if not reached and f not in required_here:
@@ -294,13 +299,13 @@ class DemoGenerator:
         acs = self.sem["activities"]
         row = {}
         for c in self.contract.table("activities").columns:
-            row[c.field_id] = self._value(rng, self.model.field(c.field_id), n, t)
+            row[c.field_id] = self._value(rng, self.fields[c.field_id], n, t)
         for sem_name, v in (("record_id", f"A{n:09d}"), ("lead_ref", lead_id), ("activity_type", typ),
                             ("occurred_at", t)):
             if sem_name in acs:
                 row[acs[sem_name]] = v
         if "next_follow_up" in acs:
-            nf = self.model.field(acs["next_follow_up"])
+            nf = self.fields[acs["next_follow_up"]]
             row[acs["next_follow_up"]] = (t + 2 * DAY) if nf.type == "datetime" else ("date", 2)
         return row
 
@@ -308,7 +313,7 @@ class DemoGenerator:
         aps = self.sem["appointments"]
         row = {}
         for c in self.contract.table("appointments").columns:
-            row[c.field_id] = self._value(rng, self.model.field(c.field_id), n, t)
+            row[c.field_id] = self._value(rng, self.fields[c.field_id], n, t)
         for sem_name, v in (("record_id", f"P{n:08d}"), ("lead_ref", lead_id), ("appointment_stage", stage),
                             ("appointment_at", t)):
             if sem_name in aps:
@@ -333,7 +338,7 @@ class DemoGenerator:
         # consent given at creation when it is a timestamp
         m = self.model
         if m.consent:
-            cf = m.field(m.consent.consent_field)
+            cf = self.fields[m.consent.consent_field]
             if cf.type == "date" and isinstance(rows.lead.get(cf.id), int):
                 rows.lead[cf.id] = datetime.fromtimestamp(rows.lead[cf.id], timezone.utc).date()
 
@@ -352,7 +357,7 @@ class DemoGenerator:
             return min(c) if c else None
 
         for ev_id in self.events:
-            src = ir.event_source(self.model, ev_id)
+            src = self.event_src[ev_id]
             if src is None:
                 continue
             kind, arg = src
@@ -480,12 +485,12 @@ class DemoGenerator:
         if kind == "required-fields":
             if arg not in path:
                 return False
-            req = [f for f in m.stage(arg).required_fields if f in lead]
+            req = [f for f in self.stages[arg].required_fields if f in lead]
             sensitive = {"stage", "record_id", "created_at", "closure_reason", "reason_note", "consent",
                          "do_not_contact"}
             if not req:
                 return False
-            req.sort(key=lambda f: m.field(f).semantic in sensitive)
+            req.sort(key=lambda f: self.fields[f].semantic in sensitive)
             lead[req[0]] = None
             self._requeue(lead)
             return True
@@ -538,7 +543,7 @@ class DemoGenerator:
             if not rows.activities:
                 return False
             cons = m.consent
-            f = m.field(cons.consent_field if c.id == "outreach-before-consent" else cons.do_not_contact_field)
+            f = self.fields[cons.consent_field if c.id == "outreach-before-consent" else cons.do_not_contact_field]
             if c.id == "outreach-before-consent":
                 if not any(a.get(self.sem["activities"]["activity_type"]) in cons.channels_requiring_consent
                            for a in rows.activities) and cons.channels_requiring_consent:
@@ -600,7 +605,7 @@ class DemoGenerator:
         while self.business_seconds(start, start + gap) <= limit:
             gap *= 2
         gap *= 2  # the lead moves in time below; leave room for holidays and weekends
-        src = ir.event_source(self.model, sla.stop_event)
+        src = self.event_src.get(sla.stop_event)
         hs, acs, aps = self.sem["stage_history"], self.sem["activities"], self.sem["appointments"]
         stop_rows: list[tuple[dict, str]] = []
         kind, arg = src if src else (None, None)
@@ -642,7 +647,7 @@ class DemoGenerator:
                         r[f] += delta
         m = self.model
         if m.consent:
-            cf = m.field(m.consent.consent_field)
+            cf = self.fields[m.consent.consent_field]
             if cf.type == "datetime" and isinstance(rows.lead.get(cf.id), int):
                 pass  # shifted with the other lead times above
 
