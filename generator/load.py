@@ -324,7 +324,7 @@ def load_data(root: Path, display_root: Path | None = None) -> Loaded:
         for section, value in data.items():
             kloc = b.keys[(section,)]
             if section not in SECTIONS:
-                problems.append(Problem(rel, kloc.line, kloc.column, "S003", f"unknown section {section!r}",
+                problems.append(Problem(rel, kloc.line, kloc.column, "S003", f"unknown section {section[:60]!r}",
                                         hint=_did_you_mean(section, SECTIONS) or "see `playbook schema`"))
                 continue
             if value is None and section not in MAPPING_SECTIONS:

@@ -118,3 +118,71 @@ def test_scaled_playbook_stays_valid(tmp_path):
     result = check(tmp_path / "scaled", display_root=tmp_path)
     assert result.problems == []
     assert len(result.model.stages) == 4 * 4 and len(files) == 7 + 3
+
+
+def test_a_failing_rule_is_reported_not_raised(monkeypatch):
+    from generator.validate.rules import Rule
+
+    def broken(model, ctx):
+        """Broken."""
+        yield from ()
+        raise KeyError("boom")
+
+    monkeypatch.setitem(REGISTRY, "R999", Rule("R999", "broken", "error", broken))
+    loaded = load_data(BASE, display_root=BASE)
+    model, _ = schema_problems(loaded)
+    problems = run_rules(model, loaded.source_map)
+    assert [(p.code, p.message) for p in problems] == [("R999", "rule R999 failed: KeyError")]
+
+
+_MUTATION_SECTIONS = ("people", "lanes", "roles", "systems", "events", "fields", "stages", "statuses",
+                      "closure_reasons", "slas", "outreach", "templates", "steps")
+
+
+_BASE_LOADED = []
+
+
+def _base_loaded():
+    if not _BASE_LOADED:
+        _BASE_LOADED.append(load_data(BASE, display_root=BASE))
+    return _BASE_LOADED[0]
+
+
+try:
+    from hypothesis import HealthCheck, given, settings, strategies as st
+except ImportError:  # pragma: no cover - hypothesis is a test dependency
+    st = None
+
+if st is not None:
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(drops=st.lists(st.tuples(st.sampled_from(_MUTATION_SECTIONS), st.integers(0, 9)), max_size=6),
+           flips=st.lists(st.sampled_from(["terminal", "initial", "closed", "approved", "phi"]), max_size=4),
+           seed=st.integers(0, 10_000))
+    def test_rules_never_crash_on_mutated_playbooks(drops, flips, seed):
+        """Dangling references, missing entities and flipped flags yield findings, never exceptions."""
+        import copy
+        import random
+
+        from pydantic import ValidationError
+
+        from generator.model import Playbook
+
+        loaded = _base_loaded()
+        data = copy.deepcopy(loaded.data)
+        for section, i in drops:
+            items = data.get(section) or []
+            if len(items) > 1:
+                items.pop(i % len(items))
+        rnd = random.Random(seed)
+        for flag in flips:
+            section = {"terminal": "stages", "initial": "stages", "closed": "stages", "approved": "templates",
+                       "phi": "fields"}[flag]
+            item = rnd.choice(data[section])
+            item[flag] = not item.get(flag, False)
+        try:
+            model = Playbook.model_validate(data)
+        except ValidationError:
+            return
+        problems = run_rules(model, loaded.source_map)
+        assert not [p for p in problems if "failed:" in p.message]

@@ -82,7 +82,8 @@ def _problem(loaded: Loaded, loc: tuple, err: dict) -> Problem:
     if kind == "extra_forbidden":
         parent = _model_at(loc[:-1])
         key = str(loc[-1])
-        msg = f"{_owner(loaded.data, loc[:-1])}unknown key {key!r}"
+        shown = key if len(key) <= 60 else key[:57] + "..."
+        msg = f"{_owner(loaded.data, loc[:-1])}unknown key {shown!r}"
         if parent is not None:
             close = difflib.get_close_matches(key, list(parent.model_fields), n=1, cutoff=0.6)
             hint = f"did you mean {close[0]!r}?" if close else "allowed: " + ", ".join(parent.model_fields)

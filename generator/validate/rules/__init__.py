@@ -139,7 +139,12 @@ def run_rules(model: Playbook, smap: SourceMap, codes: Iterable[str] | None = No
     problems: list[Problem] = []
     for code in wanted:
         r = REGISTRY[code]
-        for f in r.func(model, ctx):
-            loc = smap.locate(f.path, key=f.key)
-            problems.append(Problem(loc.file, loc.line, loc.column, r.code, f.message, r.level, f.hint))
+        try:
+            for f in r.func(model, ctx):
+                loc = smap.locate(f.path, key=f.key)
+                problems.append(Problem(loc.file, loc.line, loc.column, r.code, f.message, r.level, f.hint))
+        except Exception as exc:  # a rule bug must not hide the other rules' problems behind a traceback
+            loc = smap.locate(())
+            problems.append(Problem(loc.file, 1, 1, r.code, f"rule {r.code} failed: {type(exc).__name__}",
+                                    "error", "this is a bug in playbook; please report it with the process files"))
     return problems
