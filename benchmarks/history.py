@@ -117,6 +117,9 @@ def main(argv: list[str] | None = None) -> None:
         try:
             hist = History(Path(PB))
             t1 = time.perf_counter()
+            logs = hist.git.log(hist.rel)
+            hist.snapshots.prefetch([sha for log in logs for sha in [log.sha, *log.parents[:1]]])
+            parse_s = time.perf_counter() - t1
             entries = hist.entries()
             inproc = time.perf_counter() - t1
             parses, models = hist.snapshots.parses, len(hist.snapshots._models)
@@ -128,6 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  playbook history (CLI)    {hist_s:8.3f}s  ({commits} commits listed)")
     print(f"  history in-process        {inproc:8.3f}s  ({len(entries)} entries, {parses} blobs parsed, "
           f"{models} distinct models)")
+    print(f"    of which parsing blobs  {parse_s:8.3f}s  (process pool of {min(os.cpu_count() or 1, 8)})")
     print(f"  ratio playbook history / git log --stat: {hist_s / git_s:.1f}x")
 
 
