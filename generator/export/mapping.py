@@ -220,8 +220,10 @@ class QueueSpec:
 class SlaSpec:
     sla: SLA
     sf_flow: str
-    start_stage_values: tuple[str, ...]
-    """LeadStatus values whose entry starts the clock; empty means on create."""
+    start_filters: tuple[tuple[str, str, str], ...]
+    """(Salesforce field, flow operator, value) any of which starts the clock; empty means on create."""
+    time_field: str | None
+    """A date/time field holding the start instant, when the start event sets one."""
     stop_description: str
     open_while: tuple[tuple[str, str, str], ...]
     """(Salesforce field, flow operator, value) that all hold while the SLA is still running."""
@@ -455,16 +457,27 @@ def _validation_rules(model: Playbook, fields: dict[str, FieldSpec], stages: lis
     return rules
 
 
-def _sla_start(model: Playbook, sla: SLA, stages: dict[str, StageSpec]) -> tuple[str, ...]:
+def _sla_start(model: Playbook, sla: SLA, stages: dict[str, StageSpec],
+               fields: dict[str, FieldSpec]) -> tuple[tuple[tuple[str, str, str], ...], str | None]:
+    """Flow entry conditions for the SLA's start event, and the field holding its time if any."""
     ev = model.by_id("events").get(sla.start_event)
     sig = ev.signal if ev else None
-    if sig and sig.kind == "stage_entered" and sig.stage in stages:
-        return (stages[sig.stage].sf_value,)
-    if sig and sig.kind == "appointment" and sig.appointment_stage and model.appointments:
-        for a in model.appointments.stages:
-            if a.id == sig.appointment_stage and a.lead_stage in stages:
-                return (stages[a.lead_stage].sf_value,)
-    return ()
+    stage = None
+    if sig and sig.kind == "stage_entered":
+        stage = sig.stage
+    elif sig and sig.kind == "appointment" and sig.appointment_stage and model.appointments:
+        stage = next((a.lead_stage for a in model.appointments.stages if a.id == sig.appointment_stage), None)
+    if stage in stages:
+        return ((SF_STAGE_FIELD, "EqualTo", stages[stage].sf_value),), None
+    if sig and sig.kind == "field_set" and sig.field in fields:
+        f = fields[sig.field]
+        if f.field.semantic == "created_at":
+            return (), None  # the record's creation starts the clock
+        timed = f.field.type in ("date", "datetime")
+        return ((f.sf_name, "IsNull", "false"),), (f.sf_name if timed else None)
+    if sig and sig.kind == "activity":
+        return (("LastActivityDate", "IsNull", "false"),), None
+    return (), None
 
 
 def _sla_stop(model: Playbook, sla: SLA) -> str:
@@ -523,8 +536,8 @@ def build_spec(model: Playbook) -> CrmSpec:
     _check_unique("queue", [(q.id, q.sf_name) for q in queues])
 
     slas = [
-        SlaSpec(sla, api_name(f"Playbook_SLA_{sla.id}"), _sla_start(model, sla, stage_by_id), _sla_stop(model, sla),
-                _sla_open_while(model, sla, stage_by_id, fields))
+        SlaSpec(sla, api_name(f"Playbook_SLA_{sla.id}"), *_sla_start(model, sla, stage_by_id, fields),
+                _sla_stop(model, sla), _sla_open_while(model, sla, stage_by_id, fields))
         for sla in model.slas
     ]
     _check_unique("SLA", [(s.id, s.sf_flow) for s in slas])

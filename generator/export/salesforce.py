@@ -261,7 +261,8 @@ def _flow(spec: CrmSpec, s: SlaSpec) -> bytes:
             E("label", _cut(f"Level {i}: {number} {unit.lower()} after start ({when})", 255)),
             E("offsetNumber", number),
             E("offsetUnit", unit),
-            E("timeSource", "RecordTriggerEvent"),
+            E("recordField", s.time_field) if s.time_field else None,
+            E("timeSource", "RecordField" if s.time_field else "RecordTriggerEvent"),
         ))
         if s.open_while:
             conds = [E("conditions", E("leftValueReference", f"$Record.{fld}"), E("operator", op),
@@ -305,9 +306,9 @@ def _flow(spec: CrmSpec, s: SlaSpec) -> bytes:
             E("storeOutputAutomatically", True),
         ))
 
-    filters = [E("filters", E("field", SF_STAGE_FIELD), E("operator", "EqualTo"),
-                 E("value", E("stringValue", v)))
-               for v in s.start_stage_values]
+    filters = [E("filters", E("field", fld), E("operator", op),
+                 E("value", E("booleanValue", val == "true") if op == "IsNull" else E("stringValue", val)))
+               for fld, op, val in s.start_filters]
     start = E(
         "start",
         E("locationX", 50), E("locationY", 0),
@@ -320,8 +321,8 @@ def _flow(spec: CrmSpec, s: SlaSpec) -> bytes:
         *paths,
     )
     desc = (f"Playbook SLA '{sla.name}': {sla.within} from '{_event_name(spec, sla.start_event)}' "
-            f"to '{s.stop_description}'. Scheduled paths run on the wall clock; business-hours "
-            "compliance is measured by `playbook conform`.")
+            f"to '{s.stop_description}'. Escalates while {_open_text(s)}. Scheduled paths run on the "
+            "wall clock; business-hours compliance is measured by `playbook conform`.")
     return document(E(
         "Flow",
         E("apiVersion", SF_API_VERSION),
@@ -333,6 +334,15 @@ def _flow(spec: CrmSpec, s: SlaSpec) -> bytes:
         E("status", "Active"),
         *decisions, *updates, *creates,
     ))
+
+
+def _open_text(s: SlaSpec) -> str:
+    """The stop condition a flow checks, in words."""
+    if not s.open_while:
+        return "the deadline passes (the stop event is not visible on the Lead)"
+    words = {"NotEqualTo": "is not", "IsNull": "is empty"}
+    return " and ".join(f"{fld} {words[op]}" + ("" if op == "IsNull" else f" '{val}'")
+                        for fld, op, val in s.open_while)
 
 
 def _event_name(spec: CrmSpec, event_id: str) -> str:
