@@ -316,3 +316,12 @@ def test_hostile_commit_text_is_escaped_in_markdown(repo, monkeypatch, capsys):
     assert code == 0
     assert "<script>" not in out and "](javascript" not in out and "{{" not in out and "--8<--" not in out
     assert "&lt;script&gt;" in out
+
+
+def test_default_playbook_folder_and_ambiguity(repo, monkeypatch, capsys):
+    business_changes(repo)
+    code, out, _ = cli(repo, monkeypatch, capsys, "diff", "start", "HEAD")
+    assert code == 0 and out.splitlines() == EXPECTED_LINES
+    shutil.copytree(FIXTURE, repo.root / "process" / "second")
+    code, _, err = cli(repo, monkeypatch, capsys, "history")
+    assert code == 2 and "holds several playbooks" in err

@@ -21,19 +21,18 @@ FORMATS = click.Choice(["text", "json", "markdown"])
 def _process_dir(value: str | None) -> Path:
     from ..load import playbook_dirs
 
-    if value:
-        path = Path(value)
-        if not path.is_dir():
-            raise UsageError(f"{value}: not a folder")
-        return path
-    root = Path("process")
+    root = Path(value) if value else Path("process")
     if not root.is_dir():
-        raise UsageError("no process/ folder here; pass --process DIR")
-    return playbook_dirs(root)[0]
+        raise UsageError(f"{value}: not a folder" if value else "no process/ folder here; pass --process DIR")
+    dirs = playbook_dirs(root)
+    if len(dirs) > 1:
+        names = ", ".join(str(d) for d in dirs)
+        raise UsageError(f"{root} holds several playbooks ({names}); pick one with --process DIR")
+    return dirs[0]
 
 
 process_option = click.option("--process", "process", metavar="DIR", default=None,
-                              help="Playbook folder (default: the first under process/).")
+                              help="Playbook folder (default: the one under process/).")
 
 
 @click.command()
