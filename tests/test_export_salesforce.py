@@ -246,3 +246,41 @@ def test_sfdx_project_and_manifest(files):
     # every metadata file is in the manifest and vice versa
     assert len(members) == sum(1 for p in files if p.startswith("force-app/") and not p.endswith(
         ("matchingRules-meta.xml", "assignmentRules-meta.xml"))) + 2
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=0, max_size=120))
+def test_api_name_is_always_a_valid_salesforce_name(text):
+    import re
+
+    name = api_name(text)
+    assert re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*", name), name
+    assert len(name) <= 40
+    assert api_name(text) == name
+
+
+def test_failed_write_leaves_the_previous_export_untouched(tmp_path, monkeypatch):
+    from generator.export.writer import write_tree
+
+    out = tmp_path / "sf"
+    write_tree(out, {"sfdx-project.json": b"old", "a/b.xml": b"<old/>"}, "sfdx-project.json")
+    real = Path.write_bytes
+    calls = {"n": 0}
+
+    def flaky(self, data):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("disk full")
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", flaky)
+    with pytest.raises(OSError):
+        write_tree(out, {"sfdx-project.json": b"new", "a/b.xml": b"<new/>"}, "sfdx-project.json")
+    monkeypatch.undo()
+    assert (out / "sfdx-project.json").read_bytes() == b"old"
+    assert (out / "a" / "b.xml").read_bytes() == b"<old/>"
+    assert [p.name for p in tmp_path.iterdir()] == ["sf"]  # no temp folder left behind
