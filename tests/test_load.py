@@ -102,8 +102,9 @@ def test_self_referencing_alias(pb, capsys):
     assert only(probs)["code"] == "Y004"
 
 
-def test_deep_nesting(pb, capsys):
-    (pb / "deep.yaml").write_text("lanes: " + "[" * 5000 + "]" * 5000 + "\n")
+@pytest.mark.parametrize("depth", [150, 600])  # past our cap; past Python's recursion limit
+def test_deep_nesting(pb, capsys, depth):
+    (pb / "deep.yaml").write_text("lanes: " + "[" * depth + "]" * depth + "\n")
     rc, probs, _ = validate(capsys, "pb")
     p = only(probs)
     assert (p["code"], p["file"], p["line"]) == ("Y004", "pb/deep.yaml", 1)
