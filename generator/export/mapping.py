@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 from ..errors import UsageError
@@ -52,8 +52,11 @@ HS_STANDARD_BY_SEMANTIC: dict[str, str] = {
     "last_name": "lastname",
 }
 HS_STANDARD_NAMES = frozenset(HS_STANDARD_BY_SEMANTIC.values()) | {
-    "mobilephone", "createdate", "lifecyclestage", "hs_lead_status", "hs_pipeline", "hs_lead_name",
-    "hs_analytics_source", "hs_object_id",
+    # HubSpot's default contact and lead properties (every hs_* name is HubSpot's too).
+    "mobilephone", "createdate", "lastmodifieddate", "lifecyclestage", "company", "jobtitle", "website",
+    "address", "city", "state", "zip", "country", "fax", "industry", "message", "hubspotscore",
+    "salesforceleadid", "salesforcecontactid", "notes_last_contacted", "num_contacted_notes",
+    "associatedcompanyid",
 }
 
 # History tracking on Salesforce is limited to fields that matter for audit:
@@ -264,7 +267,6 @@ class CrmSpec:
     hs_group_label: str
     hs_pipeline_id: str
     hs_pipeline_label: str
-    notes: list[str] = field(default_factory=list)
 
     @cached_property
     def field_by_id(self) -> dict[str, FieldSpec]:
@@ -525,11 +527,13 @@ def build_spec(model: Playbook) -> CrmSpec:
     routing = model.routing
     for q in routing.queues if routing else []:
         positions = tuple(i + 1 for i, r in enumerate(routing.rules) if r.queue == q.id)
+        sf_name = api_name(q.crm_name) if q.crm_name else id_api_name(q.id)
         queues.append(QueueSpec(
             queue=q,
-            sf_name=api_name(q.crm_name) if q.crm_name else id_api_name(q.id),
-            sf_label=q.crm_name or q.name,
-            hs_value=q.id if q.id in queue_values else None,
+            sf_name=sf_name,
+            sf_label=q.name,
+            # The queue field may hold queue ids or CRM queue names: use whichever it lists.
+            hs_value=next((v for v in (q.id, q.crm_name, sf_name) if v and v in queue_values), None),
             rule_positions=positions,
             fallback=routing.fallback.queue == q.id,
         ))
