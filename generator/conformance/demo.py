@@ -432,7 +432,8 @@ class DemoGenerator:
         extra: list[LeadRows] = []
         lead_checks = [c for c in self.checks]
         for c in lead_checks:
-            rate = 0.004 + 0.012 * random.Random(f"{self.seed}:{c.id}").random()
+            # About one lead in seven carries a violation, spread over the rules.
+            rate = (0.15 / len(lead_checks)) * (0.5 + random.Random(f"{self.seed}:{c.id}").random())
             k = max(1, round(n * rate))
             done = 0
             for idx in pool:
@@ -670,7 +671,7 @@ class DemoGenerator:
                 v = rng.choice((v.upper(), f"  {v} ", v.title()))
             elif how in ("digits_only", "e164") and isinstance(v, str):
                 d = "".join(ch for ch in v if ch.isdigit())
-                v = rng.choice((d, f"({d[1:4]}) {d[4:7]}-{d[7:]}" if len(d) == 11 else d, "+" + d))
+                v = rng.choice((d, f"{d[0]} ({d[1:4]}) {d[4:7]}-{d[7:]}" if len(d) == 11 else d, "+" + d))
             dup.lead[f] = v
         self._requeue(dup.lead)
         if flagged:
@@ -719,17 +720,68 @@ def to_arrow(gen: DemoGenerator, rows: list[LeadRows]) -> dict:
 
 
 def generate(model: Playbook, *, leads: int, seed: int, as_of: int | None = None,
-             activities_per_lead: float = 3.0, chunk: int = CHUNK) -> Iterator[tuple[dict, dict[str, int]]]:
-    """Yield (arrow tables, truth) per chunk of leads."""
+             activities_per_lead: float = 3.0, chunk: int | None = None) -> Iterator[tuple[dict, dict[str, int]]]:
+    """Yield (arrow tables, truth) per block of leads.
+
+    Up to `chunk` leads are generated one by one. Beyond that, the first block is
+    copied with DuckDB: each copy renames record ids and makes emails, phones and
+    last names unique per copy, so every copy carries exactly the first block's
+    violations and no duplicate group spans two copies. The rest is generated.
+    """
     if not 1 <= leads < EXTRA_INDEX:
         raise UsageError(f"--leads must be between 1 and {EXTRA_INDEX - 1}")
     as_of = default_as_of(model) if as_of is None else as_of
+    chunk = chunk or CHUNK
     gen = DemoGenerator(model, seed=seed, as_of=as_of, activities_per_lead=activities_per_lead)
     rng = random.Random(seed)
     counters = {"history": 0, "activities": 0, "appointments": 0, "extra_index": EXTRA_INDEX}
-    for start in range(0, leads, chunk):
-        rows, truth = gen.chunk(start, min(chunk, leads - start), counters, rng)
-        yield to_arrow(gen, rows), truth
+    first_n = min(chunk, leads)
+    rows, truth = gen.chunk(0, first_n, counters, rng)
+    base = to_arrow(gen, rows)
+    yield base, truth
+    copies = leads // first_n
+    if copies > 1 and _copyable(gen):
+        import duckdb
+
+        con = duckdb.connect()
+        try:
+            for name, tab in base.items():
+                con.register(f"base_{name}", tab)
+            for k in range(1, copies):
+                yield {name: con.sql(_copy_sql(gen, name, k)).to_arrow_table().cast(tab.schema)
+                       for name, tab in base.items()}, dict(truth)
+        finally:
+            con.close()
+        start = copies * first_n
+    else:
+        start = first_n
+    for s in range(start, leads, chunk):
+        rows, t = gen.chunk(s, min(chunk, leads - s), counters, rng)
+        yield to_arrow(gen, rows), t
+
+
+def _copyable(gen: DemoGenerator) -> bool:
+    """Copies stay independent only if every matching rule compares a field the copy makes unique."""
+    unique = {gen.sem["leads"].get(k) for k in ("email", "phone", "last_name")} - {None}
+    return all(set(r.match_on) & unique for r in gen.model.matching.rules)
+
+
+def _copy_sql(gen: DemoGenerator, table: str, k: int) -> str:
+    cols = []
+    for c in gen.contract.table(table).columns:
+        q = '"' + c.name.replace('"', '""') + '"'
+        if c.semantic in ("record_id", "lead_ref", "duplicate_of"):
+            e = f"CASE WHEN {q} IS NULL THEN NULL ELSE {q} || '-{k}' END"
+        elif table == "leads" and c.semantic == "email":
+            e = f"replace({q}, '@', '+c{k}@')"
+        elif table == "leads" and c.semantic == "phone":
+            e = f"CASE WHEN {q} IS NULL OR trim({q}) = '' THEN {q} ELSE '+{k} ' || {q} END"
+        elif table == "leads" and c.semantic == "last_name":
+            e = f"CASE WHEN {q} IS NULL OR trim({q}) = '' THEN {q} ELSE replace({q}, trim({q}), trim({q}) || 'q{k}') END"
+        else:
+            e = q
+        cols.append(f"{e} AS {q}")
+    return f"SELECT {', '.join(cols)} FROM base_{table}"
 
 
 def write_demo(model: Playbook, out: str, *, leads: int, seed: int, as_of: int | None = None,
@@ -766,7 +818,7 @@ def write_demo(model: Playbook, out: str, *, leads: int, seed: int, as_of: int |
                 if name not in writers:
                     writers[name] = _writer(folder, name, tab.schema, fmt)
                 writers[name].write_table(tab)
-            done = min(leads, done + CHUNK)
+            done = min(leads, done + tables["leads"].num_rows)
             if progress:
                 progress("generating leads", done, leads)
     finally:
