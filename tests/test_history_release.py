@@ -71,6 +71,13 @@ def test_two_releases_on_gh_pages_with_effective_dates(repo):
     agent = show(repo, "1.1/roles/agent.md")
     assert agent.startswith("## What changed for you\n\nSince version 1\\.0 (effective 2026-01-01):")
     assert "routing rule cardiology\\: queue changed" in agent  # the queue's owner is the agent
+    from generator.history.pages import contribute
+    from generator.validate import load_playbook
+
+    c = contribute(load_playbook(repo.root / PB), repo.root / PB)
+    assert c.sla_sections == {"first-call": "**Changed since version 1\\.0:**\n\n"
+                              "* SLA first\\-call\\: 4 business hours \\-&gt; 2 business hours\n"}
+    assert list(c.stage_sections) == ["qualified"]
     tag = repo.git("tag", "-l", "--format=%(contents)", "v1.1")
     assert "Effective: 2026-03-01" in tag
 

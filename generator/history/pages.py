@@ -159,6 +159,8 @@ def contribute(model: Playbook, process_dir: Path):
 
         # "What changed for you": from the previous version to the one this site shows.
         role_sections: dict[str, str] = {}
+        stage_sections: dict[str, str] = {}
+        sla_sections: dict[str, str] = {}
         base: Any = None
         if found:
             at_head = found[-1].commit == head and not unreleased and model == model_at(head)
@@ -172,6 +174,15 @@ def contribute(model: Playbook, process_dir: Path):
                     "Nothing that names this role changed."
                 role_sections[role.id] = (f"## What changed for you\n\nSince version {md_text(base.version)} "
                                           f"(effective {base.effective.isoformat()}):\n\n{body}\n")
-        return _contribution(pages={PAGE: page}, nav=[(TITLE, PAGE)], role_sections=role_sections)
+            for kind, target in (("stage", stage_sections), ("SLA", sla_sections)):
+                for c in changes:
+                    if c.entity_kind == kind and c.entity_id:
+                        target.setdefault(c.entity_id, f"**Changed since version {md_text(base.version)}:**\n")
+                        target[c.entity_id] += f"\n* {md_text(c.text)}"
+            for target in (stage_sections, sla_sections):
+                for key in target:
+                    target[key] += "\n"
+        return _contribution(pages={PAGE: page}, nav=[(TITLE, PAGE)], role_sections=role_sections,
+                             stage_sections=stage_sections, sla_sections=sla_sections)
     finally:
         hist.close()
