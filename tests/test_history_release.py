@@ -221,3 +221,14 @@ def test_diff_markdown_escapes_hostile_process_text(repo, monkeypatch, capsys):
     assert code == 0
     assert "<script>" not in out and "](javascript" not in out and "{{" not in out and "--8<--" not in out
     assert "&lt;script&gt;" in out
+
+
+def test_at_falls_back_to_versions_json_without_tags(repo):
+    release(repo.root / PB, "1.0", builder=contribution_builder)
+    bump(repo, "2026-03-01")
+    repo.commit("March", reason="Schedule", approved=[BEN])
+    release(repo.root / PB, "1.1", builder=contribution_builder)
+    repo.git("tag", "-d", "v1.0", "v1.1")
+    found = version_at(repo.root / PB, "2026-02-01")
+    assert (found.version, found.tag, str(found.effective)) == ("1.0", "v1.0", "2026-01-01")
+    assert version_at(repo.root / PB, "2026-03-02").version == "1.1"

@@ -18,7 +18,7 @@ from typing import Callable
 
 from ..errors import UsageError
 from .git import Git
-from .publish import BRANCH, LATEST, deploy
+from .publish import BRANCH, LATEST, deploy, versions
 
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+]{0,62}$")
 _EFFECTIVE = re.compile(r"^Effective:\s*(\d{4}-\d{2}-\d{2})\s*$", re.MULTILINE)
@@ -120,6 +120,23 @@ def releases(git: Git) -> list[Release]:
     return out
 
 
+def published(git: Git) -> list[Release]:
+    """Releases recorded in mike's versions.json on gh-pages (when the tags were not fetched)."""
+    out = []
+    for ref in (BRANCH, f"origin/{BRANCH}"):
+        entries = versions(lambda path: git.read_file(ref, path))
+        for v in reversed(entries):  # mike lists newest first
+            props = v.get("properties") or {}
+            try:
+                out.append(Release(str(v["version"]), str(props.get("tag", "")), date.fromisoformat(props["effective"]),
+                                   str(props.get("commit", ""))))
+            except (KeyError, TypeError, ValueError):
+                continue
+        if out:
+            return out
+    return out
+
+
 def version_at(process_dir: Path, when: str) -> Release:
     """The release in effect on a date: the latest effective date on or before it."""
     try:
@@ -127,7 +144,7 @@ def version_at(process_dir: Path, when: str) -> Release:
     except ValueError:
         raise UsageError(f"date {when!r} is not YYYY-MM-DD") from None
     git = Git(process_dir)
-    found = releases(git)
+    found = releases(git) or published(git)
     if not found:
         hint = " (the clone is shallow or tags were not fetched: `git fetch --tags`)" if git.is_shallow() else \
             " (fetch tags with `git fetch --tags` if they live on the remote)"
