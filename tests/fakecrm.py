@@ -394,6 +394,7 @@ def _hs_match(obj: dict, groups: list[dict]) -> bool:
 class _Handler(BaseHTTPRequestHandler):
     crm: FakeCRM
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes; Nagle would add ~40 ms each
 
     def log_message(self, *args: Any) -> None:  # keep test output quiet
         pass
