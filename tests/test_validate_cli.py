@@ -161,3 +161,14 @@ def test_readme_documents_every_code():
     section = readme.split("## Validation", 1)[1]
     for c in all_codes():
         assert f"| {c.code} |" in section, f"README's Validation section does not list {c.code}"
+
+
+DEFAULT = ROOT / "process" / "lead-management"
+
+
+@pytest.mark.skipif(not any(DEFAULT.glob("*.yaml")), reason="default playbook not written yet")
+def test_default_playbook_is_clean_under_strict(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    rc, out, err = cli(capsys, "validate", "--strict")
+    assert (rc, out) == (0, ""), out
+    assert err.startswith("0 error(s), 0 warning(s)")

@@ -45,11 +45,6 @@ class Rule:
 
         return inspect.cleandoc(self.func.__doc__ or "")
 
-    @property
-    def summary(self) -> str:
-        """First line of the documentation."""
-        return self.doc.splitlines()[0] if self.doc else ""
-
 
 REGISTRY: dict[str, Rule] = {}
 
@@ -94,11 +89,8 @@ class Context:
         return self._ids[section]
 
     @cached_property
-    def stages(self) -> dict[str, Any]:
-        return self.model.by_id("stages")
-
-    @cached_property
     def fields(self) -> dict[str, Any]:
+        """Data-dictionary fields by id."""
         return self.model.by_id("fields")
 
 

@@ -10,14 +10,16 @@ DEDICATED = {"Step.lane": "R006", "Stage.required_fields": "R008",
 
 def unknown(ctx, sections, ref):
     """None if `ref` is an id in one of `sections`, else (message tail, hint)."""
-    pool: list[str] = []
     for section in sections:
-        ids = ctx.ids(section)
-        if ref in ids:
+        if ref in ctx.ids(section):
             return None
-        pool.extend(ids)
-    where = " or ".join(f"`{s}`" for s in sections)
-    return f"is not an id in {where}", did_you_mean(ref, pool) or f"define it in {where} first"
+    # The same typo is often repeated; difflib over every id is the costly part.
+    cache = ctx.__dict__.setdefault("_r001_hints", {})
+    if (ref, sections) not in cache:
+        pool = [i for section in sections for i in ctx.ids(section)]
+        where = " or ".join(f"`{s}`" for s in sections)
+        cache[(ref, sections)] = (f"is not an id in {where}", did_you_mean(ref, pool) or f"define it in {where} first")
+    return cache[(ref, sections)]
 
 
 @rule("R001", "unknown-reference")
