@@ -297,6 +297,7 @@ def test_shallow_clone_says_so(repo, monkeypatch, capsys, tmp_path):
     code, out, err = cli(shallow, monkeypatch, capsys, "history", "--process", PB)
     assert code == 0
     assert out.startswith("warning: shallow clone") and "shallow clone" in err
+    assert "created" not in out and "FLAG history-cut" in out
 
 
 def test_not_a_repository(tmp_path, monkeypatch, capsys):

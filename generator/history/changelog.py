@@ -194,8 +194,17 @@ class History:
         self.snapshots.prefetch([sha for log in logs for sha in [log.sha, *log.parents[:1]]])
         out: list[Entry] = []
         diffs: dict[tuple[str | None, str | None], list[Change]] = {}
+        cut = self.git.shallow_boundary()
         for log in logs:
             parent = log.parents[0] if log.parents else None
+            if log.sha in cut:
+                # A shallow clone hides this commit's parent: its changes cannot be known.
+                out.append(Entry(log=log, merged_time=merges.get(log.sha), reasons=_trailer(log, REASON),
+                                 approvers=[], effective=_trailer(log, EFFECTIVE),
+                                 error="shallow clone: the parent of this commit is missing, so its "
+                                       "changes are unknown"))
+                out[-1].flags = [Flag("history-cut", "shallow clone: changes and approvals not checked")]
+                continue
             before, _ = self._model_or_none(parent)
             after, error = self._model_or_none(log.sha)
             ta = self.snapshots.tree_id(parent) if parent else None

@@ -122,6 +122,11 @@ class Git:
         """True for a shallow clone, whose history is cut short."""
         return self.run("rev-parse", "--is-shallow-repository") == "true"
 
+    def shallow_boundary(self) -> set[str]:
+        """Commits whose parents a shallow clone cut off (empty for a full clone)."""
+        path = Path(self.repo.common_dir) / "shallow"
+        return set(path.read_text().split()) if path.is_file() else set()
+
     def resolve(self, rev: str) -> str:
         """Full commit sha of a user-given revision (validated first)."""
         check_rev(rev)
