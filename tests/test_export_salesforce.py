@@ -284,3 +284,18 @@ def test_failed_write_leaves_the_previous_export_untouched(tmp_path, monkeypatch
     assert (out / "sfdx-project.json").read_bytes() == b"old"
     assert (out / "a" / "b.xml").read_bytes() == b"<old/>"
     assert [p.name for p in tmp_path.iterdir()] == ["sf"]  # no temp folder left behind
+
+
+def test_two_entities_with_one_crm_name_are_a_usage_error(tmp_path, capsys):
+    import shutil
+
+    from generator.cli import run
+
+    copy = tmp_path / "pb"
+    shutil.copytree(FIXTURE, copy)
+    stages = copy / "stages.yaml"
+    stages.write_text(stages.read_text().replace("    crm_value: Closed - Lost\n", "    crm_value: qualified\n"))
+    assert run(["export", "salesforce", "--out", str(tmp_path / "out"), str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert "both map to the CRM name 'qualified'" in err
+    assert not (tmp_path / "out").exists()

@@ -519,6 +519,7 @@ def build_spec(model: Playbook) -> CrmSpec:
         value = s.crm_value or s.name
         stages.append(StageSpec(s, value, s.name, hs_name(s.id), s.name, i))
     _check_unique("stage", [(s.id, s.sf_value) for s in stages])
+    _check_unique("stage", [(s.id, s.hs_label) for s in stages])  # HubSpot wants unique stage labels
     stage_by_id = {s.id: s for s in stages}
 
     queues: list[QueueSpec] = []
