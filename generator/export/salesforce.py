@@ -15,7 +15,6 @@ from ..text import html_text
 from .mapping import (
     SF_API_VERSION,
     SF_OBJECT,
-    SF_SOURCE_FIELD,
     SF_STAGE_FIELD,
     CrmSpec,
     FieldSpec,
@@ -438,4 +437,4 @@ def render(spec: CrmSpec) -> dict[str, bytes]:
     return dict(sorted(files.items()))
 
 
-__all__ = ["render", "BASE", "SF_SOURCE_FIELD"]
+__all__ = ["render", "BASE"]
