@@ -172,3 +172,28 @@ def test_default_playbook_is_clean_under_strict(capsys, monkeypatch):
     rc, out, err = cli(capsys, "validate", "--strict")
     assert (rc, out) == (0, ""), out
     assert err.startswith("0 error(s), 0 warning(s)")
+
+
+def test_shipped_schema_accepts_every_file_of_the_playbooks():
+    """What editors check as you type agrees with the model: no false alarms on valid files."""
+    jsonschema = pytest.importorskip("jsonschema")
+    from generator.load import load_file, playbook_files
+
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text(encoding="utf-8")))
+    roots = [BASE] + ([DEFAULT] if any(DEFAULT.glob("*.yaml")) else [])
+    for root in roots:
+        for path in playbook_files(root):
+            problems = []
+            data, _ = load_file(path, path.name, problems)
+            errors = [f"{path.name}: {'/'.join(map(str, e.absolute_path))}: {e.message}"
+                      for e in validator.iter_errors(data)]
+            assert errors == []
+
+
+def test_shipped_schema_flags_what_the_model_rejects():
+    jsonschema = pytest.importorskip("jsonschema")
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text(encoding="utf-8")))
+    bad = {"stages": [{"id": "New Stage", "name": "x", "entry_event": "e", "ownr": "a"}],
+           "slas": [{"id": "s", "name": "S", "start_event": "a", "stop_event": "b", "within": "soon", "owner": "o"}]}
+    paths = sorted("/".join(map(str, e.absolute_path)) for e in validator.iter_errors(bad))
+    assert paths == ["slas/0/within", "stages/0", "stages/0/id"]
