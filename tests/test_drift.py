@@ -166,8 +166,9 @@ def test_limit_exceeded_is_incomplete_read_exit_2(spec, fake):
     assert report.exit_code == 2
     assert report.checked == ["LeadStatus"]
     assert "REQUEST_LIMIT_EXCEEDED" in report.errors[0]
-    # no further calls after the limit answer
-    assert not any("Group" in p or "QueueSobject" in p for _m, p, _s in fake.log[-1:])
+    # the limit answer was the last call: nothing retried, no further check attempted
+    assert fake.log[-1] == ("GET", "/services/data/v62.0/sobjects/Lead/describe", 403)
+    assert sum(1 for _m, _p, s in fake.log if s == 403) == 1
 
 
 def test_retries_during_drift_still_complete(spec, fake):
