@@ -197,3 +197,40 @@ def test_shipped_schema_flags_what_the_model_rejects():
            "slas": [{"id": "s", "name": "S", "start_event": "a", "stop_event": "b", "within": "soon", "owner": "o"}]}
     paths = sorted("/".join(map(str, e.absolute_path)) for e in validator.iter_errors(bad))
     assert paths == ["slas/0/within", "stages/0", "stages/0/id"]
+
+
+# Each bad input of the issue through the command: (edit, code, file, line, column, hint part).
+BAD_INPUTS = [
+    pytest.param(("playbook.yaml", 'version: "1.0"', "version: 1.0"), None,
+                 ("S001", "playbook.yaml", 6, 12, 'quotes: "1.0"'), id="wrong-type"),
+    pytest.param(("stages.yaml", "    name: Qualified\n", ""), None,
+                 ("S002", "stages.yaml", 11, 5, "add `name:`"), id="missing-key"),
+    pytest.param(("stages.yaml", "    guidance: Call within", "    guidence: Call within"), None,
+                 ("S003", "stages.yaml", 16, 5, "did you mean 'guidance'?"), id="unknown-key"),
+    pytest.param(("steps.yaml", "sla: first-call", "sla: frist-call"), None,
+                 ("R001", "steps.yaml", 21, 10, "did you mean 'first-call'?"), id="unknown-reference"),
+    pytest.param(None, ("zz-more.yaml", "lanes:\n  - id: marketing\n    name: Marketing again\n"),
+                 ("R002", "zz-more.yaml", 2, 9, "first defined at process/pb/playbook.yaml:27"),
+                 id="duplicate-id-across-files"),
+]
+
+
+@pytest.mark.parametrize("edit, extra, want", BAD_INPUTS)
+def test_bad_input_through_the_command(tmp_path, monkeypatch, capsys, edit, extra, want):
+    pb = tmp_path / "process" / "pb"
+    shutil.copytree(BASE, pb)
+    if edit:
+        path = pb / edit[0]
+        text = path.read_text()
+        assert text.count(edit[1]) == 1
+        path.write_text(text.replace(edit[1], edit[2]))
+    if extra:
+        (pb / extra[0]).write_text(extra[1])
+    monkeypatch.chdir(tmp_path)
+    rc, out, err = cli(capsys, "validate", "--format", "json")
+    problems = json.loads(out)
+    assert rc == 1 and len(problems) == 1, problems
+    p = problems[0]
+    code, file, line, col, hint = want
+    assert (p["code"], p["file"], p["line"], p["column"]) == (code, f"process/pb/{file}", line, col)
+    assert hint in p["hint"]
