@@ -317,3 +317,19 @@ def test_spark_catalog_and_errors(spark_session, export_dirs, tmp_path):
         open_source("spark", tables={"leads": str(tmp_path / "missing.parquet")})
     with pytest.raises(SourceError, match="no leads table"):
         open_source("spark", tables={"activities": "crm_acts"})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["duckdb", "postgres", "spark"])
+def test_open_folder_on_every_engine(engine, export_dirs, request):
+    from generator.conformance.sources import open_folder_on
+
+    url = request.getfixturevalue("postgres_server") + "?schema=folder_copy" if engine == "postgres" else None
+    if engine == "spark":
+        request.getfixturevalue("spark_session")
+    src = open_folder_on(engine, export_dirs["parquet"], postgres_url=url)
+    try:
+        assert src.dialect == {"duckdb": "duckdb", "postgres": "postgres", "spark": "spark"}[engine]
+        _check_engine(src, SPARK_BUSINESS_SQL if engine == "spark" else BUSINESS_SQL)
+    finally:
+        src.close()

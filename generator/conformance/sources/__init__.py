@@ -23,6 +23,7 @@ __all__ = [
     "Source",
     "SourceError",
     "dir_tables",
+    "open_folder_on",
     "open_source",
     "parse_table_map",
     "redact",
@@ -112,6 +113,25 @@ def require_columns(source: Any, required: dict[str, list[str]]) -> None:
             problems.append(f"table {table!r} has no column(s) {', '.join(repr(c) for c in missing)}")
     if problems:
         raise SourceError(f"{source.description}: " + "; ".join(problems))
+
+
+def open_folder_on(engine: str, directory: Path | str, *, postgres_url: str | None = None, **options: Any) -> Source:
+    """Open an export folder (e.g. demo data) on "duckdb", "postgres" (copied into `postgres_url`,
+    `?schema=` honoured) or "spark" - what parity tests need to run one folder on every engine."""
+    if engine == "duckdb":
+        return open_source(str(directory), **options)
+    if engine == "postgres":
+        if not postgres_url:
+            raise SourceError("open_folder_on('postgres', ...) needs postgres_url")
+        from .postgres import load_dir
+
+        load_dir(Path(directory), postgres_url)
+        return open_source(postgres_url, **options)
+    if engine == "spark":
+        from .spark import dir_table_map
+
+        return open_source("spark", tables=dir_table_map(directory), **options)
+    raise SourceError(f"unknown engine {engine!r}: expected duckdb, postgres or spark")
 
 
 def open_source(

@@ -9,6 +9,7 @@ to). Locally the session is `local[2]` in UTC with the UI off; on a cluster,
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,8 @@ def local_session(app_name: str = "playbook-conformance", cores: int = 2) -> "Sp
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
+    # Bind the driver to loopback: tests and local runs never need the network.
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     session = (
         SparkSession.builder.master(f"local[{cores}]")
         .appName(app_name)
