@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 
 from ..text import md_text
-from .mapping import HS_OBJECT, CrmSpec, FieldSpec
+from .mapping import HS_OBJECT, HS_STAGE_PROPERTY, CrmSpec, FieldSpec
 
 _BOOL_OPTIONS = [
     {"label": "Yes", "value": "true", "displayOrder": 0, "hidden": False},
@@ -101,6 +101,12 @@ def manual_steps(spec: CrmSpec) -> str:
     ]
     std = [f for f in spec.fields if not f.hs_custom]
     lines += [f"- {md_text(f.field.label)}: {code(f.hs_name)}" for f in std] or ["- none"]
+
+    stage_field = spec.semantic("stage")
+    if stage_field is not None and stage_field.hs_name != HS_STAGE_PROPERTY:
+        lines += ["", f"The stage is also kept in the property {code(stage_field.hs_name)}: set its options to the "
+                  "stages, in this order (value: label):", ""]
+        lines += [f"{i}. {code(st.sf_value)}: {md_text(st.hs_label)}" for i, st in enumerate(spec.stages, start=1)]
 
     lines += ["", "## 1. Required properties per stage", "",
               f"In Settings > Objects > Leads > Pipelines > {md_text(spec.hs_pipeline_label)}, "
