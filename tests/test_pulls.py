@@ -112,6 +112,7 @@ def test_salesforce_pull_maps_to_the_contract(fake, sf_model, tmp_path):
         # Columns with no Salesforce name and no standard field are present, empty, and listed.
         assert "queue" in src.unmapped["leads"] and src.query("SELECT COUNT(queue) FROM leads") == [(0,)]
         require_columns(src, {"leads": ["lead_id", "stage", "queue"], "activities": ["activity_type"]})
+        assert (src.cache.path.stat().st_mode & 0o777) == 0o600  # personal data: owner only
         # Progress reported per page with the API's totalSize.
         assert ("Salesforce " in seen[0][0]) and seen[-1][1] == seen[-1][2] == N_APPOINTMENTS
     finally:

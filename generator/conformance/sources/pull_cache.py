@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -135,9 +136,11 @@ class PullCache:
     def __init__(self, path: Path) -> None:
         import duckdb
 
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # The cache holds personal data pulled from the CRM: readable by its owner only.
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path = path
         self.con = duckdb.connect(str(path))
+        os.chmod(path, 0o600)
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(
             "CREATE TABLE IF NOT EXISTS _pull_state (task VARCHAR PRIMARY KEY, fingerprint VARCHAR, "
