@@ -3,8 +3,8 @@
 In one run, on the same Parquet files:
 
 1. `playbook`'s compiled checks (`run_checks`: calendar range, hour table, one fused query per table);
-2. one hand-written fused SQL statement computing the same 31 (checked, violations) pairs for the
-   benchmark playbook (`tests/fixtures/conformance/playbook`); the run fails loudly if any count differs;
+2. one hand-written fused SQL statement computing the same 32 (checked, violations) pairs for the
+   benchmark playbook (`tests/fixtures/sources/bench-playbook`); the run fails loudly if any count differs;
 3. Soda Core v4 (`soda-core` + `soda-duckdb`, telemetry off) on the checks it can express exactly,
    with its counts compared to ours.
 
@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURE = ROOT / "tests" / "fixtures" / "conformance" / "playbook"
+FIXTURE = ROOT / "tests" / "fixtures" / "sources" / "bench-playbook"  # a frozen copy: the hand-written SQL matches it
 SODA_VENV = ROOT / ".cache" / "soda-venv"
 SODA_REQUIREMENTS = Path(__file__).resolve().parent / "requirements-soda.txt"
 AS_OF = 1767225600  # 2026-01-01T00:00:00Z: fixed so every phase sees the same clock
@@ -306,7 +306,8 @@ lead_tot AS (
     count(*) FILTER (WHERE (booked AND NOT (ent_sched OR coalesce(stage = 'scheduled', false)))
                         OR (completed AND NOT (ent_treat OR coalesce(stage = 'in-treatment', false)))) AS apc_bad,
     count(*) AS attr_checked,
-    count(*) FILTER (WHERE (lead_source IS NULL OR trim(lead_source) = '') OR lead_source NOT IN ('web', 'referral', 'event')
+    count(*) FILTER (WHERE (attribution_channel IS NULL OR trim(attribution_channel) = '')
+                        OR attribution_channel NOT IN ('paid-search', 'organic', 'referral', 'unattributed')
                         OR (utm_source IS NULL OR trim(utm_source) = '') OR (utm_campaign IS NULL OR trim(utm_campaign) = '')) AS attr_bad,
     count(*) FILTER (WHERE stage = 'Closed - Lost') AS closed_checked,
     count(*) FILTER (WHERE stage = 'Closed - Lost' AND (closure_reason IS NULL OR trim(closure_reason) = '')) AS closed_bad,
@@ -338,6 +339,7 @@ SELECT * FROM lead_tot, act_leads, sh_tot, ap_tot,
 """
 
 LEAD_ENUMS = {
+    "attribution-channel": ("attribution_channel", ["paid-search", "organic", "referral", "unattributed"]),
     "closure-reason": ("closure_reason", ["no-response", "not-a-fit", "duplicate"]),
     "lead-source": ("lead_source", ["web", "referral", "event"]),
     "lead-stage": ("stage", ["new", "qualified", "scheduled", "in-treatment", "Closed - Lost"]),
@@ -448,7 +450,8 @@ SODA_CONTRACTS = {
             {"failed_rows": {"name": "reason-note-present.closure", "filter": "closure_reason = 'not-a-fit'",
                              "expression": "reason_note IS NULL OR trim(reason_note) = ''"}},
             {"failed_rows": {"name": "attribution-present",
-                             "expression": "(lead_source IS NULL OR trim(lead_source) = '') OR lead_source NOT IN ('web', 'referral', 'event') "
+                             "expression": "(attribution_channel IS NULL OR trim(attribution_channel) = '') "
+                                           "OR attribution_channel NOT IN ('paid-search', 'organic', 'referral', 'unattributed') "
                                            "OR (utm_source IS NULL OR trim(utm_source) = '') OR (utm_campaign IS NULL OR trim(utm_campaign) = '')"}},
             {"failed_rows": {"name": "routing-consistent", "filter": "NOT (queue IS NULL OR trim(queue) = '')",
                              "expression": "NOT (queue = 'general-queue' OR (coalesce(specialty = 'cardiology', false) AND queue = 'cardiology-queue'))"}},
