@@ -75,13 +75,15 @@ class LeadRows:
 class DemoGenerator:
     """Generate demo data for one model."""
 
-    def __init__(self, model: Playbook, *, seed: int, as_of: int, activities_per_lead: float = 3.0):
+    def __init__(self, model: Playbook, *, seed: int, as_of: int, activities_per_lead: float = 3.0,
+                 inject: bool = True):
         from .calendar import business_day_hours, business_hours_table
 
         self.model = model
         self.seed = seed
         self.as_of = as_of
         self.activities_per_lead = activities_per_lead
+        self.inject = inject  # False: clean data, every rule holds (used to test passing runs)
         self.contract: Contract = build_contract(model)
         self.checks = ir.build_checks(model, self.contract)
         cal = model.playbook.calendar
@@ -430,7 +432,7 @@ class DemoGenerator:
         used: set[int] = set()
         touched: set[int] = set()
         extra: list[LeadRows] = []
-        lead_checks = [c for c in self.checks]
+        lead_checks = [c for c in self.checks] if self.inject else []
         for c in lead_checks:
             # About one lead in seven carries a violation, spread over the rules.
             rate = (0.15 / len(lead_checks)) * (0.5 + random.Random(f"{self.seed}:{c.id}").random())
@@ -449,9 +451,9 @@ class DemoGenerator:
         for idx in pool[: max(1, n // 200)]:
             if idx in used:
                 continue
-            self._inject_dup(leads[idx], leads, rng, counters, extra, flagged=True)
-            used.add(idx)
-            touched.add(idx)
+            if self._inject_dup(leads[idx], leads, rng, counters, extra, flagged=True):
+                used.add(idx)
+                touched.add(idx)
         all_rows = leads + extra
         # Duplicate ranks over the chunk (clean leads never share keys across chunks).
         groups: dict[tuple, list[tuple[int, str, int]]] = {}
@@ -639,6 +641,17 @@ class DemoGenerator:
             rows.lead[esc] = (self.as_of - DAY) if escalate else None
         return True
 
+    def _times(self, rows: LeadRows) -> list[int]:
+        out = []
+        for table, items in (("leads", [rows.lead]), ("activities", rows.activities),
+                             ("stage_history", rows.history), ("appointments", rows.appointments)):
+            for r in items:
+                for f in self._time_fields(table):
+                    v = r.get(f)
+                    if isinstance(v, int) and not isinstance(v, bool):
+                        out.append(v)
+        return out
+
     def _shift_all(self, rows: LeadRows, delta: int) -> None:
         for table, items in (("leads", [rows.lead]), ("activities", rows.activities),
                              ("stage_history", rows.history), ("appointments", rows.appointments)):
@@ -674,6 +687,15 @@ class DemoGenerator:
                 v = rng.choice((d, f"{d[0]} ({d[1:4]}) {d[4:7]}-{d[7:]}" if len(d) == 11 else d, "+" + d))
             dup.lead[f] = v
         self._requeue(dup.lead)
+        created = ls.get("created_at")
+        if flagged and created:
+            # The flagged copy must be the later record, or the unflagged original would count.
+            gap = rows.lead[created] - dup.lead[created] + 60
+            if gap > 0:
+                latest = max(self._times(dup))
+                if latest + gap > self.as_of:
+                    return False
+                self._shift_all(dup, gap)
         if flagged:
             if "duplicate_flag" in ls and rng.random() < 0.5:
                 dup.lead[ls["duplicate_flag"]] = True
@@ -720,7 +742,7 @@ def to_arrow(gen: DemoGenerator, rows: list[LeadRows]) -> dict:
 
 
 def generate(model: Playbook, *, leads: int, seed: int, as_of: int | None = None,
-             activities_per_lead: float = 3.0, chunk: int | None = None) -> Iterator[tuple[dict, dict[str, int]]]:
+             activities_per_lead: float = 3.0, chunk: int | None = None, inject: bool = True) -> Iterator[tuple[dict, dict[str, int]]]:
     """Yield (arrow tables, truth) per block of leads.
 
     Up to `chunk` leads are generated one by one. Beyond that, the first block is
@@ -732,7 +754,7 @@ def generate(model: Playbook, *, leads: int, seed: int, as_of: int | None = None
         raise UsageError(f"--leads must be between 1 and {EXTRA_INDEX - 1}")
     as_of = default_as_of(model) if as_of is None else as_of
     chunk = chunk or CHUNK
-    gen = DemoGenerator(model, seed=seed, as_of=as_of, activities_per_lead=activities_per_lead)
+    gen = DemoGenerator(model, seed=seed, as_of=as_of, activities_per_lead=activities_per_lead, inject=inject)
     rng = random.Random(seed)
     counters = {"history": 0, "activities": 0, "appointments": 0, "extra_index": EXTRA_INDEX}
     first_n = min(chunk, leads)
@@ -785,7 +807,8 @@ def _copy_sql(gen: DemoGenerator, table: str, k: int) -> str:
 
 
 def write_demo(model: Playbook, out: str, *, leads: int, seed: int, as_of: int | None = None,
-               fmt: str = "csv", activities_per_lead: float = 3.0, progress=None) -> dict[str, int]:
+               fmt: str = "csv", activities_per_lead: float = 3.0, progress=None, inject: bool = True,
+               chunk: int | None = None) -> dict[str, int]:
     """Write demo data to a folder (CSV/Parquet + truth.json + demo.json) or a PostgreSQL URL; returns truth."""
     as_of = default_as_of(model) if as_of is None else as_of
     checks = ir.build_checks(model)
@@ -796,7 +819,7 @@ def write_demo(model: Playbook, out: str, *, leads: int, seed: int, as_of: int |
 
         parts: dict[str, list] = {}
         for tables, t in generate(model, leads=leads, seed=seed, as_of=as_of,
-                                  activities_per_lead=activities_per_lead):
+                                  activities_per_lead=activities_per_lead, inject=inject, chunk=chunk):
             for k, v in t.items():
                 truth[k] = truth.get(k, 0) + v
             for name, tab in tables.items():
@@ -811,7 +834,7 @@ def write_demo(model: Playbook, out: str, *, leads: int, seed: int, as_of: int |
     try:
         done = 0
         for tables, t in generate(model, leads=leads, seed=seed, as_of=as_of,
-                                  activities_per_lead=activities_per_lead):
+                                  activities_per_lead=activities_per_lead, inject=inject, chunk=chunk):
             for k, v in t.items():
                 truth[k] = truth.get(k, 0) + v
             for name, tab in tables.items():

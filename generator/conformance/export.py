@@ -7,7 +7,6 @@ instead of a fixed `--as-of`, and ship the business-hours table as a CSV
 
 from __future__ import annotations
 
-import io
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlglot import exp
@@ -23,17 +22,15 @@ CALENDAR_YEARS_AFTER = 3
 
 
 def _calendar_csv(model: Playbook) -> str:
-    import pyarrow.csv as pcsv
-
     from .calendar import business_hours_table
 
     eff = model.playbook.effective
     start = datetime.combine(date(eff.year - CALENDAR_YEARS_BEFORE, 1, 1), time(0), tzinfo=timezone.utc)
     end = datetime.combine(date(eff.year + CALENDAR_YEARS_AFTER, 12, 31), time(23), tzinfo=timezone.utc)
-    buf = io.BytesIO()
-    pcsv.write_csv(business_hours_table(model.playbook.calendar, start, end), buf,
-                   pcsv.WriteOptions(quoting_style="none"))
-    return buf.getvalue().decode()
+    cols = business_hours_table(model.playbook.calendar, start, end).to_pydict()
+    names = list(cols)
+    lines = [",".join(names)] + [",".join(str(v) for v in row) for row in zip(*(cols[n] for n in names))]
+    return "\n".join(lines) + "\n"
 
 
 def _dbt_sql(sql_text: str, dialect: str) -> str:

@@ -1,0 +1,1363 @@
+-- leads: allowed-values.attribution-channel, allowed-values.closure-reason, allowed-values.lead-source, allowed-values.lead-stage, allowed-values.location, allowed-values.queue, allowed-values.region, allowed-values.specialty, appointment-stage-consistent, attribution-present, closure-reason-present, duplicates.email, duplicates.name-location, duplicates.phone, reason-note-present.closed-lost, reason-note-present.closure, reason-note-present.qualified, required-fields.qualified, required-fields.scheduled, routing-consistent, sla-escalated.first-call, sla.first-call, sla.qualify-fast
+WITH base AS (
+  SELECT
+    "attribution_channel" AS f0_attribution_channel,
+    "closure_reason" AS f1_closure_reason,
+    "lead_source" AS f2_lead_source,
+    "stage" AS f3_lead_stage,
+    "location" AS f4_location,
+    "queue" AS f5_queue,
+    "region" AS f6_region,
+    "specialty" AS f7_specialty,
+    "utm_source" AS f8_utm_source,
+    "utm_campaign" AS f9_utm_campaign,
+    "email" AS f10_email,
+    "is_duplicate" AS f11_duplicate_flag,
+    "merged_into" AS f12_duplicate_of,
+    "first_name" AS f13_first_name,
+    "last_name" AS f14_last_name,
+    "phone" AS f15_phone,
+    "reason_note" AS f16_reason_note,
+    "consent" AS f17_consent_to_contact,
+    "escalated_at" AS f18_escalated_at,
+    "created_at" AS f19_created_at,
+    "lead_id" AS f20_lead_id,
+    ROW_NUMBER() OVER (
+      PARTITION BY LOWER(TRIM(CAST("email" AS TEXT)))
+      ORDER BY CAST(EPOCH(CAST("created_at" AS TIMESTAMP)) AS BIGINT), CAST("lead_id" AS TEXT)
+    ) AS dup0,
+    ROW_NUMBER() OVER (
+      PARTITION BY LOWER(TRIM(CAST("first_name" AS TEXT))), LOWER(TRIM(CAST("last_name" AS TEXT))), CAST("location" AS TEXT)
+      ORDER BY CAST(EPOCH(CAST("created_at" AS TIMESTAMP)) AS BIGINT), CAST("lead_id" AS TEXT)
+    ) AS dup1,
+    ROW_NUMBER() OVER (
+      PARTITION BY REGEXP_REPLACE(CAST("phone" AS TEXT), '[^0-9]', '', 'g')
+      ORDER BY CAST(EPOCH(CAST("created_at" AS TIMESTAMP)) AS BIGINT), CAST("lead_id" AS TEXT)
+    ) AS dup2
+  FROM leads
+), sh AS (
+  SELECT
+    "lead_id" AS k,
+    MAX(CASE WHEN "to_stage" = 'scheduled' THEN 1 ELSE 0 END) AS ent0,
+    MAX(CASE WHEN "to_stage" = 'in-treatment' THEN 1 ELSE 0 END) AS ent1,
+    MAX(CASE WHEN "to_stage" = 'Closed - Lost' THEN 1 ELSE 0 END) AS ent2,
+    MAX(CASE WHEN "to_stage" = 'qualified' THEN 1 ELSE 0 END) AS ent3,
+    MIN(
+      CASE
+        WHEN "to_stage" = 'qualified'
+        THEN CAST(EPOCH(CAST("changed_at" AS TIMESTAMP)) AS BIGINT)
+      END
+    ) AS st0
+  FROM stage_history
+  GROUP BY
+    "lead_id"
+), act AS (
+  SELECT
+    "lead_id" AS k,
+    MIN(
+      CASE
+        WHEN "activity_type" IN ('call')
+        THEN CAST(EPOCH(CAST("occurred_at" AS TIMESTAMP)) AS BIGINT)
+      END
+    ) AS ev0
+  FROM activities
+  GROUP BY
+    "lead_id"
+), ap AS (
+  SELECT
+    "lead_id" AS k,
+    MAX(CASE WHEN "appointment_stage" = 'booked' THEN 1 ELSE 0 END) AS ap0,
+    MAX(CASE WHEN "appointment_stage" = 'completed' THEN 1 ELSE 0 END) AS ap1
+  FROM appointments
+  GROUP BY
+    "lead_id"
+), enriched AS (
+  SELECT
+    base.*,
+    sh.ent0,
+    sh.ent1,
+    sh.ent2,
+    sh.ent3,
+    sh.st0,
+    act.ev0,
+    ap.ap0,
+    ap.ap1
+  FROM base
+  LEFT JOIN sh AS sh
+    ON sh.k = base.f20_lead_id
+  LEFT JOIN act AS act
+    ON act.k = base.f20_lead_id
+  LEFT JOIN ap AS ap
+    ON ap.k = base.f20_lead_id
+), slots AS (
+  SELECT
+    *,
+    x.st0 AS t0,
+    COALESCE(x.ev0, 1769860800) AS t1,
+    CAST(EPOCH(CAST(x.f19_created_at AS TIMESTAMP)) AS BIGINT) AS t2,
+    COALESCE(x.st0, 1769860800) AS t3
+  FROM enriched AS x
+)
+SELECT
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            x.f0_attribution_channel IS NULL
+            OR TRIM(CAST(x.f0_attribution_channel AS TEXT)) = ''
+          )
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS checked_0,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            x.f0_attribution_channel IS NULL
+            OR TRIM(CAST(x.f0_attribution_channel AS TEXT)) = ''
+          )
+        )
+        AND NOT (
+          x.f0_attribution_channel IN ('paid-search', 'organic', 'referral', 'unattributed')
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_0,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            x.f1_closure_reason IS NULL OR TRIM(CAST(x.f1_closure_reason AS TEXT)) = ''
+          )
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS checked_1,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            x.f1_closure_reason IS NULL OR TRIM(CAST(x.f1_closure_reason AS TEXT)) = ''
+          )
+        )
+        AND NOT (
+          x.f1_closure_reason IN ('no-response', 'not-a-fit', 'duplicate')
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_1,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            x.f2_lead_source IS NULL OR TRIM(CAST(x.f2_lead_source AS TEXT)) = ''
+          )
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS checked_2,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            x.f2_lead_source IS NULL OR TRIM(CAST(x.f2_lead_source AS TEXT)) = ''
+          )
+        )
+        AND NOT (
+          x.f2_lead_source IN ('web', 'referral', 'event')
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_2,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            x.f3_lead_stage IS NULL OR TRIM(CAST(x.f3_lead_stage AS TEXT)) = ''
+          )
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS checked_3,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            x.f3_lead_stage IS NULL OR TRIM(CAST(x.f3_lead_stage AS TEXT)) = ''
+          )
+        )
+        AND NOT (
+          x.f3_lead_stage IN ('new', 'qualified', 'scheduled', 'in-treatment', 'Closed - Lost')
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_3,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            x.f4_location IS NULL OR TRIM(CAST(x.f4_location AS TEXT)) = ''
+          )
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS checked_4,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            x.f4_location IS NULL OR TRIM(CAST(x.f4_location AS TEXT)) = ''
+          )
+        )
+        AND NOT (
+          x.f4_location IN ('uptown', 'riverside', 'harbor')
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_4,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS TEXT)) = ''
+          )
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS checked_5,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS TEXT)) = ''
+          )
+        )
+        AND NOT (
+          x.f5_queue IN ('cardiology-queue', 'general-queue')
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_5,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            x.f6_region IS NULL OR TRIM(CAST(x.f6_region AS TEXT)) = ''
+          )
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS checked_6,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            x.f6_region IS NULL OR TRIM(CAST(x.f6_region AS TEXT)) = ''
+          )
+        )
+        AND NOT (
+          x.f6_region IN ('north', 'south')
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_6,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            x.f7_specialty IS NULL OR TRIM(CAST(x.f7_specialty AS TEXT)) = ''
+          )
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS checked_7,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            x.f7_specialty IS NULL OR TRIM(CAST(x.f7_specialty AS TEXT)) = ''
+          )
+        )
+        AND NOT (
+          x.f7_specialty IN ('cardiology', 'orthopedics')
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_7,
+  COALESCE(
+    SUM(
+      CASE WHEN (
+        COALESCE(x.ap0, 0) = 1 OR COALESCE(x.ap1, 0) = 1
+      ) THEN 1 ELSE 0 END
+    ),
+    0
+  ) AS checked_8,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN (
+          COALESCE(x.ap0, 0) = 1 OR COALESCE(x.ap1, 0) = 1
+        )
+        AND (
+          (
+            COALESCE(x.ap0, 0) = 1
+            AND NOT (
+              (
+                COALESCE(x.ent0, 0) = 1 OR COALESCE(x.f3_lead_stage = 'scheduled', FALSE)
+              )
+            )
+          )
+          OR (
+            COALESCE(x.ap1, 0) = 1
+            AND NOT (
+              (
+                COALESCE(x.ent1, 0) = 1 OR COALESCE(x.f3_lead_stage = 'in-treatment', FALSE)
+              )
+            )
+          )
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_8,
+  COALESCE(SUM(CASE WHEN 1 = 1 THEN 1 ELSE 0 END), 0) AS checked_9,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN 1 = 1
+        AND (
+          (
+            x.f0_attribution_channel IS NULL
+            OR TRIM(CAST(x.f0_attribution_channel AS TEXT)) = ''
+          )
+          OR NOT (
+            x.f0_attribution_channel IN ('paid-search', 'organic', 'referral', 'unattributed')
+          )
+          OR (
+            x.f8_utm_source IS NULL OR TRIM(CAST(x.f8_utm_source AS TEXT)) = ''
+          )
+          OR (
+            x.f9_utm_campaign IS NULL OR TRIM(CAST(x.f9_utm_campaign AS TEXT)) = ''
+          )
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_9,
+  COALESCE(SUM(CASE WHEN x.f3_lead_stage IN ('Closed - Lost') THEN 1 ELSE 0 END), 0) AS checked_10,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN x.f3_lead_stage IN ('Closed - Lost')
+        AND (
+          x.f1_closure_reason IS NULL OR TRIM(CAST(x.f1_closure_reason AS TEXT)) = ''
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_10,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            x.f10_email IS NULL OR TRIM(CAST(x.f10_email AS TEXT)) = ''
+          )
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS checked_11,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            x.f10_email IS NULL OR TRIM(CAST(x.f10_email AS TEXT)) = ''
+          )
+        )
+        AND (
+          x.dup0 > 1
+          AND (
+            NOT (
+              COALESCE(x.f11_duplicate_flag, FALSE) = TRUE
+            )
+            AND (
+              x.f12_duplicate_of IS NULL OR TRIM(CAST(x.f12_duplicate_of AS TEXT)) = ''
+            )
+          )
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_11,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN (
+          NOT (
+            (
+              x.f13_first_name IS NULL OR TRIM(CAST(x.f13_first_name AS TEXT)) = ''
+            )
+          )
+          AND NOT (
+            (
+              x.f14_last_name IS NULL OR TRIM(CAST(x.f14_last_name AS TEXT)) = ''
+            )
+          )
+          AND NOT (
+            (
+              x.f4_location IS NULL OR TRIM(CAST(x.f4_location AS TEXT)) = ''
+            )
+          )
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS checked_12,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN (
+          NOT (
+            (
+              x.f13_first_name IS NULL OR TRIM(CAST(x.f13_first_name AS TEXT)) = ''
+            )
+          )
+          AND NOT (
+            (
+              x.f14_last_name IS NULL OR TRIM(CAST(x.f14_last_name AS TEXT)) = ''
+            )
+          )
+          AND NOT (
+            (
+              x.f4_location IS NULL OR TRIM(CAST(x.f4_location AS TEXT)) = ''
+            )
+          )
+        )
+        AND (
+          x.dup1 > 1
+          AND (
+            NOT (
+              COALESCE(x.f11_duplicate_flag, FALSE) = TRUE
+            )
+            AND (
+              x.f12_duplicate_of IS NULL OR TRIM(CAST(x.f12_duplicate_of AS TEXT)) = ''
+            )
+          )
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_12,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            x.f15_phone IS NULL OR TRIM(CAST(x.f15_phone AS TEXT)) = ''
+          )
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS checked_13,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            x.f15_phone IS NULL OR TRIM(CAST(x.f15_phone AS TEXT)) = ''
+          )
+        )
+        AND (
+          x.dup2 > 1
+          AND (
+            NOT (
+              COALESCE(x.f11_duplicate_flag, FALSE) = TRUE
+            )
+            AND (
+              x.f12_duplicate_of IS NULL OR TRIM(CAST(x.f12_duplicate_of AS TEXT)) = ''
+            )
+          )
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_13,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN (
+          COALESCE(x.ent2, 0) = 1 OR COALESCE(x.f3_lead_stage = 'Closed - Lost', FALSE)
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS checked_14,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN (
+          COALESCE(x.ent2, 0) = 1 OR COALESCE(x.f3_lead_stage = 'Closed - Lost', FALSE)
+        )
+        AND (
+          x.f16_reason_note IS NULL OR TRIM(CAST(x.f16_reason_note AS TEXT)) = ''
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_14,
+  COALESCE(SUM(CASE WHEN x.f1_closure_reason IN ('not-a-fit') THEN 1 ELSE 0 END), 0) AS checked_15,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN x.f1_closure_reason IN ('not-a-fit')
+        AND (
+          x.f16_reason_note IS NULL OR TRIM(CAST(x.f16_reason_note AS TEXT)) = ''
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_15,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN (
+          COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS checked_16,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN (
+          COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
+        )
+        AND (
+          x.f16_reason_note IS NULL OR TRIM(CAST(x.f16_reason_note AS TEXT)) = ''
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_16,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN (
+          COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS checked_17,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN (
+          COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
+        )
+        AND (
+          (
+            x.f7_specialty IS NULL OR TRIM(CAST(x.f7_specialty AS TEXT)) = ''
+          )
+          OR (
+            x.f6_region IS NULL OR TRIM(CAST(x.f6_region AS TEXT)) = ''
+          )
+          OR x.f17_consent_to_contact IS NULL
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_17,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN (
+          COALESCE(x.ent0, 0) = 1 OR COALESCE(x.f3_lead_stage = 'scheduled', FALSE)
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS checked_18,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN (
+          COALESCE(x.ent0, 0) = 1 OR COALESCE(x.f3_lead_stage = 'scheduled', FALSE)
+        )
+        AND (
+          x.f15_phone IS NULL OR TRIM(CAST(x.f15_phone AS TEXT)) = ''
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_18,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS TEXT)) = ''
+          )
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS checked_19,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS TEXT)) = ''
+          )
+        )
+        AND NOT (
+          (
+            x.f5_queue = 'general-queue'
+            OR (
+              COALESCE(x.f7_specialty IN ('cardiology'), FALSE) = TRUE
+              AND x.f5_queue = 'cardiology-queue'
+            )
+            OR (
+              COALESCE(1 = 1, FALSE) = TRUE
+              AND NOT (
+                COALESCE(x.f7_specialty IN ('cardiology'), FALSE) = TRUE
+              )
+              AND x.f5_queue = 'general-queue'
+            )
+          )
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_19,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN (
+          (
+            NOT (
+              x.st0 IS NULL
+            )
+            AND (
+              NOT (
+                x.ev0 IS NULL
+              )
+              OR (
+                NOT (
+                  COALESCE(NOT x.ev0 IS NULL, FALSE) = TRUE
+                )
+                AND NOT (
+                  x.f3_lead_stage IN ('Closed - Lost')
+                )
+              )
+            )
+          )
+          AND (
+            (
+              b_t1.cum_business_seconds + CASE
+                WHEN CASE
+                  WHEN (
+                    x.t1 - b_t1.hour_start
+                  ) IS NULL OR b_t1.open_offset IS NULL
+                  THEN NULL
+                  ELSE GREATEST(x.t1 - b_t1.hour_start, b_t1.open_offset)
+                END IS NULL
+                OR b_t1.close_offset IS NULL
+                THEN NULL
+                ELSE LEAST(
+                  CASE
+                    WHEN (
+                      x.t1 - b_t1.hour_start
+                    ) IS NULL OR b_t1.open_offset IS NULL
+                    THEN NULL
+                    ELSE GREATEST(x.t1 - b_t1.hour_start, b_t1.open_offset)
+                  END,
+                  b_t1.close_offset
+                )
+              END - b_t1.open_offset
+            ) - (
+              b_t0.cum_business_seconds + CASE
+                WHEN CASE
+                  WHEN (
+                    x.t0 - b_t0.hour_start
+                  ) IS NULL OR b_t0.open_offset IS NULL
+                  THEN NULL
+                  ELSE GREATEST(x.t0 - b_t0.hour_start, b_t0.open_offset)
+                END IS NULL
+                OR b_t0.close_offset IS NULL
+                THEN NULL
+                ELSE LEAST(
+                  CASE
+                    WHEN (
+                      x.t0 - b_t0.hour_start
+                    ) IS NULL OR b_t0.open_offset IS NULL
+                    THEN NULL
+                    ELSE GREATEST(x.t0 - b_t0.hour_start, b_t0.open_offset)
+                  END,
+                  b_t0.close_offset
+                )
+              END - b_t0.open_offset
+            )
+          ) > 14400
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS checked_20,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN (
+          (
+            NOT (
+              x.st0 IS NULL
+            )
+            AND (
+              NOT (
+                x.ev0 IS NULL
+              )
+              OR (
+                NOT (
+                  COALESCE(NOT x.ev0 IS NULL, FALSE) = TRUE
+                )
+                AND NOT (
+                  x.f3_lead_stage IN ('Closed - Lost')
+                )
+              )
+            )
+          )
+          AND (
+            (
+              b_t1.cum_business_seconds + CASE
+                WHEN CASE
+                  WHEN (
+                    x.t1 - b_t1.hour_start
+                  ) IS NULL OR b_t1.open_offset IS NULL
+                  THEN NULL
+                  ELSE GREATEST(x.t1 - b_t1.hour_start, b_t1.open_offset)
+                END IS NULL
+                OR b_t1.close_offset IS NULL
+                THEN NULL
+                ELSE LEAST(
+                  CASE
+                    WHEN (
+                      x.t1 - b_t1.hour_start
+                    ) IS NULL OR b_t1.open_offset IS NULL
+                    THEN NULL
+                    ELSE GREATEST(x.t1 - b_t1.hour_start, b_t1.open_offset)
+                  END,
+                  b_t1.close_offset
+                )
+              END - b_t1.open_offset
+            ) - (
+              b_t0.cum_business_seconds + CASE
+                WHEN CASE
+                  WHEN (
+                    x.t0 - b_t0.hour_start
+                  ) IS NULL OR b_t0.open_offset IS NULL
+                  THEN NULL
+                  ELSE GREATEST(x.t0 - b_t0.hour_start, b_t0.open_offset)
+                END IS NULL
+                OR b_t0.close_offset IS NULL
+                THEN NULL
+                ELSE LEAST(
+                  CASE
+                    WHEN (
+                      x.t0 - b_t0.hour_start
+                    ) IS NULL OR b_t0.open_offset IS NULL
+                    THEN NULL
+                    ELSE GREATEST(x.t0 - b_t0.hour_start, b_t0.open_offset)
+                  END,
+                  b_t0.close_offset
+                )
+              END - b_t0.open_offset
+            )
+          ) > 14400
+        )
+        AND x.f18_escalated_at IS NULL
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_20,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN (
+          NOT (
+            x.st0 IS NULL
+          )
+          AND (
+            NOT (
+              x.ev0 IS NULL
+            )
+            OR (
+              NOT (
+                COALESCE(NOT x.ev0 IS NULL, FALSE) = TRUE
+              )
+              AND NOT (
+                x.f3_lead_stage IN ('Closed - Lost')
+              )
+            )
+          )
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS checked_21,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN (
+          NOT (
+            x.st0 IS NULL
+          )
+          AND (
+            NOT (
+              x.ev0 IS NULL
+            )
+            OR (
+              NOT (
+                COALESCE(NOT x.ev0 IS NULL, FALSE) = TRUE
+              )
+              AND NOT (
+                x.f3_lead_stage IN ('Closed - Lost')
+              )
+            )
+          )
+        )
+        AND (
+          (
+            b_t1.cum_business_seconds + CASE
+              WHEN CASE
+                WHEN (
+                  x.t1 - b_t1.hour_start
+                ) IS NULL OR b_t1.open_offset IS NULL
+                THEN NULL
+                ELSE GREATEST(x.t1 - b_t1.hour_start, b_t1.open_offset)
+              END IS NULL
+              OR b_t1.close_offset IS NULL
+              THEN NULL
+              ELSE LEAST(
+                CASE
+                  WHEN (
+                    x.t1 - b_t1.hour_start
+                  ) IS NULL OR b_t1.open_offset IS NULL
+                  THEN NULL
+                  ELSE GREATEST(x.t1 - b_t1.hour_start, b_t1.open_offset)
+                END,
+                b_t1.close_offset
+              )
+            END - b_t1.open_offset
+          ) - (
+            b_t0.cum_business_seconds + CASE
+              WHEN CASE
+                WHEN (
+                  x.t0 - b_t0.hour_start
+                ) IS NULL OR b_t0.open_offset IS NULL
+                THEN NULL
+                ELSE GREATEST(x.t0 - b_t0.hour_start, b_t0.open_offset)
+              END IS NULL
+              OR b_t0.close_offset IS NULL
+              THEN NULL
+              ELSE LEAST(
+                CASE
+                  WHEN (
+                    x.t0 - b_t0.hour_start
+                  ) IS NULL OR b_t0.open_offset IS NULL
+                  THEN NULL
+                  ELSE GREATEST(x.t0 - b_t0.hour_start, b_t0.open_offset)
+                END,
+                b_t0.close_offset
+              )
+            END - b_t0.open_offset
+          )
+        ) > 14400
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_21,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN (
+          NOT (
+            CAST(EPOCH(CAST(x.f19_created_at AS TIMESTAMP)) AS BIGINT) IS NULL
+          )
+          AND (
+            NOT (
+              x.st0 IS NULL
+            )
+            OR (
+              NOT (
+                COALESCE(NOT x.st0 IS NULL, FALSE) = TRUE
+              )
+              AND NOT (
+                x.f3_lead_stage IN ('Closed - Lost')
+              )
+            )
+          )
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS checked_22,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN (
+          NOT (
+            CAST(EPOCH(CAST(x.f19_created_at AS TIMESTAMP)) AS BIGINT) IS NULL
+          )
+          AND (
+            NOT (
+              x.st0 IS NULL
+            )
+            OR (
+              NOT (
+                COALESCE(NOT x.st0 IS NULL, FALSE) = TRUE
+              )
+              AND NOT (
+                x.f3_lead_stage IN ('Closed - Lost')
+              )
+            )
+          )
+        )
+        AND (
+          (
+            b_t3.cum_business_seconds + CASE
+              WHEN CASE
+                WHEN (
+                  x.t3 - b_t3.hour_start
+                ) IS NULL OR b_t3.open_offset IS NULL
+                THEN NULL
+                ELSE GREATEST(x.t3 - b_t3.hour_start, b_t3.open_offset)
+              END IS NULL
+              OR b_t3.close_offset IS NULL
+              THEN NULL
+              ELSE LEAST(
+                CASE
+                  WHEN (
+                    x.t3 - b_t3.hour_start
+                  ) IS NULL OR b_t3.open_offset IS NULL
+                  THEN NULL
+                  ELSE GREATEST(x.t3 - b_t3.hour_start, b_t3.open_offset)
+                END,
+                b_t3.close_offset
+              )
+            END - b_t3.open_offset
+          ) - (
+            b_t2.cum_business_seconds + CASE
+              WHEN CASE
+                WHEN (
+                  x.t2 - b_t2.hour_start
+                ) IS NULL OR b_t2.open_offset IS NULL
+                THEN NULL
+                ELSE GREATEST(x.t2 - b_t2.hour_start, b_t2.open_offset)
+              END IS NULL
+              OR b_t2.close_offset IS NULL
+              THEN NULL
+              ELSE LEAST(
+                CASE
+                  WHEN (
+                    x.t2 - b_t2.hour_start
+                  ) IS NULL OR b_t2.open_offset IS NULL
+                  THEN NULL
+                  ELSE GREATEST(x.t2 - b_t2.hour_start, b_t2.open_offset)
+                END,
+                b_t2.close_offset
+              )
+            END - b_t2.open_offset
+          )
+        ) > 72000
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_22
+FROM slots AS x
+LEFT JOIN business_hours AS b_t0
+  ON b_t0.hour_start = x.t0 - x.t0 % 3600
+LEFT JOIN business_hours AS b_t1
+  ON b_t1.hour_start = x.t1 - x.t1 % 3600
+LEFT JOIN business_hours AS b_t2
+  ON b_t2.hour_start = x.t2 - x.t2 % 3600
+LEFT JOIN business_hours AS b_t3
+  ON b_t3.hour_start = x.t3 - x.t3 % 3600;
+
+-- activities: allowed-values.activity-type, allowed-values.call-outcome, call-logging, outreach-before-consent, outreach-do-not-contact
+WITH l AS (
+  SELECT
+    "lead_id" AS k,
+    "consent" AS f0_consent_to_contact,
+    "do_not_contact" AS f1_do_not_contact
+  FROM leads
+)
+SELECT
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            t."activity_type" IS NULL OR TRIM(CAST(t."activity_type" AS TEXT)) = ''
+          )
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS checked_0,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            t."activity_type" IS NULL OR TRIM(CAST(t."activity_type" AS TEXT)) = ''
+          )
+        )
+        AND NOT (
+          t."activity_type" IN ('call', 'email', 'sms')
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_0,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            t."call_outcome" IS NULL OR TRIM(CAST(t."call_outcome" AS TEXT)) = ''
+          )
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS checked_1,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            t."call_outcome" IS NULL OR TRIM(CAST(t."call_outcome" AS TEXT)) = ''
+          )
+        )
+        AND NOT (
+          t."call_outcome" IN ('reached', 'voicemail', 'no-answer')
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_1,
+  COALESCE(SUM(CASE WHEN t."activity_type" = 'call' THEN 1 ELSE 0 END), 0) AS checked_2,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN t."activity_type" = 'call'
+        AND (
+          (
+            t."call_outcome" IS NULL OR TRIM(CAST(t."call_outcome" AS TEXT)) = ''
+          )
+          OR t."next_follow_up" IS NULL
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_2,
+  COALESCE(SUM(CASE WHEN t."activity_type" IN ('sms', 'email') THEN 1 ELSE 0 END), 0) AS checked_3,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN t."activity_type" IN ('sms', 'email')
+        AND NOT (
+          COALESCE(l.f0_consent_to_contact, FALSE) = TRUE
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_3,
+  COALESCE(SUM(CASE WHEN 1 = 1 THEN 1 ELSE 0 END), 0) AS checked_4,
+  COALESCE(
+    SUM(
+      CASE WHEN 1 = 1 AND COALESCE(l.f1_do_not_contact, FALSE) = TRUE THEN 1 ELSE 0 END
+    ),
+    0
+  ) AS violations_4
+FROM activities AS t
+LEFT JOIN l AS l
+  ON l.k = t."lead_id";
+
+-- stage_history: allowed-values.from-stage, allowed-values.to-stage, transition-allowed
+SELECT
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            t."from_stage" IS NULL OR TRIM(CAST(t."from_stage" AS TEXT)) = ''
+          )
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS checked_0,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            t."from_stage" IS NULL OR TRIM(CAST(t."from_stage" AS TEXT)) = ''
+          )
+        )
+        AND NOT (
+          t."from_stage" IN ('new', 'qualified', 'scheduled', 'in-treatment', 'Closed - Lost')
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_0,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            t."to_stage" IS NULL OR TRIM(CAST(t."to_stage" AS TEXT)) = ''
+          )
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS checked_1,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            t."to_stage" IS NULL OR TRIM(CAST(t."to_stage" AS TEXT)) = ''
+          )
+        )
+        AND NOT (
+          t."to_stage" IN ('new', 'qualified', 'scheduled', 'in-treatment', 'Closed - Lost')
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_1,
+  COALESCE(SUM(CASE WHEN 1 = 1 THEN 1 ELSE 0 END), 0) AS checked_2,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN 1 = 1
+        AND NOT (
+          COALESCE(
+            (
+              (
+                t."from_stage" = 'new' AND t."to_stage" = 'qualified'
+              )
+              OR (
+                t."from_stage" = 'new' AND t."to_stage" = 'Closed - Lost'
+              )
+              OR (
+                t."from_stage" = 'qualified' AND t."to_stage" = 'scheduled'
+              )
+              OR (
+                t."from_stage" = 'qualified' AND t."to_stage" = 'Closed - Lost'
+              )
+              OR (
+                t."from_stage" = 'scheduled' AND t."to_stage" = 'in-treatment'
+              )
+              OR (
+                t."from_stage" = 'scheduled' AND t."to_stage" = 'Closed - Lost'
+              )
+              OR (
+                (
+                  t."from_stage" IS NULL OR TRIM(CAST(t."from_stage" AS TEXT)) = ''
+                )
+                AND t."to_stage" IN ('new')
+              )
+            ),
+            FALSE
+          ) = TRUE
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_2
+FROM stage_history AS t;
+
+-- appointments: allowed-values.appointment-stage
+SELECT
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            t."appointment_stage" IS NULL OR TRIM(CAST(t."appointment_stage" AS TEXT)) = ''
+          )
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS checked_0,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            t."appointment_stage" IS NULL OR TRIM(CAST(t."appointment_stage" AS TEXT)) = ''
+          )
+        )
+        AND NOT (
+          t."appointment_stage" IN ('booked', 'completed')
+        )
+        THEN 1
+        ELSE 0
+      END
+    ),
+    0
+  ) AS violations_0
+FROM appointments AS t;
+
