@@ -168,6 +168,7 @@ def test_readme_code_table_golden():
     table = rules_markdown().rstrip("\n")
     if os.environ.get("PLAYBOOK_UPDATE_GOLDEN") == "1":
         section = section[:start] + table + section[end:]
+        end = start + len(table)
         path.write_text(head + "## Validation" + section, encoding="utf-8")
     assert section[start:end] == table, "README's code table is stale: run PLAYBOOK_UPDATE_GOLDEN=1 pytest -k golden"
     for c in all_codes():
