@@ -96,13 +96,19 @@ class _Ctx:
 class Compiler:
     """Compile one model's checks for one dialect."""
 
-    def __init__(self, model: Playbook, dialect: str, contract: Contract | None = None):
+    def __init__(self, model: Playbook, dialect: str, contract: Contract | None = None,
+                 table_names: dict[str, str] | None = None):
         if dialect not in EXPORT_DIALECTS:
             raise CompileError(f"unknown SQL dialect {dialect!r}; choose one of {', '.join(EXPORT_DIALECTS)}")
         self.model = model
         self.dialect = dialect
         self.contract = contract or build_contract(model)
         self.as_of_param = exp.Literal.number(0)
+        self.table_names = table_names or {}  # logical -> physical table name (exports use placeholders)
+
+    def table(self, name: str) -> exp.Table:
+        """The table a logical name is read from."""
+        return exp.to_table(self.table_names.get(name, name))
 
     # ----------------------------------------------------------- dialect bits
     def epoch(self, e: exp.Expression) -> exp.Expression:
@@ -342,7 +348,7 @@ class Compiler:
         """The FROM part (with CTEs) every check of the table reads."""
         if ctx.table == "leads":
             return self._leads_from(ctx)
-        sel = exp.select().from_(exp.alias_(exp.to_table(ctx.table), "t", table=True))
+        sel = exp.select().from_(exp.alias_(self.table(ctx.table), "t", table=True))
         if ctx.lead_fields:
             lead_ref = self.sem(ctx.table, "lead_ref")
             lead_id = self.contract.by_semantic("leads", "record_id")
@@ -351,7 +357,7 @@ class Compiler:
             cte = exp.select(
                 exp.alias_(_col(lead_id.name), "k"),
                 *(exp.alias_(_col(self.phys(f)), a) for f, a in ctx.lead_fields.items()),
-            ).from_("leads")
+            ).from_(self.table("leads"))
             sel = sel.with_("l", as_=cte).join(
                 exp.alias_(exp.to_table("l"), "l", table=True),
                 on=exp.EQ(this=_col("k", "l", False), expression=_col(lead_ref, "t")),
@@ -376,7 +382,7 @@ class Compiler:
             order.append(exp.Ordered(this=self.text(_col(lead_id.name))))
             win = exp.Window(this=exp.RowNumber(), partition_by=parts, order=exp.Order(expressions=order))
             base_cols.append(exp.alias_(win, alias))
-        sel = exp.select().with_("base", as_=exp.select(*base_cols).from_("leads"))
+        sel = exp.select().with_("base", as_=exp.select(*base_cols).from_(self.table("leads")))
 
         x_cols = [exp.Star()]
         joins = []
@@ -422,7 +428,7 @@ class Compiler:
             ref = self.sem(table, "lead_ref")
             if not ref:
                 raise CompileError(f"{table} needs a lead_ref field for the checks on leads")
-            cte = exp.select(exp.alias_(_col(ref), "k"), *cols).from_(table).group_by(_col(ref))
+            cte = exp.select(exp.alias_(_col(ref), "k"), *cols).from_(self.table(table)).group_by(_col(ref))
             sel = sel.with_(name, as_=cte)
             joins.append((name, [c.alias for c in cols]))
         x = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("base"))).from_("base")
@@ -443,7 +449,7 @@ class Compiler:
         for alias in sorted(getattr(ctx, "bslots", set())):
             b = f"b_{alias}"
             t = _col(alias, "x", False)
-            out = out.join(exp.alias_(exp.to_table(BUSINESS_HOURS_TABLE), b, table=True),
+            out = out.join(exp.alias_(self.table(BUSINESS_HOURS_TABLE), b, table=True),
                            on=exp.EQ(this=_col("hour_start", b, False),
                                      expression=exp.Sub(this=t, expression=exp.Mod(this=t.copy(),
                                                         expression=exp.Literal.number(3600)))),
@@ -481,7 +487,7 @@ class Compiler:
         for table, col in time_columns:
             e = self.epoch(_col(col))
             parts.append(exp.select(exp.alias_(exp.Min(this=e), "lo"),
-                                    exp.alias_(exp.Max(this=e.copy()), "hi")).from_(table))
+                                    exp.alias_(exp.Max(this=e.copy()), "hi")).from_(self.table(table)))
         union = parts[0]
         for p in parts[1:]:
             union = exp.union(union, p, distinct=False)

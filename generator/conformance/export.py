@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlglot import exp
-
 from ..model import Playbook
 from .checks import build_checks
 from .compile import EXPORT_DIALECTS, Compiler
@@ -33,23 +31,21 @@ def _calendar_csv(model: Playbook) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _dbt_sql(sql_text: str, dialect: str) -> str:
-    """Swap logical table names for dbt source()/ref() calls."""
-    import sqlglot
+PLACEHOLDERS = {t: f"__pb_table_{t}__" for t in LOGICAL_TABLES + (BUSINESS_HOURS_TABLE,)}
 
-    tree = sqlglot.parse_one(sql_text, read=dialect)
 
-    def swap(node):
-        if isinstance(node, exp.Table) and not node.args.get("db") and node.name in LOGICAL_TABLES + (
-                BUSINESS_HOURS_TABLE,):
-            alias = node.alias or node.name
-            return exp.alias_(exp.to_table(f"__DBT_{node.name}__"), alias, table=True)
-        return node
+def _plain(sql_text: str) -> str:
+    for t, ph in PLACEHOLDERS.items():
+        sql_text = sql_text.replace(ph, t)
+    return sql_text
 
-    out = tree.transform(swap).sql(dialect=dialect, pretty=True)
-    for t in LOGICAL_TABLES:
-        out = out.replace(f"__DBT_{t}__", "{{ source('crm', '" + t + "') }}")
-    return out.replace(f"__DBT_{BUSINESS_HOURS_TABLE}__", "{{ ref('" + BUSINESS_HOURS_TABLE + "') }}")
+
+def _dbt(sql_text: str) -> str:
+    """Logical table names as dbt source()/ref() calls."""
+    for t, ph in PLACEHOLDERS.items():
+        call = "{{ ref('" + t + "') }}" if t == BUSINESS_HOURS_TABLE else "{{ source('crm', '" + t + "') }}"
+        sql_text = sql_text.replace(ph, call)
+    return sql_text
 
 
 def render_export(model: Playbook) -> dict[str, str]:
@@ -60,16 +56,16 @@ def render_export(model: Playbook) -> dict[str, str]:
     files["business_hours.csv"] = _calendar_csv(model)
     files["DATA-CONTRACT.md"] = render_markdown(model, checks=checks)
     for dialect in EXPORT_DIALECTS:
-        comp = Compiler(model, dialect).compile(checks, as_of=None, with_ids=True)
+        comp = Compiler(model, dialect, table_names=PLACEHOLDERS).compile(checks, as_of=None, with_ids=True)
         for q in comp.queries:
             header = [f"-- Conformance checks on `{q.table}` for playbook {model.playbook.id} ({dialect}).",
                       "-- Needs the business_hours table (business_hours.csv) next to the data tables.",
                       "-- Columns checked_<n>/violations_<n> belong to these rules:"]
             header += [f"--   {i}: {cid}" for i, cid in enumerate(q.check_ids)]
-            files[f"sql/{dialect}/{q.table}.sql"] = "\n".join(header) + "\n" + q.sql + ";\n"
+            files[f"sql/{dialect}/{q.table}.sql"] = "\n".join(header) + "\n" + _plain(q.sql) + ";\n"
         for cid, sql_text in sorted(comp.ids_sql.items()):
             c = by_id[cid]
-            files[f"sql/{dialect}/ids/{cid}.sql"] = f"-- {c.title}\n-- Lists violating record ids.\n{sql_text};\n"
+            files[f"sql/{dialect}/ids/{cid}.sql"] = f"-- {c.title}\n-- Lists violating record ids.\n{_plain(sql_text)};\n"
             t = c.threshold
             if t.max_violations is not None and t.max_rate is None:
                 cfg = f"{{{{ config(severity='error', error_if='>{t.max_violations}') }}}}"
@@ -79,7 +75,7 @@ def render_export(model: Playbook) -> dict[str, str]:
                 cfg = "{{ config(severity='error') }}"
             files[f"dbt/{dialect}/tests/conformance/{cid}.sql"] = (
                 f"{cfg}\n-- {c.title} (playbook section {c.section})\n-- Counts: {c.counts}\n"
-                + _dbt_sql(sql_text, dialect) + "\n")
+                + _dbt(sql_text) + "\n")
         files[f"dbt/{dialect}/models/conformance_sources.yml"] = _sources_yml()
         files[f"dbt/{dialect}/seeds/business_hours.csv"] = files["business_hours.csv"]
     files["README.md"] = (
