@@ -74,6 +74,7 @@ def test_salesforce_planted_drift(spec, fake):
     region["picklistValues"] = [v for v in region["picklistValues"] if v["value"] != "south"]
     fake.sf.describes["Lead"]["fields"] = [f for f in fake.sf.describes["Lead"]["fields"] if f["name"] != "Score__c"]
     lead_field(fake, "Location__c")["type"] = "string"
+    lead_field(fake, "Condition__c")["label"] = "Medical condition"
     fake.sf.tables["Group"] = [g for g in fake.sf.tables["Group"] if g["DeveloperName"] != "General_Queue"]
 
     report = sf_report(spec, fake)
@@ -83,6 +84,7 @@ def test_salesforce_planted_drift(spec, fake):
         "stage 'Qualified' missing from LeadStatus (value 'Qualified')",
         "LeadStatus has extra value 'Working - Contacted' that is not a playbook stage",
         "stage 'Appointment scheduled': LeadStatus value 'Appointment scheduled' should be marked converted",
+        "field Condition__c is labelled 'Medical condition' in Salesforce; the playbook says 'Condition'",
         "picklist Specialty__c has extra value 'podiatry'",
         "picklist Region__c is missing value 'south'",
         "field Location__c is of type 'string' in Salesforce; the playbook expects 'picklist'",
@@ -137,6 +139,7 @@ def test_hubspot_planted_drift(spec, fake):
     spec_prop["options"].append({"label": "Podiatry", "value": "podiatry", "displayOrder": 9, "hidden": False})
     props.remove(next(p for p in props if p["name"] == "region"))
     next(p for p in props if p["name"] == "score")["type"] = "string"
+    next(p for p in props if p["name"] == "location")["label"] = "Clinic"
     stages = fake.hs.pipelines["leads"][0]["stages"]
     stages.pop(1)
     stages.append({"id": "x", "label": "Nurture", "displayOrder": 50, "archived": False})
@@ -147,6 +150,7 @@ def test_hubspot_planted_drift(spec, fake):
         "property group 'Playbook: Clinic <b>leads</b> & \"intake\"' (playbook_clinic) missing on leads",
         "property specialty has extra option 'podiatry'",
         "property 'Region' (region) missing on leads",
+        "property location is labelled 'Clinic'; the playbook says 'Location'",
         "property score is 'string'/'number'; the playbook expects 'number'/'number'",
         "stage 'Qualified' missing from the lead pipeline",
         "lead pipeline has extra stage 'Nurture' that is not a playbook stage",

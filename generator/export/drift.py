@@ -165,6 +165,10 @@ def salesforce_drift(spec: CrmSpec, client: SalesforceClient) -> DriftReport:
                 if f.is_picklist and live.get("type") in ("picklist", "multipicklist"):
                     _picklist(report, f.sf_name, [v.value for v in f.field.allowed_values], live)
                 continue
+            if live.get("label") is not None and live.get("label") != f.sf_label:
+                report.add("field", "changed", f.sf_name,
+                           f"field {f.sf_name} is labelled {q(live.get('label'))} in Salesforce; the playbook says "
+                           f"{q(f.sf_label)}")
             want = SF_DESCRIBE_TYPES.get(f.sf_type)
             got = live.get("type")
             if want and got and got != want:
@@ -296,6 +300,9 @@ def hubspot_drift(spec: CrmSpec, client: HubSpotClient) -> DriftReport:
                 report.add("property", "missing", f.hs_name,
                            f"property {q(f.field.label)} ({f.hs_name}) missing on {HS_OBJECT}")
                 continue
+            if p.get("label") is not None and p.get("label") != f.field.label:
+                report.add("property", "changed", f.hs_name,
+                           f"property {f.hs_name} is labelled {q(p.get('label'))}; the playbook says {q(f.field.label)}")
             if (p.get("type"), p.get("fieldType")) != (f.hs_type, f.hs_field_type):
                 report.add("property", "changed", f.hs_name,
                            f"property {f.hs_name} is {q(p.get('type'))}/{q(p.get('fieldType'))}; the playbook "

@@ -146,6 +146,12 @@ def id_api_name(entity_id: str) -> str:
     return api_name("_".join(p[:1].upper() + p[1:] for p in re.split(r"[-_]+", entity_id) if p))
 
 
+def cut(text: str, limit: int) -> str:
+    """Shorten text to a CRM length limit, deterministically, on one line."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
 def formula_string(value: str) -> str:
     """A Salesforce formula string literal."""
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -171,6 +177,11 @@ class FieldSpec:
     @property
     def id(self) -> str:
         return self.field.id
+
+    @property
+    def sf_label(self) -> str:
+        """The field label as Salesforce stores it (40 characters at most)."""
+        return cut(self.field.label, 40)
 
     @property
     def is_picklist(self) -> bool:

@@ -23,6 +23,7 @@ from .mapping import (
     add_durations,
     api_name,
     business_offset,
+    cut,
     formula_string,
 )
 from .xml import E, document
@@ -32,10 +33,7 @@ NOT_TRACKABLE = frozenset({"Id", "CreatedDate"})
 """System fields whose history Salesforce cannot track."""
 
 
-def _cut(text: str, limit: int) -> str:
-    """Shorten to a Salesforce length limit, deterministically."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+_cut = cut
 
 
 # ----------------------------------------------------------- value sets
@@ -67,7 +65,7 @@ def _custom_field(spec: CrmSpec, f: FieldSpec) -> bytes:
     d = f.field
     parts: list[E] = [
         E("fullName", f.sf_name),
-        E("label", _cut(d.label, 40)),
+        E("label", f.sf_label),
         E("description", _cut(d.description, 1000)) if d.description else None,
         E("inlineHelpText", _cut(d.help_text, 510)) if d.help_text else None,
         E("externalId", False),
