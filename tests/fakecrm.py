@@ -338,7 +338,8 @@ class FakeCRM:
 STANDARD_LEAD_FIELDS = [
     ("Id", "id"), ("OwnerId", "reference"), ("CreatedDate", "datetime"), ("FirstName", "string"),
     ("LastName", "string"), ("Email", "email"), ("Phone", "phone"), ("MobilePhone", "phone"),
-    ("LastActivityDate", "date"), ("Company", "string"),
+    ("LastActivityDate", "date"), ("Company", "string"), ("Title", "string"), ("Street", "textarea"),
+    ("City", "string"), ("State", "string"), ("PostalCode", "string"), ("Country", "string"),
 ]
 """Standard Lead fields every org has (Status and LeadSource come from their value sets)."""
 

@@ -214,3 +214,16 @@ def test_hostile_crm_values_cannot_inject_terminal_codes(spec, fake):
     lead_field(fake, "Specialty__c")["picklistValues"].append({"value": "evil\x1b[2Jvalue", "active": True})
     report = sf_report(spec, fake)
     assert "\x1b" not in report.text()
+
+
+def test_default_playbook_has_no_drift_against_its_own_export(tmp_path):
+    root = Path(__file__).parent.parent / "process" / "lead-management"
+    spec = build_spec(load_playbook(root))
+    write_tree(tmp_path / "sf", salesforce.render(spec), "sfdx-project.json")
+    write_tree(tmp_path / "hs", hubspot.render(spec), "MANUAL-STEPS.md")
+    with FakeCRM(page_size=5) as f:
+        f.load_salesforce_export(tmp_path / "sf")
+        f.load_hubspot_export(tmp_path / "hs")
+        sf, hs = sf_report(spec, f), hs_report(spec, f)
+    assert (sf.differences, sf.errors) == ([], [])
+    assert (hs.differences, hs.errors) == ([], [])
