@@ -29,6 +29,7 @@ class Repo:
         self.git("config", "user.email", "ana@example.org")
         self.git("config", "commit.gpgsign", "false")
         self.git("config", "tag.gpgsign", "false")
+        (root / ".gitignore").write_text(".cache/\n")  # where history keeps parsed file versions
 
     def git(self, *args: str, env: dict | None = None) -> str:
         self.tick += 1
@@ -298,6 +299,18 @@ def test_shallow_clone_says_so(repo, monkeypatch, capsys, tmp_path):
     assert code == 0
     assert out.startswith("warning: shallow clone") and "shallow clone" in err
     assert "created" not in out and "FLAG history-cut" in out
+
+
+def test_parsed_file_versions_are_cached_on_disk(repo, monkeypatch, capsys):
+    from generator.history import snapshot
+
+    business_changes(repo)
+    code, first, _ = cli(repo, monkeypatch, capsys, "history", "--format", "json", "--process", PB)
+    cached = list((repo.root / ".cache" / "history").rglob("*.json"))
+    assert code == 0 and len(cached) == 9  # 7 files, then 2 edited ones
+    monkeypatch.setattr(snapshot, "_parse_bytes", lambda job: pytest.fail("parsed again"))
+    code, second, _ = cli(repo, monkeypatch, capsys, "history", "--format", "json", "--process", PB)
+    assert code == 0 and second == first
 
 
 def test_not_a_repository(tmp_path, monkeypatch, capsys):

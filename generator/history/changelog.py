@@ -35,6 +35,9 @@ SIGNED_OK = {"G", "U", "X", "Y"}
 
 REASON, APPROVED, EFFECTIVE = "change-reason", "approved-by", "effective"
 
+CACHE_DIR = ".cache/history"
+"""Parsed file versions, under the repository root (git-ignored like every .cache)."""
+
 
 @dataclass(frozen=True)
 class Flag:
@@ -161,10 +164,10 @@ def flags_for(entry: Entry, rules_model: Playbook | None, require_signed: bool) 
 class History:
     """Reads the change log of one playbook folder from its repository."""
 
-    def __init__(self, process_dir: Path):
+    def __init__(self, process_dir: Path, cache: bool = True):
         self.git = Git(process_dir)
         self.rel = self.git.rel(process_dir)
-        self.snapshots = Snapshots(self.git, self.rel)
+        self.snapshots = Snapshots(self.git, self.rel, self.git.root / CACHE_DIR if cache else None)
 
     def close(self) -> None:
         self.snapshots.close()

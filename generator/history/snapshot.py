@@ -7,6 +7,8 @@ of commits costs one parse per file version, not per commit.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
@@ -37,6 +39,58 @@ def _parse_bytes(job: tuple[str, str, bytes]) -> tuple[str, Any]:
     return sha, (problems if problems or result is None else result[0])
 
 
+def _loader_key() -> str:
+    """Changes whenever the loader's code does, so parses cached by an older loader are never reused."""
+    from .. import load
+
+    return hashlib.sha256(Path(load.__file__).read_bytes()).hexdigest()[:16]
+
+
+class BlobCache:
+    """Parsed process files by blob hash, kept across runs under `.cache/history/`.
+
+    Blobs are content-addressed and the key includes the loader's own hash, so
+    an entry can never be stale: CI runs `history` on every pull request and
+    parses only the file versions it has not seen before.
+    """
+
+    def __init__(self, root: Path | None):
+        self.dir = Path(root) / _loader_key() if root is not None else None
+
+    def _path(self, sha: str) -> Path:
+        assert self.dir is not None
+        return self.dir / sha[:2] / f"{sha}.json"
+
+    def get(self, sha: str) -> Any:
+        """The cached parse, or None."""
+        if self.dir is None:
+            return None
+        try:
+            raw = json.loads(self._path(sha).read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
+        if "problems" in raw:
+            return [Problem(**p) for p in raw["problems"]]
+        return raw.get("data")
+
+    def put(self, sha: str, hit: Any) -> None:
+        """Store a parse; a cache that cannot be written is skipped, never fatal."""
+        if self.dir is None:
+            return
+        if isinstance(hit, list) and hit and isinstance(hit[0], Problem):
+            doc: dict[str, Any] = {"problems": [p.as_dict() for p in hit]}
+        else:
+            doc = {"data": hit}
+        path = self._path(sha)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            pass
+
+
 class ProcessMissing(UsageError):
     """The playbook folder does not exist at that revision."""
 
@@ -48,9 +102,10 @@ class ModelAtRevisionError(ProcessErrors):
 class Snapshots:
     """Loads the playbook at `rel` (repository-relative folder) for any commit, with caches."""
 
-    def __init__(self, git: Git, rel: str):
+    def __init__(self, git: Git, rel: str, cache_dir: Path | None = None):
         self.git = git
         self.rel = rel.rstrip("/")
+        self.disk = BlobCache(cache_dir)
         self._models: dict[str, Playbook | ProcessErrors] = {}
         self._blobs: dict[str, Any] = {}  # blob sha -> parsed data, or a list of problems
         self._trees: dict[str, list[tuple[str, Any]]] = {}  # tree sha -> its YAML files
@@ -118,8 +173,13 @@ class Snapshots:
                 continue
             seen_trees.add(tree.hexsha)
             for path, blob in self._files(tree):
-                if blob.hexsha not in self._blobs:
-                    todo.setdefault(blob.hexsha, (path, blob))
+                if blob.hexsha in self._blobs or blob.hexsha in todo:
+                    continue
+                stored = self.disk.get(blob.hexsha)
+                if stored is not None:
+                    self._blobs[blob.hexsha] = stored
+                else:
+                    todo[blob.hexsha] = (path, blob)
         workers = min(os.cpu_count() or 1, 8)
         if len(todo) < PARALLEL_MIN or workers < 2:
             return  # parsed lazily, one by one
@@ -127,13 +187,17 @@ class Snapshots:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for h, hit in pool.map(_parse_bytes, jobs, chunksize=max(1, len(jobs) // (workers * 4))):
                 self._blobs[h] = hit
+                self.disk.put(h, hit)
                 self.parses += 1
 
     def _parse(self, path: str, blob, problems: list[Problem]) -> Any:
         hit = self._blobs.get(blob.hexsha)
         if hit is None:
-            _, hit = _parse_bytes((blob.hexsha, path, self.git.blob_bytes(blob)))
-            self.parses += 1
+            hit = self.disk.get(blob.hexsha)
+            if hit is None:
+                _, hit = _parse_bytes((blob.hexsha, path, self.git.blob_bytes(blob)))
+                self.parses += 1
+                self.disk.put(blob.hexsha, hit)
             self._blobs[blob.hexsha] = hit
         if isinstance(hit, list) and hit and isinstance(hit[0], Problem):
             problems.extend(Problem(path, p.line, p.column, p.code, p.message, p.level, p.hint) for p in hit)
