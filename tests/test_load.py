@@ -284,3 +284,10 @@ def test_playbook_dirs(tmp_path):
     assert playbook_dirs(tmp_path / "one") == [tmp_path / "one"]
     with pytest.raises(UsageError):
         playbook_dirs(tmp_path / "empty")
+
+
+def test_windows_line_endings_keep_lines(pb, capsys):
+    (pb / "bad.yaml").write_bytes(b"lanes:\r\n  - id: a\r\n    name: A\r\n    name: B\r\n")
+    rc, probs, _ = validate(capsys, "pb")
+    p = only(probs)
+    assert (p["code"], p["file"], p["line"], p["column"]) == ("Y002", "pb/bad.yaml", 4, 5)
