@@ -299,3 +299,20 @@ def test_two_entities_with_one_crm_name_are_a_usage_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "both map to the CRM name 'qualified'" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_unusable_explicit_crm_names_are_a_usage_error(tmp_path, capsys):
+    import shutil
+
+    from generator.cli import run
+
+    copy = tmp_path / "pb"
+    shutil.copytree(FIXTURE, copy)
+    fields = copy / "fields.yaml"
+    fields.write_text(fields.read_text().replace("salesforce: Condition__c, hubspot: condition",
+                                                 "salesforce: ../../evil__c, hubspot: Bad Name"))
+    assert run(["export", "salesforce", "--out", str(tmp_path / "out"), str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert "'../../evil__c' is not a Salesforce field API name" in err
+    assert "'Bad Name' is not a HubSpot property name" in err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "evil__c.field-meta.xml").exists()

@@ -518,9 +518,26 @@ def _sla_open_while(model: Playbook, sla: SLA, stages: dict[str, StageSpec],
     return ()
 
 
+_SF_FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*(__c)?$")
+_HS_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _check_names(fields: list[FieldSpec]) -> None:
+    """Explicit CRM names from the playbook must be names the CRM accepts (they become file names too)."""
+    bad = []
+    for f in fields:
+        if not _SF_FIELD_NAME.match(f.sf_name) or len(f.sf_name.removesuffix("__c")) > MAX_API_NAME:
+            bad.append(f"field {f.id!r}: {f.sf_name!r} is not a Salesforce field API name")
+        if not _HS_NAME.match(f.hs_name):
+            bad.append(f"field {f.id!r}: {f.hs_name!r} is not a HubSpot property name (lowercase, digits, _)")
+    if bad:
+        raise UsageError("export: " + "; ".join(bad))
+
+
 def build_spec(model: Playbook) -> CrmSpec:
     """Compute every CRM name and rule from a validated playbook."""
     lead_fields = [_field_spec(f) for f in model.fields if f.record == "lead"]
+    _check_names(lead_fields)
     _check_unique("field", [(f.id, f.sf_name) for f in lead_fields])
     _check_unique("field", [(f.id, f.hs_name) for f in lead_fields])
     fields = {f.id: f for f in lead_fields}
