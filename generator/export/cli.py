@@ -45,12 +45,14 @@ class ExportGroup(click.Group):
     """`export` subcommands; `conformance` comes from the conformance part when it exists."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        """Our subcommands plus `conformance` when that part is installed."""
         names = set(super().list_commands(ctx))
         if _conformance_available():
             names.add("conformance")
         return sorted(names)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        """Import `conformance` only when asked for."""
         if name == "conformance" and _conformance_available():
             module = importlib.import_module(CONFORMANCE[0])
             return getattr(module, CONFORMANCE[1], None)

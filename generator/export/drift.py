@@ -43,16 +43,20 @@ class Difference:
 
 @dataclass
 class DriftReport:
+    """Differences found in one CRM, what was checked, and what could not be read."""
+
     system: str
     differences: list[Difference] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
 
     def add(self, area: str, kind: str, subject: str, message: str) -> None:
+        """Record one difference."""
         self.differences.append(Difference(area, kind, subject, message))
 
     @property
     def exit_code(self) -> int:
+        """0 no drift, 1 drift, 2 the CRM could not be read completely."""
         if self.errors:
             return EXIT_USAGE
         return EXIT_PROBLEMS if self.differences else EXIT_OK

@@ -176,6 +176,7 @@ class FieldSpec:
 
     @property
     def id(self) -> str:
+        """The playbook id."""
         return self.field.id
 
     @property
@@ -185,6 +186,7 @@ class FieldSpec:
 
     @property
     def is_picklist(self) -> bool:
+        """Whether the field holds values from a fixed list."""
         return self.field.type in ("enum", "multi_enum")
 
 
@@ -203,6 +205,8 @@ class RuleSpec:
 
 @dataclass(frozen=True)
 class StageSpec:
+    """One stage: its LeadStatus value and HubSpot pipeline stage."""
+
     stage: Stage
     sf_value: str
     sf_label: str
@@ -212,11 +216,14 @@ class StageSpec:
 
     @property
     def id(self) -> str:
+        """The playbook id."""
         return self.stage.id
 
 
 @dataclass(frozen=True)
 class QueueSpec:
+    """One routing queue: its Salesforce queue and where the assignment rule sends leads to it."""
+
     queue: Queue
     sf_name: str
     sf_label: str
@@ -227,11 +234,14 @@ class QueueSpec:
 
     @property
     def id(self) -> str:
+        """The playbook id."""
         return self.queue.id
 
 
 @dataclass(frozen=True)
 class SlaSpec:
+    """One SLA: the flow that escalates it and the conditions that start and stop its clock."""
+
     sla: SLA
     sf_flow: str
     start_filters: tuple[tuple[str, str, str], ...]
@@ -244,11 +254,14 @@ class SlaSpec:
 
     @property
     def id(self) -> str:
+        """The playbook id."""
         return self.sla.id
 
 
 @dataclass(frozen=True)
 class MatchSpec:
+    """One duplicate rule: its Salesforce matching and duplicate rules and the fields it compares."""
+
     rule: MatchRule
     sf_matching_rule: str
     sf_duplicate_rule: str
@@ -256,6 +269,7 @@ class MatchSpec:
 
     @property
     def id(self) -> str:
+        """The playbook id."""
         return self.rule.id
 
 
@@ -281,10 +295,12 @@ class CrmSpec:
 
     @cached_property
     def field_by_id(self) -> dict[str, FieldSpec]:
+        """Lead fields keyed by playbook field id."""
         return {f.id: f for f in self.fields}
 
     @cached_property
     def stage_by_id(self) -> dict[str, StageSpec]:
+        """Stages keyed by playbook stage id."""
         return {s.id: s for s in self.stages}
 
     def semantic(self, tag: str) -> FieldSpec | None:
@@ -296,16 +312,20 @@ class CrmSpec:
 
     @property
     def sf_custom_fields(self) -> list[FieldSpec]:
+        """Fields the Salesforce export creates."""
         return [f for f in self.fields if f.sf_custom]
 
     @property
     def hs_custom_fields(self) -> list[FieldSpec]:
+        """Properties the HubSpot export creates."""
         return [f for f in self.fields if f.hs_custom]
 
     def rules_for_stage(self, stage_id: str) -> list[RuleSpec]:
+        """Validation rules that guard a stage."""
         return [r for r in self.rules if stage_id in r.stage_ids]
 
     def rules_for_field(self, field_id: str) -> list[RuleSpec]:
+        """Validation rules that require a field."""
         return [r for r in self.rules if field_id in r.field_ids]
 
     # -- plain-language statements of what enforces what (site page, MANUAL-STEPS)
