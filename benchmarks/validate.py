@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="benchmarks.validate")
     ap.add_argument("--factor", type=int, default=20)
     ap.add_argument("--source", type=Path, default=ROOT / "process" / "lead-management")
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)
 
     from ruamel.yaml import YAML
