@@ -29,11 +29,8 @@ def validate(process_dir: Path, fmt: str, strict: bool) -> None:
         problems = [dataclasses.replace(p, level="error") for p in problems]
     errors = sum(p.level == "error" for p in problems)
     warnings = len(problems) - errors
-    out = format_problems(problems, fmt)
-    if out and (fmt != "json" or problems):
-        click.echo(out)
-    elif fmt == "json":
-        click.echo("[]")
+    if problems or fmt == "json":
+        click.echo(format_problems(problems, fmt))
     names = ", ".join(str(d) for d in dirs)
     click.echo(f"{errors} error(s), {warnings} warning(s) in {len(dirs)} playbook(s): {names}", err=True)
     click.get_current_context().exit(EXIT_PROBLEMS if errors else EXIT_OK)
