@@ -178,7 +178,7 @@ def test_conform_reports_exit_codes_and_no_lead_values(model, demo_dir, tmp_path
     assert failing == [r["id"] for r in doc["rules"] if r["status"] == "fail"]
     assert suite.get("failures") == str(len(failing))
     md = m.read_text()
-    assert "| `transition\\-allowed` |" in md
+    assert "| `transition-allowed` |" in md
     everything = console + j.read_text() + x.read_text() + md
     leaked = [v for v in _lead_values(folder) if v in everything]
     assert not leaked, leaked[:5]

@@ -7,6 +7,7 @@ UTC; the stage columns hold each stage's CRM value (else its id).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..model import Playbook
@@ -34,6 +35,14 @@ SQL_TYPES = {
     "url": "text",
     "reference": "text (record id)",
 }
+
+
+def code(text: str) -> str:
+    """Inline code for identifiers; anything unusual falls back to escaped text."""
+    text = "" if text is None else str(text)
+    if re.fullmatch(r"[A-Za-z0-9_.\-]+", text):
+        return f"`{text}`"
+    return md_text(text)
 
 
 @dataclass(frozen=True)
@@ -129,13 +138,21 @@ def render_markdown(model: Playbook, heading: str = "#", checks=None) -> str:
             flags = ", ".join(x for x, on in (("PII", c.pii), ("PHI", c.phi)) if on)
             tag = md_text(c.semantic or "") + (f" ({flags})" if flags else "")
             out.append(
-                f"| `{md_text(c.name)}` | {md_text(c.sql_type)} | {md_text(c.meaning)} | "
+                f"| {code(c.name)} | {md_text(c.sql_type)} | {md_text(c.meaning)} | "
                 f"{md_text(c.label)} | {tag} |"
             )
+        out.append("")
+    from .checks import unmeasurable_slas
+
+    skipped = unmeasurable_slas(model)
+    if skipped:
+        names = {s.id: s.name for s in model.slas}
+        out += [f"{heading}# SLAs these tables cannot time", ""]
+        out += [f"- {md_text(names[sid])} ({code(sid)}): {md_text(why)}" for sid, why in skipped]
         out.append("")
     if checks:
         out += [f"{heading}# How each check counts", "", "| rule | table | counts |", "| --- | --- | --- |"]
         for ch in checks:
-            out.append(f"| `{md_text(ch.id)}` | `{ch.table}` | {md_text(ch.counts)} |")
+            out.append(f"| {code(ch.id)} | {code(ch.table)} | {md_text(ch.counts)} |")
         out.append("")
     return "\n".join(out)

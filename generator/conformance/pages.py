@@ -14,7 +14,7 @@ from pathlib import Path
 from ..model import Playbook
 from ..text import md_text
 from .checks import build_checks
-from .contract import render_markdown
+from .contract import code, render_markdown
 
 DEMO_LEADS = 2000
 DEMO_SEED = 2026
@@ -80,8 +80,7 @@ def conformance_page(model: Playbook, result, truth: dict[str, int]) -> str:
         out += [
             f"## {md_text(r.title)} {{#{anchor(r.id)}}}",
             "",
-            f"- Rule id: `{md_text(r.id)}` · table `{md_text(r.table)}` · playbook section "
-            f"`{md_text(r.section)}`",
+            f"- Rule id: {code(r.id)} · table {code(r.table)} · playbook section {code(r.section)}",
             f"- Holds for {_holds(r)} ({r.violations} of {r.checked} {md_text(r.table)} rows violate it); "
             f"threshold {md_text(threshold_text(r))}; status **{r.status}**",
             f"- Counts: {md_text(c.counts)}",

@@ -10,6 +10,7 @@ import json
 import xml.etree.ElementTree as ET
 
 from ..text import md_text
+from .contract import code
 from .run import RuleResult, RunResult
 
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "incomplete": "yellow"}
@@ -87,13 +88,13 @@ def to_markdown(result: RunResult, heading: str = "#") -> str:
         "| --- | --- | ---: | ---: | ---: | --- | --- |",
     ]
     for r in result.rules:
-        lines.append(f"| `{md_text(r.id)}` | {md_text(r.title)} | {r.checked} | {r.violations} | {rate_text(r)} | "
+        lines.append(f"| {code(r.id)} | {md_text(r.title)} | {r.checked} | {r.violations} | {rate_text(r)} | "
                      f"{md_text(threshold_text(r))} | {r.status} |")
     if any(r.ids for r in result.rules):
         lines += ["", f"{heading}# Violating record ids", ""]
         for r in result.rules:
             if r.ids:
-                lines.append(f"- `{md_text(r.id)}`: " + ", ".join(f"`{md_text(i)}`" for i in r.ids))
+                lines.append(f"- {code(r.id)}: " + ", ".join(code(i) for i in r.ids))
     return "\n".join(lines) + "\n"
 
 
