@@ -33,7 +33,7 @@ def model():
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory):
     site = tmp_path_factory.mktemp("browser") / "site"
-    build_site(FIXTURE, site, cache_dir=None)
+    build_site(FIXTURE, site, cache_dir=None, contributors=())
     server = start_server(site, 0)
     try:
         yield f"http://127.0.0.1:{server.server_port}/"

@@ -51,9 +51,13 @@ def model():
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """One real build of the fixture, shared by the read-only tests."""
+    """One real build of the fixture, shared by the read-only tests.
+
+    Other parts' contributors are left out here so these tests check the site
+    alone; test_build_with_every_contributor runs them all.
+    """
     root = tmp_path_factory.mktemp("site")
-    build_site(FIXTURE, root / "site", docs_dir=root / "docs", cache_dir=root / "cache")
+    build_site(FIXTURE, root / "site", docs_dir=root / "docs", cache_dir=root / "cache", contributors=())
     return root
 
 
@@ -165,7 +169,7 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 def test_build_is_deterministic(built, tmp_path):
     other = tmp_path / "again"
-    build_site(FIXTURE, other, cache_dir=None)  # no cache: dot runs again
+    build_site(FIXTURE, other, cache_dir=None, contributors=())  # no cache: dot runs again
     first, second = _tree(built / "site"), _tree(other)
     assert sorted(first) == sorted(second)
     # Byte-identical, sitemap included (its dates come from the playbook's effective date).
@@ -182,12 +186,12 @@ def test_failed_build_leaves_previous_site_untouched(built, tmp_path):
     (broken / "steps.yaml").write_text(
         (broken / "steps.yaml").read_text().replace("owner: scheduler", "owner: nobody"))
     with pytest.raises(ProcessErrors):
-        build_site(broken, site, cache_dir=None)
+        build_site(broken, site, cache_dir=None, contributors=())
 
     bad_config = tmp_path / "mkdocs.yml"
     bad_config.write_text("site_name: x\ntheme:\n  name: no-such-theme\n")
     with pytest.raises(MkdocsError) as exc:
-        build_site(FIXTURE, site, cache_dir=None, config=bad_config)
+        build_site(FIXTURE, site, cache_dir=None, config=bad_config, contributors=())
     assert "no-such-theme" in exc.value.message()
 
     after = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
@@ -256,6 +260,18 @@ def test_contributions_are_merged_and_errors_stop_the_build(model, tmp_path, mon
     assert "hello-sla" in rendered.pages["rules.md"]
     with pytest.raises(PlaybookError, match="git repository is unreadable"):
         collect(model, FIXTURE, ("contribs.good", "contribs.bad"))
+
+
+def test_build_with_every_contributor(tmp_path):
+    """The real build: every part that contributes pages does, and the result is strict-clean."""
+    from generator.site.contrib import CONTRIBUTORS, _module_exists
+
+    site = tmp_path / "site"
+    build_site(FIXTURE, site, cache_dir=tmp_path / "cache")
+    present = [c for c in CONTRIBUTORS if _module_exists(c)]
+    assert (site / "index.html").is_file()
+    assert broken_links(site) == []
+    assert present  # at least one other part contributes by now
 
 
 # ------------------------------------------------------------------- links

@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 from ..errors import UsageError
 from ..load import playbook_dirs
 from . import graphviz, mkdocs
-from .contrib import collect
+from .contrib import CONTRIBUTORS, collect
 from .render import DIAGRAM_TOKEN, TEMPLATES_DIR, Rendered, render
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -47,17 +48,21 @@ def resolve_playbook(process_dir: Path) -> Path:
 
 
 def generate(playbook_dir: Path, cache_dir: Path | None, templates_dir: Path = TEMPLATES_DIR,
-             report: BuildReport | None = None) -> tuple[dict[str, str], Rendered, object]:
+             report: BuildReport | None = None,
+             contributors: tuple[str, ...] = CONTRIBUTORS) -> tuple[dict[str, str], Rendered, object]:
     """Load, validate and render: the finished docs tree in memory (path -> text)."""
     from ..validate import load_playbook
 
     report = report if report is not None else BuildReport()
     t0 = time.perf_counter()
     model = load_playbook(playbook_dir)
-    contribution = collect(model, playbook_dir)
+    contribution = collect(model, playbook_dir, contributors)
     rendered = render(model, contribution, templates_dir)
     t1 = time.perf_counter()
-    svgs = {key: graphviz.render_svg(src, cache_dir) for key, src in sorted(rendered.diagrams.items())}
+    # dot runs in child processes, so threads render diagrams in parallel.
+    keys = sorted(rendered.diagrams)
+    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
+        svgs = dict(zip(keys, pool.map(lambda k: graphviz.render_svg(rendered.diagrams[k], cache_dir), keys)))
     t2 = time.perf_counter()
     files: dict[str, str] = {}
     for path, text in rendered.pages.items():
@@ -94,11 +99,12 @@ def _swap(new: Path, dest: Path, trash: Path) -> None:
 
 def build_site(process_dir: Path = Path("process"), site_dir: Path = Path("site"), docs_dir: Path | None = None,
                cache_dir: Path | None = Path(".cache/diagrams"), config: Path = DEFAULT_CONFIG,
-               templates_dir: Path = TEMPLATES_DIR, strict: bool = True) -> BuildReport:
+               templates_dir: Path = TEMPLATES_DIR, strict: bool = True,
+               contributors: tuple[str, ...] = CONTRIBUTORS) -> BuildReport:
     """Build the whole site into site_dir atomically; return counts and timings."""
     report = BuildReport()
     playbook_dir = resolve_playbook(process_dir)
-    files, rendered, model = generate(playbook_dir, cache_dir, templates_dir, report)
+    files, rendered, model = generate(playbook_dir, cache_dir, templates_dir, report, contributors)
     site_dir = Path(site_dir).resolve()
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     env_epoch = os.environ.get("SOURCE_DATE_EPOCH")

@@ -117,11 +117,37 @@ def columns(names: list[str], edges: list[tuple[str, str, str]]) -> dict[str, in
     return col
 
 
-def swimlane(model: Playbook, url_for: UrlFor, highlight_lane: str | None = None) -> str:
-    """The life cycle as lanes (rows, in lane order) by columns (flow order)."""
+MAX_LANES_ON_ROLE_PAGE = 8
+
+
+def neighbour_lanes(model: Playbook, lane_id: str) -> set[str]:
+    """A lane and the lanes its steps hand work to or receive work from."""
+    nodes, edges = _flow(model)
+    lane_of = {n.name: n.lane for n in nodes}
+    out = {lane_id}
+    for a, b, _ in edges:
+        if lane_of.get(a) == lane_id and b in lane_of:
+            out.add(lane_of[b])
+        if lane_of.get(b) == lane_id and a in lane_of:
+            out.add(lane_of[a])
+    return out
+
+
+def swimlane(model: Playbook, url_for: UrlFor, highlight_lane: str | None = None,
+             lanes: set[str] | None = None) -> str:
+    """The life cycle as lanes (rows, in lane order) by columns (flow order).
+
+    `lanes` limits the drawing to some lanes (in their usual order); steps
+    outside them and their edges are left out.
+    """
     import graphviz
 
     nodes, edges = _flow(model)
+    if lanes is not None:
+        nodes = [n for n in nodes if n.lane in lanes]
+        kept = {n.name for n in nodes}
+        edges = [e for e in edges if e[0] in kept and e[1] in kept]
+        model = model.model_copy(update={"lanes": [lane for lane in model.lanes if lane.id in lanes]})
     col = columns([n.name for n in nodes], edges)
     ncols = max(col.values(), default=0) + 1
     lane_of = {n.name: n.lane for n in nodes}

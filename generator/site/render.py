@@ -225,8 +225,12 @@ def render(model: Playbook, contribution: Contribution | None = None,
         pages[path] = env.get_template(template).render(m=model, link=links, page=path, **ctx)
 
     def swim(key: str, from_md: str, highlight: str | None = None) -> str:
+        lanes = None
+        if highlight is not None and len(model.lanes) > diagrams.MAX_LANES_ON_ROLE_PAGE:
+            # A big playbook's role page shows its lane and the lanes it works with.
+            lanes = diagrams.neighbour_lanes(model, highlight)
         dots[key] = diagrams.swimlane(
-            model, lambda step, anchor: html_href(from_md, f"steps/{step}.md", anchor), highlight)
+            model, lambda step, anchor: html_href(from_md, f"steps/{step}.md", anchor), highlight, lanes)
         return DIAGRAM_TOKEN.format(key)
 
     page("index.md", "index.md.j2", swimlane=Md(swim("swimlane", "index.md")))

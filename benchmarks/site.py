@@ -1,0 +1,175 @@
+"""Benchmark: `playbook build` on the default playbook and on one 20 times its size.
+
+For each playbook it measures, in one run:
+  - generation: load + validate + render Markdown + draw diagrams (cold diagram cache,
+    dot runs in parallel on every core);
+  - mkdocs: the `mkdocs build --strict` of the generated docs;
+  - incremental: a whole rebuild after a one-line change (one step's purpose), warm cache;
+Pages contributed by other parts (history, export, conformance) are left out
+(they have their own benchmarks) unless `--with-contributions` is given.
+Each timing is printed against a reference measured in the same run: load + validate
+alone (what `playbook validate` pays), so the ratios say what the site adds.
+
+The large playbook is generated from the default one: every list entity of
+the per-team sections (lanes, roles, events, fields, steps, templates, SLAs,
+...) is copied 19 times under suffixed ids, references inside each copy
+pointing at the copy's own entities; stages, people and systems are shared.
+
+    .venv/bin/python -m benchmarks.site [--scale 20] [--playbook DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = ROOT / "process" / "lead-management"
+FALLBACK = ROOT / "tests" / "fixtures" / "site" / "clinic"
+
+SCALED = ("lanes", "roles", "events", "fields", "steps", "templates", "handoffs", "slas", "metrics",
+          "exceptions", "logging", "sources", "outreach", "sensitive_topics", "quality_checks",
+          "experiments", "reporting")
+# Values that name something in another system must stay unique across copies.
+SUFFIXED_KEYS = ("name", "label", "form", "salesforce", "hubspot", "call_tracking", "scheduling", "warehouse",
+                 "crm_value", "crm_name")
+
+
+# Keys whose text values are enums or free values, never references, even when they equal an id.
+NOT_REFS = frozenset({"kind", "phase", "type", "record", "semantic", "channel", "action", "rule", "activity", "op",
+                      "unit", "frequency", "run_by", "area", "status", "model", "value", "activity_types", "when",
+                      "merge_default", "missing_utm_value", "conformance_rules"})
+
+
+def _rename(value, ids: dict[str, str], key: str | None, k: int):
+    if isinstance(value, dict):
+        # `normalize` maps field ids to methods: its keys are references.
+        return {(ids.get(kk, kk) if key == "normalize" else kk): _rename(v, ids, kk, k) for kk, v in value.items()}
+    if isinstance(value, list):
+        return [_rename(v, ids, key, k) for v in value]
+    if isinstance(value, str):
+        if value in ids and key not in NOT_REFS:
+            return ids[value]
+        if key in SUFFIXED_KEYS:
+            if key == "salesforce" and value.endswith("__c"):
+                return f"{value[:-3]}_x{k}__c"
+            return f"{value} x{k}" if key in ("name", "label") else f"{value}_x{k}"
+    return value
+
+
+def scaled_data(data: dict, scale: int) -> dict:
+    """Plain playbook data with the per-team sections copied `scale - 1` more times."""
+    out = copy.deepcopy(data)
+    ids = {e["id"] for s in SCALED for e in data.get(s, []) if isinstance(e, dict) and "id" in e}
+    for k in range(1, scale):
+        rename = {i: f"{i}-x{k}" for i in sorted(ids)}
+        for section in SCALED:
+            for entity in data.get(section, []):
+                clone = _rename(entity, rename, None, k)
+                if section == "fields":
+                    clone.pop("semantic", None)  # one field per meaning: the copies are plain data
+                out.setdefault(section, []).append(clone)
+    return out
+
+
+def write_playbook(data: dict, folder: Path) -> None:
+    """One YAML file per section, like a team would split it."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    folder.mkdir(parents=True, exist_ok=True)
+    for section, value in data.items():
+        with open(folder / f"{section}.yaml", "w", encoding="utf-8") as fh:
+            yaml.dump({section: value}, fh)
+
+
+def _timed(fn):
+    t0 = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - t0, result
+
+
+def measure(playbook: Path, work: Path, contributors: tuple[str, ...] = ()) -> dict[str, float]:
+    """Reference, generation, mkdocs and incremental timings for one playbook folder."""
+    from generator.site.build import build_site
+    from generator.validate import load_playbook
+
+    cache = work / "cache"
+    ref, _ = _timed(lambda: load_playbook(playbook))
+    full, report = _timed(lambda: build_site(playbook, work / "site", cache_dir=cache,
+                                                 contributors=contributors))
+    # One-line change: a step's purpose. Only the pages naming it change; diagrams come from the cache.
+    for f in sorted(playbook.glob("*.yaml")):
+        text = f.read_text("utf-8")
+        if "purpose:" in text:
+            lines = text.splitlines(keepends=True)
+            i = next(n for n, line in enumerate(lines) if line.lstrip().startswith("purpose:"))
+            indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+            lines[i] = f"{indent}purpose: Edited for the benchmark.\n"
+            f.write_text("".join(lines), encoding="utf-8")
+            break
+    inc, inc_report = _timed(lambda: build_site(playbook, work / "site", cache_dir=cache,
+                                                 contributors=contributors))
+    gen = report.timings["render"] + report.timings["diagrams"]
+    return {"reference": ref, "generation": gen, "mkdocs": report.timings["mkdocs"], "full": full, "incremental": inc, "incremental_mkdocs": inc_report.timings["mkdocs"],
+        "pages": report.pages, "diagrams": report.diagrams}
+
+
+def _print(name: str, m: dict[str, float]) -> None:
+    ref = m["reference"]
+    print(f"{name}: {m['pages']} pages, {m['diagrams']} diagrams")
+    print(f"  reference (load + validate)   {ref:8.3f}s   1.0x")
+    for key, label in (("generation", "generation (render + dot)"), ("mkdocs", "mkdocs build --strict"),
+                       ("incremental", "incremental rebuild")):
+        print(f"  {label:<29} {m[key]:8.3f}s  {m[key] / ref:5.1f}x reference")
+    print(f"  incremental / full build      {m['incremental'] / m['full']:8.2f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the site benchmark and print timings with ratios."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.site")
+    parser.add_argument("--scale", type=int, default=20)
+    parser.add_argument("--playbook", type=Path, default=None)
+    parser.add_argument("--with-contributions", action="store_true",
+                        help="also run the other parts' page contributors")
+    args = parser.parse_args(argv)
+
+    sys.path.insert(0, str(ROOT))
+    from generator.errors import PlaybookError
+    from generator.load import load_data
+    from generator.validate import load_playbook
+
+    source = args.playbook
+    if source is None:
+        source = DEFAULT
+        try:
+            load_playbook(DEFAULT)
+        except PlaybookError:
+            print(f"note: {DEFAULT.relative_to(ROOT)} does not validate yet; using {FALLBACK.relative_to(ROOT)}")
+            source = FALLBACK
+    with tempfile.TemporaryDirectory(prefix="bench-site-") as tmp:
+        work = Path(tmp)
+        base = work / "base" / "playbook"
+        shutil.copytree(source, base)
+        big = work / "big" / "playbook"
+        write_playbook(scaled_data(load_data(source).data, args.scale), big)
+        from generator.site.contrib import CONTRIBUTORS
+
+        contributors = CONTRIBUTORS if args.with_contributions else ()
+        small = measure(base, work / "base", contributors)
+        _print(f"playbook {source.name}", small)
+        large = measure(big, work / "big", contributors)
+        _print(f"generated, {args.scale}x", large)
+        print(f"  scale cost: generation {large['generation'] / small['generation']:.1f}x, "
+              f"mkdocs {large['mkdocs'] / small['mkdocs']:.1f}x for {args.scale}x the content")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
