@@ -104,7 +104,7 @@ def test_invalid_id_slug(pb):
     edit(pb / "steps.yaml", "lane: marketing", "lane: Marketing")
     p = one(pb)
     assert (p.code, p.file, p.line, p.column) == ("S004", "steps.yaml", 6, 11)
-    assert "lowercase slugs" in p.hint
+    assert p.hint == "ids are lowercase slugs: try 'marketing'"
 
 
 def test_invalid_duration_and_date_say_what_they_got_once(pb):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import typing
 from typing import Any
 
@@ -10,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import Problem
 from ..load import Loaded
-from ..model import Playbook
+from ..model import SLUG_PATTERN, Playbook
 
 # pydantic error type -> our stable code
 CODES = {
@@ -100,6 +101,11 @@ def _problem(loaded: Loaded, loc: tuple, err: dict) -> Problem:
         elif kind == "string_pattern_mismatch":
             code = "S004"
             hint = "ids are lowercase slugs such as 'attempting-contact' or 'specialty_interest'"
+            inp = err.get("input")
+            if isinstance(inp, str) and len(inp) <= 64:
+                slug = re.sub(r"[^a-z0-9_]+", "-", inp.strip().lower()).strip("-_")
+                if re.match(SLUG_PATTERN, slug):
+                    hint = f"ids are lowercase slugs: try {slug!r}"
         elif kind == "bool_type" and isinstance(err.get("input"), str):
             hint = "write true or false (yes/no/on/off are text in YAML 1.2)"
         elif kind == "string_type" and isinstance(err.get("input"), (int, float, bool)):
