@@ -329,7 +329,13 @@ def load_data(root: Path, display_root: Path | None = None) -> Loaded:
                 continue
             if value is None and section not in MAPPING_SECTIONS:
                 continue  # `stages:` with nothing under it adds nothing
-            if section in MAPPING_SECTIONS or not isinstance(value, list):
+            if section not in MAPPING_SECTIONS and not isinstance(value, list):
+                # Reported here: merged with other files' lists, it would be blamed on the first file.
+                problems.append(Problem(rel, kloc.line, kloc.column, "S001",
+                                        f"section {section!r} must be a list of entries",
+                                        hint="start each entry with '- '"))
+                continue
+            if section in MAPPING_SECTIONS:
                 if section in owner:
                     first = owner[section]
                     problems.append(Problem(rel, kloc.line, kloc.column, "Y002",

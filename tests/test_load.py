@@ -291,3 +291,10 @@ def test_windows_line_endings_keep_lines(pb, capsys):
     rc, probs, _ = validate(capsys, "pb")
     p = only(probs)
     assert (p["code"], p["file"], p["line"], p["column"]) == ("Y002", "pb/bad.yaml", 4, 5)
+
+
+def test_list_section_that_is_not_a_list_is_blamed_on_its_file(pb, capsys):
+    (pb / "zz.yaml").write_text("lanes:\n  id: sales\n  name: Sales\n")
+    rc, probs, _ = validate(capsys, "pb")
+    p = only(probs)
+    assert (p["code"], p["file"], p["line"], p["column"]) == ("S001", "pb/zz.yaml", 1, 1)
