@@ -198,6 +198,7 @@ class History:
         out: list[Entry] = []
         diffs: dict[tuple[str | None, str | None], list[Change]] = {}
         cut = self.git.shallow_boundary()
+        signed = self.git.signed(self.rel, since, until) if logs else set()
         for log in logs:
             parent = log.parents[0] if log.parents else None
             if log.sha in cut:
@@ -229,7 +230,7 @@ class History:
                 error=error,
             )
             require = any(m is not None and m.playbook.require_signed_commits for m in (before, after))
-            if log.signature == "N" and self.git.has_signature(log.sha):
+            if log.signature == "N" and log.sha in signed:
                 # git says N when it has no way to verify (e.g. no allowed-signers file for SSH keys).
                 log.signature = "E"
             entry.flags = flags_for(entry, rules_model, require)

@@ -156,6 +156,47 @@ class Git:
             return None
         return obj if obj.type == "tree" else None
 
+    def subtrees(self, shas: list[str], rel: str) -> dict[str, str | None]:
+        """Hash of the tree at `rel` in each commit (None where absent), in one `git cat-file` call."""
+        import subprocess
+
+        check_path(rel)
+        wanted = list(dict.fromkeys(shas))
+        if not wanted:
+            return {}
+        proc = subprocess.run(["git", "cat-file", "--batch-check=%(objectname) %(objecttype)"],
+                              cwd=self.root, input="".join(f"{sha}:{rel}\n" for sha in wanted),
+                              capture_output=True, text=True)
+        if proc.returncode:
+            raise GitError("`git cat-file --batch-check` failed", proc.stderr)
+        lines = proc.stdout.splitlines()
+        if len(lines) != len(wanted):
+            raise GitError("unexpected `git cat-file` output", proc.stderr)
+        out: dict[str, str | None] = {}
+        for sha, line in zip(wanted, lines):
+            oid, _, kind = line.partition(" ")
+            out[sha] = oid if kind == "tree" else None
+        return out
+
+    def tree(self, tree_sha: str, path: str):
+        """A gitpython Tree by its hash, placed at `path` so its entries carry repository paths."""
+        from git.objects import Tree
+
+        return Tree(self.repo, bytes.fromhex(tree_sha), mode=Tree.tree_id << 12, path=path)
+
+    def signed(self, path: str, since: str | None = None, until: str = "HEAD") -> set[str]:
+        """Commits touching `path` that carry a signature (checked or not), from one `git log`."""
+        check_path(path)
+        rng = check_rev(until) if not since else f"{check_rev(since)}..{until}"
+        out = self.run("log", "--no-show-signature", "--pretty=raw", "--end-of-options", rng, "--", path)
+        found, current = set(), None
+        for line in out.splitlines():
+            if line.startswith("commit "):
+                current = line.split()[1]
+            elif line.startswith("gpgsig") and current:  # headers are not indented; messages are
+                found.add(current)
+        return found
+
     def has_signature(self, sha: str) -> bool:
         """True when the commit carries a signature, even one git could not check."""
         return bool(self.repo.commit(sha).gpgsig)

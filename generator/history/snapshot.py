@@ -167,6 +167,10 @@ class Snapshots:
         """Parse every distinct blob these commits hold, in parallel when there are many."""
         todo: dict[str, tuple[str, Any]] = {}
         seen_trees: set[str] = set()
+        # One git call finds the folder in every commit, instead of a round trip per commit.
+        missing = [sha for sha in dict.fromkeys(shas) if sha not in self._tree_of]
+        for sha, tree_sha in self.git.subtrees(missing, self.rel).items():
+            self._tree_of[sha] = self.git.tree(tree_sha, self.rel) if tree_sha else None
         for sha in shas:
             tree = self.tree(sha)
             if tree is None or tree.hexsha in seen_trees or tree.hexsha in self._models:
