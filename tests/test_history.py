@@ -339,3 +339,18 @@ def test_default_playbook_folder_and_ambiguity(repo, monkeypatch, capsys):
     shutil.copytree(FIXTURE, repo.root / "process" / "second")
     code, _, err = cli(repo, monkeypatch, capsys, "history")
     assert code == 2 and "holds several playbooks" in err
+
+
+def test_parallel_parse_gives_the_same_history(repo, monkeypatch, capsys):
+    from generator.history import snapshot
+
+    business_changes(repo)
+    repo.edit("stages.yaml", "guidance: Check the form is complete.", "guidance: Check every field.")
+    repo.commit("Second", reason="Clearer", approved=[BEN])
+    code, serial, _ = cli(repo, monkeypatch, capsys, "history", "--format", "json", "--process", PB)
+    shutil.rmtree(repo.root / ".cache")
+    monkeypatch.setattr(snapshot, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(snapshot.os, "cpu_count", lambda: 2)
+    code2, parallel, _ = cli(repo, monkeypatch, capsys, "history", "--format", "json", "--process", PB)
+    assert (code, code2) == (0, 0) and parallel == serial
+    assert len(list((repo.root / ".cache" / "history").rglob("*.json"))) == 10
