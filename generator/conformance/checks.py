@@ -99,13 +99,6 @@ class Coalesce(Expr):
 
 
 @dataclass(frozen=True)
-class IfElse(Expr):
-    cond: "Pred"
-    then: Expr
-    otherwise: Expr
-
-
-@dataclass(frozen=True)
 class Pred(Expr):
     """Base of boolean expressions."""
 

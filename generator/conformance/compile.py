@@ -241,10 +241,6 @@ class Compiler:
         items = [self.expr(i, ctx) for i in e.items]
         return exp.Coalesce(this=items[0], expressions=items[1:])
 
-    def _x_IfElse(self, e: ir.IfElse, ctx):
-        return exp.Case(ifs=[exp.If(this=self.expr(e.cond, ctx), true=self.expr(e.then, ctx))],
-                        default=self.expr(e.otherwise, ctx))
-
     def _slot(self, e: ir.Expr, ctx) -> str:
         key = repr(e)
         if key not in ctx.slots:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
@@ -120,7 +120,6 @@ class DemoGenerator:
             src = ir.event_source(model, sla.stop_event)
             if src and src[0] == "flag":
                 self.flag_stops[src[1][0]] = src[1][1]
-        self._rng = random.Random(seed)
 
     def _btime(self, t: int) -> int:
         i = (t - self._bh_first) // HOUR

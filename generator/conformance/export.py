@@ -7,7 +7,7 @@ instead of a fixed `--as-of`, and ship the business-hours table as a CSV
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timezone
 
 from ..model import Playbook
 from .checks import build_checks

@@ -96,9 +96,6 @@ class Interpreter:
                 return v
         return None
 
-    def _IfElse(self, e, env):
-        return self.ev(e.then, env) if self.ev(e.cond, env) is True else self.ev(e.otherwise, env)
-
     # -------------------------------------------------------------- predicates
     def _Blank(self, e, env):
         v = self.ev(e.of, env)
