@@ -55,7 +55,7 @@ ITEM: dict[str, str] = {
 ORDERED = {("routing", "rules")}
 
 # Natural keys of list items that have no id.
-_KEYS = ("id", "to", "value", "date")
+_KEYS = ("id", "rule", "to", "value", "date")
 
 TEXT_WIDTH = 80
 
@@ -219,8 +219,9 @@ class _Differ:
 
     def id_list(self, section: str, sub: str, old: list, new: list) -> None:
         kind = KIND.get((section, sub), _label((sub or section,)))
-        a = {x.id: x for x in old}
-        b = {x.id: x for x in new}
+        # Conformance thresholds are keyed by the rule they budget, not an id.
+        a = {_key(x): x for x in old}
+        b = {_key(x): x for x in new}
         for eid, x in b.items():
             if eid not in a:
                 self.add(kind, eid, (), None, x, section, f"{kind} {eid} added")
