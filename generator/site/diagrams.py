@@ -29,9 +29,13 @@ FLOW_COLOR = "#78909c"
 TEXT_COLOR = "#808080"
 FONT = "Helvetica"
 
-def wrap(text: str, width: int = 22) -> str:
-    """Break long labels over lines; real newlines survive graphviz.escape as line breaks."""
-    return label("\n".join(textwrap.wrap(text, width)) or text)
+def wrap(text: str, width: int = 22, max_lines: int = 4) -> str:
+    """Break long labels over lines (the full text stays in the tooltip).
+
+    Real newlines survive graphviz.escape as line breaks.
+    """
+    lines = textwrap.wrap(text, width, max_lines=max_lines, placeholder=" …") or [text]
+    return label("\n".join(lines))
 
 
 UrlFor = Callable[[str, str], str]  # (step id, anchor) -> URL relative to the page
@@ -155,11 +159,13 @@ def swimlane(model: Playbook, url_for: UrlFor, highlight_lane: str | None = None
     handoffs = model.by_id("handoffs")
 
     g = graphviz.Digraph("swimlane")
-    g.attr("graph", newrank="true", rankdir="LR", bgcolor="transparent", nodesep="0.35", ranksep="0.45",
-           fontname=FONT, fontcolor=TEXT_COLOR, labeljust="l", splines="spline", compound="true")
+    # Lanes are vertical bands side by side and the flow runs down the page, so a
+    # long life cycle scrolls like the rest of the page instead of shrinking.
+    g.attr("graph", newrank="true", rankdir="TB", bgcolor="transparent", nodesep="0.3", ranksep="0.35",
+           fontname=FONT, fontcolor=TEXT_COLOR, labelloc="t", splines="spline", compound="true")
     g.attr("node", fontname=FONT, fontsize="11", fontcolor=TEXT_COLOR, color=FLOW_COLOR, style="filled,rounded",
            shape="box", fillcolor=STEP_FILL, width="1.6", height="0.6", margin="0.1,0.05")
-    g.attr("edge", color=FLOW_COLOR, fontname=FONT, fontsize="9", fontcolor=TEXT_COLOR, arrowsize="0.7")
+    g.attr("edge", color=FLOW_COLOR, fontname=FONT, fontsize="8", fontcolor=TEXT_COLOR, arrowsize="0.7")
 
     grid: dict[tuple[str, int], str] = {}
     for i, lane in enumerate(model.lanes):
@@ -175,8 +181,9 @@ def swimlane(model: Playbook, url_for: UrlFor, highlight_lane: str | None = None
                     continue
                 url = url_for(n.step, n.anchor)
                 if n.kind == "decision":
-                    c.node(n.name, label=wrap(n.text), tooltip=label(n.text), URL=url, shape="diamond",
-                           style="filled", fillcolor=DECISION_FILL, width="1.2", height="0.9",
+                    c.node(n.name, label=wrap(n.text, 18, 3), tooltip=label(n.text), URL=url, shape="diamond",
+                           style="filled", fillcolor=DECISION_FILL, width="1.6", height="0.8", fontsize="9",
+                           margin="0", fixedsize="false",
                            **{"class": "decision"})
                 else:
                     c.node(n.name, label=wrap(n.text), tooltip=label(n.text), URL=url, **{"class": "step"})
@@ -205,13 +212,16 @@ def swimlane(model: Playbook, url_for: UrlFor, highlight_lane: str | None = None
         cross = lane_of.get(a) != lane_of.get(b)
         attrs = {"constraint": "false"}
         if when:
-            attrs["label"] = label(when)
+            # xlabel: placed after layout, so long answers do not widen the lanes.
+            attrs["xlabel"] = wrap(when, 20, 2)
+            attrs["tooltip"] = label(when)
         if cross:
             attrs.update(color=HANDOFF_COLOR, penwidth="2.2", style="dashed", arrowsize="0.9")
             step_id = a.split("__")[1]
             h = handoffs.get(handoff_of.get(step_id, ""))
             if h is not None and not when:
-                attrs["label"] = label(h.name)
+                attrs["xlabel"] = wrap(h.name, 20, 2)
+                attrs["tooltip"] = label(h.name)
             attrs["class"] = "handoff"
         else:
             attrs["class"] = "flow"
@@ -226,7 +236,8 @@ def stage_graph(model: Playbook, url_for_stage: Callable[[str], str]) -> str:
     roles = model.by_id("roles")
     stages = model.by_id("stages")
     g = graphviz.Digraph("stages")
-    g.attr("graph", rankdir="LR", bgcolor="transparent", fontname=FONT, nodesep="0.4", ranksep="0.6")
+    g.attr("graph", rankdir="TB", bgcolor="transparent", fontname=FONT, nodesep="0.5", ranksep="0.5",
+           forcelabels="true")
     g.attr("node", fontname=FONT, fontsize="11", fontcolor=TEXT_COLOR, color=FLOW_COLOR, style="filled,rounded",
            shape="box", fillcolor=STEP_FILL)
     g.attr("edge", color=FLOW_COLOR, fontname=FONT, fontsize="9", fontcolor=TEXT_COLOR, arrowsize="0.7")
@@ -246,6 +257,6 @@ def stage_graph(model: Playbook, url_for_stage: Callable[[str], str]) -> str:
             if t.to not in stages:
                 continue
             owner = roles.get(t.owner)
-            g.edge(f"stage__{s.id}", f"stage__{t.to}", label=label(owner.name) if owner else "",
-                   **{"class": "transition"})
+            g.edge(f"stage__{s.id}", f"stage__{t.to}", xlabel=wrap(owner.name, 18, 2) if owner else "",
+                   tooltip=label(owner.name) if owner else "", **{"class": "transition"})
     return g.source
