@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import psycopg
 import pyarrow as pa
@@ -333,3 +334,18 @@ def test_open_folder_on_every_engine(engine, export_dirs, request):
         _check_engine(src, SPARK_BUSINESS_SQL if engine == "spark" else BUSINESS_SQL)
     finally:
         src.close()
+
+
+def test_csv_columns_take_contract_types_when_the_model_is_given(tmp_path):
+    from generator.validate import load_playbook
+
+    model = load_playbook(Path(__file__).parent / "fixtures" / "conformance" / "playbook")
+    (tmp_path / "leads.csv").write_text(
+        "lead_id,created_at,phone,consent,extra\n1001,2024-03-04 15:00:00,5551234567,true,1\n1002,2024-03-05 09:00:00,,false,2\n"
+    )
+    with open_source(str(tmp_path)) as sniffed:  # ids and phones that look numeric are sniffed as numbers
+        assert sniffed.query("SELECT typeof(lead_id), typeof(phone) FROM leads LIMIT 1") == [("BIGINT", "BIGINT")]
+    with open_source(str(tmp_path), model=model) as typed:
+        assert typed.query("SELECT lead_id, phone, consent, created_at FROM leads ORDER BY 1") == [
+            ("1001", "5551234567", True, datetime(2024, 3, 4, 15, 0)), ("1002", None, False, datetime(2024, 3, 5, 9, 0))]
+        assert typed.query("SELECT typeof(extra) FROM leads LIMIT 1") == [("BIGINT",)]  # not in the contract: sniffed

@@ -3,6 +3,8 @@
 Parquet files become views (DuckDB scans only the columns a check uses). CSV
 files are parsed once into in-memory tables: a fused check run reads each
 table several times and re-parsing text each time would dominate the run.
+Given the model, CSV columns are read with the data contract's types, so ids
+and phone numbers stay text (leading zeros kept) instead of being sniffed.
 A `.duckdb` file is opened read-only and used as is.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..source import LOGICAL_TABLES, SourceError
 from . import dir_tables
@@ -33,15 +35,49 @@ def duckdb_message(exc: Exception) -> str:
     return text
 
 
-def _scan_sql(path: Path) -> str:
+# Data-dictionary type -> the DuckDB type a CSV column is read as when the model is known.
+CSV_TYPES = {
+    "boolean": "BOOLEAN",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "date": "DATE",
+    "datetime": "TIMESTAMP",
+}
+
+
+def _scan_sql(path: Path, types: dict[str, str] | None = None) -> str:
     p = str(path).replace("'", "''")
     if path.is_dir():
         if any(path.glob("*.parquet")):
             return f"read_parquet('{p}/*.parquet')"
-        return f"read_csv('{p}/*.csv', header = true)"
+        return _read_csv(f"{p}/*.csv", types)
     if path.name.endswith(".parquet"):
         return f"read_parquet('{p}')"
-    return f"read_csv('{p}', header = true)"
+    return _read_csv(p, types)
+
+
+def _read_csv(pattern: str, types: dict[str, str] | None) -> str:
+    if not types:
+        return f"read_csv('{pattern}', header = true)"
+    spec = ", ".join(f"'{k.replace(chr(39), chr(39) * 2)}': '{v}'" for k, v in sorted(types.items()))
+    return f"read_csv('{pattern}', header = true, types = {{{spec}}})"
+
+
+def _csv_types(con: "duckdb.DuckDBPyConnection", loc: Path, declared: dict[str, str]) -> dict[str, str]:
+    """Contract types for the columns this CSV has: text stays text (ids, phones with leading zeros)."""
+    p = str(loc).replace("'", "''")
+    pattern = f"{p}/*.csv" if loc.is_dir() else p
+    have = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_csv('{pattern}', header = true)").fetchall()]
+    return {c: CSV_TYPES.get(declared[c], "VARCHAR") for c in have if c in declared}
+
+
+def _contract_types(model: Any) -> dict[str, dict[str, str]]:
+    # Without the model, CSV types are sniffed (a numeric id column then reads as a number).
+    if model is None:
+        return {}
+    from ..contract import build_contract
+
+    return {t.name: {c.name: c.type for c in t.columns} for t in build_contract(model).tables}
 
 
 class DuckDBSource:
@@ -58,6 +94,7 @@ class DuckDBSource:
         description: str | None = None,
         complete: bool = True,
         threads: int | None = None,
+        model: Any = None,
     ) -> None:
         import duckdb
 
@@ -92,10 +129,13 @@ class DuckDBSource:
         self.description = description or f"folder {self.path}"
         self.con = duckdb.connect()
         self._session_settings(threads)
+        declared = _contract_types(model)
         for name, loc in sorted(found.items()):
-            scan = _scan_sql(loc)
-            kind = "VIEW" if "read_parquet" in scan else "TABLE"
             try:
+                is_csv = not (loc.name.endswith(".parquet") or (loc.is_dir() and any(loc.glob("*.parquet"))))
+                types = _csv_types(self.con, loc, declared.get(name, {})) if is_csv and declared else None
+                scan = _scan_sql(loc, types)
+                kind = "VIEW" if "read_parquet" in scan else "TABLE"
                 self.con.execute(f'CREATE {kind} "{name}" AS SELECT * FROM {scan}')
             except duckdb.Error as exc:
                 raise SourceError(f"cannot read table {name!r} from {loc.name}: {duckdb_message(exc)}") from None

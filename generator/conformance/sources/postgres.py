@@ -98,7 +98,8 @@ class PostgresSource:
 
     dialect = "postgres"
 
-    def __init__(self, url: str, *, tables: dict[str, str] | None = None) -> None:
+    def __init__(self, url: str, *, tables: dict[str, str] | None = None, model: object = None) -> None:
+        # `model` is accepted so callers can pass it to every source; PostgreSQL columns are typed already.
         self.url = url
         self.description = f"PostgreSQL {redact_url(url)}"
         self.complete = True

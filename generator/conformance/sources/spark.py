@@ -74,6 +74,7 @@ class SparkSource:
         tables: dict[str, str] | None = None,
         session: "SparkSession | None" = None,
         directory: str | Path | None = None,
+        model: Any = None,  # accepted like every source; Spark reads Parquet types or infers CSV ones
     ) -> None:
         from pyspark.sql import SparkSession
 
