@@ -51,6 +51,20 @@ class FlowNode:
     text: str
 
 
+@dataclass(frozen=True)
+class Flow:
+    """The life cycle as a graph, computed once per model and shared by every diagram."""
+
+    nodes: list[FlowNode]
+    edges: list[tuple[str, str, str]]
+    col: dict[str, int]
+
+    @classmethod
+    def of(cls, model: Playbook) -> "Flow":
+        nodes, edges = _flow(model)
+        return cls(nodes, edges, columns([n.name for n in nodes], edges))
+
+
 def _flow(model: Playbook) -> tuple[list[FlowNode], list[tuple[str, str, str]]]:
     """Nodes and edges (from, to, decision answer) of the life cycle."""
     roles = model.by_id("roles")
@@ -124,9 +138,10 @@ def columns(names: list[str], edges: list[tuple[str, str, str]]) -> dict[str, in
 MAX_LANES_ON_ROLE_PAGE = 8
 
 
-def neighbour_lanes(model: Playbook, lane_id: str) -> set[str]:
+def neighbour_lanes(model: Playbook, lane_id: str, flow: Flow | None = None) -> set[str]:
     """A lane and the lanes its steps hand work to or receive work from."""
-    nodes, edges = _flow(model)
+    flow = flow or Flow.of(model)
+    nodes, edges = flow.nodes, flow.edges
     lane_of = {n.name: n.lane for n in nodes}
     out = {lane_id}
     for a, b, _ in edges:
@@ -138,21 +153,23 @@ def neighbour_lanes(model: Playbook, lane_id: str) -> set[str]:
 
 
 def swimlane(model: Playbook, url_for: UrlFor, highlight_lane: str | None = None,
-             lanes: set[str] | None = None) -> str:
-    """The life cycle as lanes (rows, in lane order) by columns (flow order).
+             lanes: set[str] | None = None, flow: Flow | None = None) -> str:
+    """The life cycle as lanes (bands, in lane order) by columns of the flow (down the page).
 
     `lanes` limits the drawing to some lanes (in their usual order); steps
     outside them and their edges are left out.
     """
     import graphviz
 
-    nodes, edges = _flow(model)
+    flow = flow or Flow.of(model)
+    nodes, edges, col = flow.nodes, flow.edges, flow.col
+    fill_of = {lane.id: LANE_FILLS[i % len(LANE_FILLS)] for i, lane in enumerate(model.lanes)}
     if lanes is not None:
         nodes = [n for n in nodes if n.lane in lanes]
         kept = {n.name for n in nodes}
         edges = [e for e in edges if e[0] in kept and e[1] in kept]
+        col = columns([n.name for n in nodes], edges)
         model = model.model_copy(update={"lanes": [lane for lane in model.lanes if lane.id in lanes]})
-    col = columns([n.name for n in nodes], edges)
     ncols = max(col.values(), default=0) + 1
     lane_of = {n.name: n.lane for n in nodes}
     handoff_of = {s.id: s.handoff for s in model.steps if s.handoff}
@@ -168,11 +185,11 @@ def swimlane(model: Playbook, url_for: UrlFor, highlight_lane: str | None = None
     g.attr("edge", color=FLOW_COLOR, fontname=FONT, fontsize="8", fontcolor=TEXT_COLOR, arrowsize="0.7")
 
     grid: dict[tuple[str, int], str] = {}
-    for i, lane in enumerate(model.lanes):
+    for lane in model.lanes:
         highlighted = lane.id == highlight_lane
         with g.subgraph(name=f"cluster_lane__{lane.id}") as c:
             c.attr(label=label(lane.name), id=f"swimlane-{lane.id}",
-                   style="filled", fillcolor=HIGHLIGHT_FILL if highlighted else LANE_FILLS[i % len(LANE_FILLS)],
+                   style="filled", fillcolor=HIGHLIGHT_FILL if highlighted else fill_of[lane.id],
                    color=HIGHLIGHT_PEN if highlighted else FLOW_COLOR, penwidth="3" if highlighted else "1",
                    fontsize="13", fontcolor=TEXT_COLOR,
                    **{"class": "lane lane-highlight" if highlighted else "lane"})

@@ -9,6 +9,7 @@ build links return `Md` with their text escaped.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,7 +77,12 @@ def html_href(from_md: str, to_md: str, anchor: str = "") -> str:
     return rel + (f"#{anchor}" if anchor else "")
 
 
-# kind -> (page, anchor prefix, model section or None when the page is per entity)
+@functools.lru_cache(maxsize=4096)
+def _relpath(to: str, start: str) -> str:
+    return posixpath.relpath(to, start)
+
+
+# kind -> (page, anchor prefix); steps and roles have a page each
 TARGETS: dict[str, tuple[str, str]] = {
     "field": ("data.md", "field-"),
     "source": ("data.md", "source-"),
@@ -135,7 +141,7 @@ class Links:
         else:
             to, prefix = TARGETS[kind]
             anchor = prefix + ident
-        rel = posixpath.relpath(to, posixpath.dirname(self.page) or ".")
+        rel = _relpath(to, posixpath.dirname(self.page) or ".")
         return rel + (f"#{anchor}" if anchor else "")
 
     def to(self, kind: str, ident: str | None, text: Any = None) -> Md:
@@ -220,17 +226,21 @@ def render(model: Playbook, contribution: Contribution | None = None,
     dots: dict[str, str] = {}
     lanes = model.by_id("lanes")
 
+    index: dict[str, dict[str, Any]] = {}  # entity look-ups shared by every page's Links
+
     def page(path: str, template: str, **ctx: Any) -> None:
-        links = Links(model, path)
+        links = Links(model, path, index)
         pages[path] = env.get_template(template).render(m=model, link=links, page=path, **ctx)
+
+    flow = diagrams.Flow.of(model)
 
     def swim(key: str, from_md: str, highlight: str | None = None) -> str:
         lanes = None
         if highlight is not None and len(model.lanes) > diagrams.MAX_LANES_ON_ROLE_PAGE:
             # A big playbook's role page shows its lane and the lanes it works with.
-            lanes = diagrams.neighbour_lanes(model, highlight)
+            lanes = diagrams.neighbour_lanes(model, highlight, flow)
         dots[key] = diagrams.swimlane(
-            model, lambda step, anchor: html_href(from_md, f"steps/{step}.md", anchor), highlight, lanes)
+            model, lambda step, anchor: html_href(from_md, f"steps/{step}.md", anchor), highlight, lanes, flow)
         return DIAGRAM_TOKEN.format(key)
 
     page("index.md", "index.md.j2", swimlane=Md(swim("swimlane", "index.md")))
