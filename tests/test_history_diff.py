@@ -88,3 +88,24 @@ def test_long_text_is_cut_in_the_sentence_but_kept_whole_in_data(base):
     (change,) = diff(base, changed)
     assert change.text.endswith("…") and len(change.text) < 200
     assert change.new == long
+
+
+def test_items_keyed_by_their_natural_key(base):
+    from generator.model import ConformanceSettings, Matching, MergeFieldRule, RuleThreshold
+
+    def with_thresholds(*rates):
+        return base.model_copy(update={"conformance": ConformanceSettings(
+            thresholds=[RuleThreshold(rule=f"rule.{i}", max_rate=r) for i, r in enumerate(rates)])})
+
+    assert texts(with_thresholds(0.1, 0.2), with_thresholds(0.1, 0.3)) == [
+        "threshold rule.1: max rate changed from 0.2 to 0.3"]
+    assert texts(with_thresholds(0.1), with_thresholds(0.1, 0.3)) == ["threshold rule.1 added"]
+
+    def with_merge(*rules):
+        return base.model_copy(update={"matching": Matching(
+            merge_fields=[MergeFieldRule(field=f, rule=r) for f, r in rules])})
+
+    # Two fields share a rule: keyed by field, never by the (repeated) rule name.
+    a = with_merge(("phone", "newest_wins"), ("first-name", "newest_wins"))
+    b = with_merge(("phone", "newest_wins"), ("first-name", "never_overwrite"))
+    assert texts(a, b) == ["matching: merge field first-name rule changed from newest_wins to never_overwrite"]

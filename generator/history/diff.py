@@ -14,7 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..model import SECTIONS, Duration, Playbook
+from ..model import (SECTIONS, AllowedValue, Duration, Holiday, MergeFieldRule, Playbook, RuleThreshold,
+                     Transition)
 
 # Singular business names of the entities in list sections, by (section, nested attribute).
 KIND: dict[tuple[str, str], str] = {
@@ -54,8 +55,11 @@ ITEM: dict[str, str] = {
 # Lists where the order is the meaning (first match wins), so a reorder is a change.
 ORDERED = {("routing", "rules")}
 
-# Natural keys of list items that have no id.
-_KEYS = ("id", "rule", "to", "value", "date")
+# Natural keys of list items that have no id (a field name that is not unique, like a merge
+# rule's `rule`, must not be one: those lists compare by position).
+_KEYS: dict[type, str] = {
+    RuleThreshold: "rule", MergeFieldRule: "field", Transition: "to", AllowedValue: "value", Holiday: "date",
+}
 
 TEXT_WIDTH = 80
 
@@ -112,10 +116,15 @@ def show(value: Any) -> str:
 
 def _key(item: Any) -> Any:
     if isinstance(item, BaseModel):
-        for k in _KEYS:
-            if k in type(item).model_fields:
-                return getattr(item, k)
+        name = _KEYS.get(type(item), "id")
+        if name in type(item).model_fields:
+            return getattr(item, name)
     return None
+
+
+def _unique_keys(items: list) -> bool:
+    keys = [_key(x) for x in items]
+    return None not in keys and len(set(map(str, keys))) == len(keys)
 
 
 # Attribute names that read better under another word in a sentence.
@@ -173,7 +182,8 @@ class _Differ:
     def list_attr(self, kind: str, eid: str, path: tuple[str, ...], old: list, new: list, section: str) -> None:
         who = self.subject(kind, eid)
         item = f"{_label(path)}:" if path[-1].startswith("for ") else ITEM.get(path[-1], _label(path))
-        keyed = all(_key(x) is not None for x in old + new) and (old or new) and isinstance((old + new)[0], BaseModel)
+        keyed = bool(old or new) and isinstance((old + new)[0], BaseModel) and _unique_keys(old) \
+            and _unique_keys(new)
         if keyed:
             a = {_key(x): x for x in old}
             b = {_key(x): x for x in new}
