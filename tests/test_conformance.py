@@ -241,8 +241,12 @@ def test_one_fused_query_per_table(model):
     leads_sql = comp.queries[0].sql
     # every other table is aggregated once, in one CTE, for all lead checks
     assert leads_sql.count("FROM stage_history") == 1 and leads_sql.count("FROM activities") == 1
-    assert leads_sql.count("FROM leads") == 1
+    # one scan for all row-level lead checks, plus one narrow GROUP BY per matching rule (no window sort)
+    assert leads_sql.count("FROM leads") == 1 + len(model.matching.rules)
+    assert "ROW_NUMBER" not in leads_sql and leads_sql.count("GROUP BY") >= len(model.matching.rules)
     assert not comp.ids_sql
+    with_ids = compile_checks(model, build_checks(model), "duckdb", as_of=0, with_ids=True)
+    assert "ROW_NUMBER" in with_ids.ids_sql["duplicates.email"]
 
 
 def test_export_conformance_writes_sql_and_dbt_tests(tmp_path, capsys):

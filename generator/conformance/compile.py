@@ -163,6 +163,8 @@ class Compiler:
         return m(e, ctx)
 
     def _ref(self, field_id: str, lead: bool, ctx: _Ctx) -> exp.Expression:
+        if getattr(ctx, "raw", False):  # straight from the table (duplicate-group aggregates)
+            return _col(self.phys(field_id))
         if ctx.table == "leads":
             return _col(ctx.lead_field(field_id), "x", quoted=False)
         if lead:
@@ -313,24 +315,107 @@ class Compiler:
             if not mine:
                 continue
             ctx = _Ctx(self, table)
-            conds = [(self.expr(c.applies, ctx), self.expr(c.violates, ctx)) for c in mine]
+            groups = {c.id: self._dup_parts(c) for c in mine} if table == "leads" else {}
+            rows = [c for c in mine if not groups.get(c.id)]
+            conds = {c.id: (self.expr(c.applies, ctx), self.expr(c.violates, ctx)) for c in rows}
             base = self._from(ctx)
             cols = []
-            for i, (a, v) in enumerate(conds):
-                cols.append(exp.alias_(_sum_if(a), f"checked_{i}"))
-                cols.append(exp.alias_(_sum_if(exp.and_(a.copy(), v)), f"violations_{i}"))
-            q = base.select(*cols, copy=True)
+            for i, c in enumerate(mine):
+                if c.id in conds:
+                    a, v = conds[c.id]
+                    cols.append(exp.alias_(_sum_if(a), f"checked_{i}"))
+                    cols.append(exp.alias_(_sum_if(exp.and_(a.copy(), v)), f"violations_{i}"))
+            # the row count keeps the select valid when every check is a duplicates check; last, so
+            # checked_/violations_ pairs stay at positions 2i, 2i+1
+            q = base.select(*cols, exp.alias_(exp.Count(this=exp.Star()), "n_rows"), copy=True)
+            if any(groups.values()):
+                q = self._with_groups(q, mine, groups)
             out.queries.append(TableQuery(table, [c.id for c in mine], q.sql(dialect=self.dialect, pretty=True)))
-            if getattr(ctx, "business", False):
-                out.needs_calendar = True
             if with_ids:
+                # Record ids per rule; duplicates need each record's rank, so a window here.
+                for c in mine:
+                    if c.id not in conds:
+                        conds[c.id] = (self.expr(c.applies, ctx), self.expr(c.violates, ctx))
+                base = self._from(ctx)
                 rid = self._record_id(ctx)
-                for c, (a, v) in zip(mine, conds):
+                for c in mine:
+                    a, v = conds[c.id]
                     iq = base.select(exp.alias_(self.text(rid.copy()), "record_id"), copy=True)
                     iq = iq.where(exp.and_(a.copy(), v.copy())).order_by(exp.Ordered(this=exp.column("record_id")))
                     out.ids_sql[c.id] = iq.sql(dialect=self.dialect, pretty=True)
+            if getattr(ctx, "business", False):
+                out.needs_calendar = True
         out.time_columns = self._time_columns(checks)
         return out
+
+    @staticmethod
+    def _dup_parts(c: ir.Check):
+        """(matching rule id, unflagged predicate) when `c` is a duplicates check, else None."""
+        v = c.violates
+        items = v.items if isinstance(v, ir.And) else (v,)
+        head = items[0]
+        if not (isinstance(head, ir.Cmp) and head.op == ">" and isinstance(head.left, ir.DupRank)
+                and head.right == ir.Lit(1)):
+            return None
+        rest = items[1:]
+        return head.left.rule, (ir.all_of(*rest) if rest else ir.TRUE)
+
+    def _with_groups(self, main: exp.Select, mine: list[ir.Check], groups: dict) -> exp.Select:
+        """Duplicates counted per group (GROUP BY, no sort): in a group, every unflagged record
+        counts except the earliest-created one, ties broken by the lowest record id."""
+        rules = {r.id: r for r in self.model.matching.rules}
+        lead_id = self.contract.by_semantic("leads", "record_id")
+        created = self.contract.by_semantic("leads", "created_at")
+        with_ = main.args.pop("with_", None)
+        ctes = list(with_.expressions) if with_ else []
+        outer = exp.select().from_(exp.alias_(exp.Subquery(this=main), "m", table=True))
+        cols = []
+        for i, c in enumerate(mine):
+            parts = groups.get(c.id)
+            if not parts:
+                cols += [_col(f"checked_{i}", "m", False), _col(f"violations_{i}", "m", False)]
+                continue
+            rule_id, unflagged = parts
+            raw = _Ctx(self, "leads")
+            raw.raw = True
+            rule = rules[rule_id]
+            keys = [exp.alias_(self.normalize(_col(self.phys(f)), rule.normalize.get(f, "none")), f"k{j}")
+                    for j, f in enumerate(rule.match_on)]
+            when = self.expr(unflagged, raw)
+            sort_key = self.text(_col(lead_id.name))
+            if created:
+                stamp = exp.Pad(this=self.text(self.epoch(_col(created.name))), expression=exp.Literal.number(12),
+                                fill_pattern=exp.Literal.string("0"), is_left=True)
+                sort_key = exp.DPipe(this=exp.DPipe(this=stamp, expression=exp.Literal.string("|"), safe=True),
+                                     expression=sort_key, safe=True)
+            inner = exp.select(*keys, exp.alias_(exp.Case(ifs=[exp.If(this=when, true=exp.Literal.number(1))],
+                                                          default=exp.Literal.number(0)), "uf"),
+                               exp.alias_(sort_key, "sk")).from_(self.table("leads")).where(self.expr(c.applies, raw))
+            uf = _col("uf", None, False)
+            grouped = exp.select(
+                exp.alias_(exp.Count(this=exp.Star()), "n"),
+                exp.alias_(exp.Sum(this=uf), "unfl"),
+                exp.alias_(exp.Min(this=exp.Case(ifs=[exp.If(this=exp.EQ(this=uf.copy(), expression=exp.Literal.number(1)),
+                                                              true=_col("sk", None, False))])), "fu"),
+                exp.alias_(exp.Min(this=_col("sk", None, False)), "fa"),
+            ).from_(exp.alias_(exp.Subquery(this=inner), "d", table=True)).group_by(
+                *(_col(f"k{j}", None, False) for j in range(len(rule.match_on))))
+            first_unflagged = exp.Case(ifs=[exp.If(this=exp.EQ(this=_col("fu", None, False), expression=_col("fa", None, False)),
+                                                   true=exp.Literal.number(1))], default=exp.Literal.number(0))
+            zero = [exp.Literal.number(0)]
+            name = f"dq{i}"
+            ctes.append(exp.CTE(this=exp.select(
+                exp.alias_(exp.Coalesce(this=exp.Sum(this=_col("n", None, False)), expressions=zero), "checked"),
+                exp.alias_(exp.Sub(this=exp.Coalesce(this=exp.Sum(this=_col("unfl", None, False)), expressions=zero),
+                                   expression=exp.Coalesce(this=exp.Sum(this=first_unflagged), expressions=zero)),
+                           "violations"),
+            ).from_(exp.alias_(exp.Subquery(this=grouped), "g", table=True)), alias=exp.TableAlias(this=exp.to_identifier(name))))
+            outer = outer.join(exp.alias_(exp.to_table(name), name, table=True), join_type="cross")
+            cols += [exp.alias_(_col("checked", name, False), f"checked_{i}"),
+                     exp.alias_(_col("violations", name, False), f"violations_{i}")]
+        outer = outer.select(*cols)
+        outer.set("with_", exp.With(expressions=ctes))
+        return outer
 
     def _record_id(self, ctx: _Ctx) -> exp.Expression:
         c = self.contract.by_semantic(ctx.table, "record_id") or self.contract.by_semantic(ctx.table, "lead_ref")

@@ -11,29 +11,12 @@ WITH base AS (
     "specialty" AS f7_specialty,
     "utm_source" AS f8_utm_source,
     "utm_campaign" AS f9_utm_campaign,
-    "email" AS f10_email,
-    "is_duplicate" AS f11_duplicate_flag,
-    "merged_into" AS f12_duplicate_of,
-    "first_name" AS f13_first_name,
-    "last_name" AS f14_last_name,
-    "phone" AS f15_phone,
-    "reason_note" AS f16_reason_note,
-    "consent" AS f17_consent_to_contact,
-    "escalated_at" AS f18_escalated_at,
-    "created_at" AS f19_created_at,
-    "lead_id" AS f20_lead_id,
-    ROW_NUMBER() OVER (
-      PARTITION BY LOWER(TRIM(CAST("email" AS TEXT)))
-      ORDER BY CAST(EXTRACT(EPOCH FROM CAST("created_at" AS TIMESTAMP)) AS BIGINT), CAST("lead_id" AS TEXT)
-    ) AS dup0,
-    ROW_NUMBER() OVER (
-      PARTITION BY LOWER(TRIM(CAST("first_name" AS TEXT))), LOWER(TRIM(CAST("last_name" AS TEXT))), CAST("location" AS TEXT)
-      ORDER BY CAST(EXTRACT(EPOCH FROM CAST("created_at" AS TIMESTAMP)) AS BIGINT), CAST("lead_id" AS TEXT)
-    ) AS dup1,
-    ROW_NUMBER() OVER (
-      PARTITION BY REGEXP_REPLACE(CAST("phone" AS TEXT), '[^0-9]', '', 'g')
-      ORDER BY CAST(EXTRACT(EPOCH FROM CAST("created_at" AS TIMESTAMP)) AS BIGINT), CAST("lead_id" AS TEXT)
-    ) AS dup2
+    "reason_note" AS f10_reason_note,
+    "consent" AS f11_consent_to_contact,
+    "phone" AS f12_phone,
+    "escalated_at" AS f13_escalated_at,
+    "created_at" AS f14_created_at,
+    "lead_id" AS f15_lead_id
   FROM leads
 ), sh AS (
   SELECT
@@ -84,667 +67,812 @@ WITH base AS (
     ap.ap1
   FROM base
   LEFT JOIN sh AS sh
-    ON sh.k = base.f20_lead_id
+    ON sh.k = base.f15_lead_id
   LEFT JOIN act AS act
-    ON act.k = base.f20_lead_id
+    ON act.k = base.f15_lead_id
   LEFT JOIN ap AS ap
-    ON ap.k = base.f20_lead_id
+    ON ap.k = base.f15_lead_id
 ), slots AS (
   SELECT
     *,
     x.st0 AS t0,
     COALESCE(x.ev0, 1769860800) AS t1,
-    CAST(EXTRACT(EPOCH FROM CAST(x.f19_created_at AS TIMESTAMP)) AS BIGINT) AS t2,
+    CAST(EXTRACT(EPOCH FROM CAST(x.f14_created_at AS TIMESTAMP)) AS BIGINT) AS t2,
     COALESCE(x.st0, 1769860800) AS t3
   FROM enriched AS x
+), dq11 AS (
+  SELECT
+    COALESCE(SUM(n), 0) AS checked,
+    COALESCE(SUM(unfl), 0) - COALESCE(SUM(CASE WHEN fu = fa THEN 1 ELSE 0 END), 0) AS violations
+  FROM (
+    SELECT
+      COUNT(*) AS n,
+      SUM(uf) AS unfl,
+      MIN(CASE WHEN uf = 1 THEN sk END) AS fu,
+      MIN(sk) AS fa
+    FROM (
+      SELECT
+        LOWER(TRIM(CAST("email" AS TEXT))) AS k0,
+        CASE
+          WHEN (
+            NOT (
+              COALESCE("is_duplicate", FALSE) = TRUE
+            )
+            AND (
+              "merged_into" IS NULL OR TRIM(CAST("merged_into" AS TEXT)) = ''
+            )
+          )
+          THEN 1
+          ELSE 0
+        END AS uf,
+        LPAD(
+          CAST(CAST(EXTRACT(EPOCH FROM CAST("created_at" AS TIMESTAMP)) AS BIGINT) AS TEXT),
+          12,
+          '0'
+        ) || '|' || CAST("lead_id" AS TEXT) AS sk
+      FROM leads
+      WHERE
+        NOT (
+          (
+            "email" IS NULL OR TRIM(CAST("email" AS TEXT)) = ''
+          )
+        )
+    ) AS d
+    GROUP BY
+      k0
+  ) AS g
+), dq12 AS (
+  SELECT
+    COALESCE(SUM(n), 0) AS checked,
+    COALESCE(SUM(unfl), 0) - COALESCE(SUM(CASE WHEN fu = fa THEN 1 ELSE 0 END), 0) AS violations
+  FROM (
+    SELECT
+      COUNT(*) AS n,
+      SUM(uf) AS unfl,
+      MIN(CASE WHEN uf = 1 THEN sk END) AS fu,
+      MIN(sk) AS fa
+    FROM (
+      SELECT
+        LOWER(TRIM(CAST("first_name" AS TEXT))) AS k0,
+        LOWER(TRIM(CAST("last_name" AS TEXT))) AS k1,
+        CAST("location" AS TEXT) AS k2,
+        CASE
+          WHEN (
+            NOT (
+              COALESCE("is_duplicate", FALSE) = TRUE
+            )
+            AND (
+              "merged_into" IS NULL OR TRIM(CAST("merged_into" AS TEXT)) = ''
+            )
+          )
+          THEN 1
+          ELSE 0
+        END AS uf,
+        LPAD(
+          CAST(CAST(EXTRACT(EPOCH FROM CAST("created_at" AS TIMESTAMP)) AS BIGINT) AS TEXT),
+          12,
+          '0'
+        ) || '|' || CAST("lead_id" AS TEXT) AS sk
+      FROM leads
+      WHERE
+        (
+          NOT (
+            (
+              "first_name" IS NULL OR TRIM(CAST("first_name" AS TEXT)) = ''
+            )
+          )
+          AND NOT (
+            (
+              "last_name" IS NULL OR TRIM(CAST("last_name" AS TEXT)) = ''
+            )
+          )
+          AND NOT (
+            (
+              "location" IS NULL OR TRIM(CAST("location" AS TEXT)) = ''
+            )
+          )
+        )
+    ) AS d
+    GROUP BY
+      k0,
+      k1,
+      k2
+  ) AS g
+), dq13 AS (
+  SELECT
+    COALESCE(SUM(n), 0) AS checked,
+    COALESCE(SUM(unfl), 0) - COALESCE(SUM(CASE WHEN fu = fa THEN 1 ELSE 0 END), 0) AS violations
+  FROM (
+    SELECT
+      COUNT(*) AS n,
+      SUM(uf) AS unfl,
+      MIN(CASE WHEN uf = 1 THEN sk END) AS fu,
+      MIN(sk) AS fa
+    FROM (
+      SELECT
+        REGEXP_REPLACE(CAST("phone" AS TEXT), '[^0-9]', '', 'g') AS k0,
+        CASE
+          WHEN (
+            NOT (
+              COALESCE("is_duplicate", FALSE) = TRUE
+            )
+            AND (
+              "merged_into" IS NULL OR TRIM(CAST("merged_into" AS TEXT)) = ''
+            )
+          )
+          THEN 1
+          ELSE 0
+        END AS uf,
+        LPAD(
+          CAST(CAST(EXTRACT(EPOCH FROM CAST("created_at" AS TIMESTAMP)) AS BIGINT) AS TEXT),
+          12,
+          '0'
+        ) || '|' || CAST("lead_id" AS TEXT) AS sk
+      FROM leads
+      WHERE
+        NOT (
+          (
+            "phone" IS NULL OR TRIM(CAST("phone" AS TEXT)) = ''
+          )
+        )
+    ) AS d
+    GROUP BY
+      k0
+  ) AS g
 )
 SELECT
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            x.f0_attribution_channel IS NULL
-            OR TRIM(CAST(x.f0_attribution_channel AS TEXT)) = ''
-          )
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS checked_0,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            x.f0_attribution_channel IS NULL
-            OR TRIM(CAST(x.f0_attribution_channel AS TEXT)) = ''
-          )
-        )
-        AND NOT (
-          x.f0_attribution_channel IN ('paid-search', 'organic', 'referral', 'unattributed')
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS violations_0,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            x.f1_closure_reason IS NULL OR TRIM(CAST(x.f1_closure_reason AS TEXT)) = ''
-          )
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS checked_1,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            x.f1_closure_reason IS NULL OR TRIM(CAST(x.f1_closure_reason AS TEXT)) = ''
-          )
-        )
-        AND NOT (
-          x.f1_closure_reason IN ('no-response', 'not-a-fit', 'duplicate')
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS violations_1,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            x.f2_lead_source IS NULL OR TRIM(CAST(x.f2_lead_source AS TEXT)) = ''
-          )
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS checked_2,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            x.f2_lead_source IS NULL OR TRIM(CAST(x.f2_lead_source AS TEXT)) = ''
-          )
-        )
-        AND NOT (
-          x.f2_lead_source IN ('web', 'referral', 'event')
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS violations_2,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            x.f3_lead_stage IS NULL OR TRIM(CAST(x.f3_lead_stage AS TEXT)) = ''
-          )
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS checked_3,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            x.f3_lead_stage IS NULL OR TRIM(CAST(x.f3_lead_stage AS TEXT)) = ''
-          )
-        )
-        AND NOT (
-          x.f3_lead_stage IN ('new', 'qualified', 'scheduled', 'in-treatment', 'Closed - Lost')
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS violations_3,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            x.f4_location IS NULL OR TRIM(CAST(x.f4_location AS TEXT)) = ''
-          )
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS checked_4,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            x.f4_location IS NULL OR TRIM(CAST(x.f4_location AS TEXT)) = ''
-          )
-        )
-        AND NOT (
-          x.f4_location IN ('uptown', 'riverside', 'harbor')
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS violations_4,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS TEXT)) = ''
-          )
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS checked_5,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS TEXT)) = ''
-          )
-        )
-        AND NOT (
-          x.f5_queue IN ('cardiology-queue', 'general-queue')
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS violations_5,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            x.f6_region IS NULL OR TRIM(CAST(x.f6_region AS TEXT)) = ''
-          )
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS checked_6,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            x.f6_region IS NULL OR TRIM(CAST(x.f6_region AS TEXT)) = ''
-          )
-        )
-        AND NOT (
-          x.f6_region IN ('north', 'south')
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS violations_6,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            x.f7_specialty IS NULL OR TRIM(CAST(x.f7_specialty AS TEXT)) = ''
-          )
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS checked_7,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            x.f7_specialty IS NULL OR TRIM(CAST(x.f7_specialty AS TEXT)) = ''
-          )
-        )
-        AND NOT (
-          x.f7_specialty IN ('cardiology', 'orthopedics')
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS violations_7,
-  COALESCE(
-    SUM(
-      CASE WHEN (
-        COALESCE(x.ap0, 0) = 1 OR COALESCE(x.ap1, 0) = 1
-      ) THEN 1 ELSE 0 END
-    ),
-    0
-  ) AS checked_8,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN (
-          COALESCE(x.ap0, 0) = 1 OR COALESCE(x.ap1, 0) = 1
-        )
-        AND (
-          (
-            COALESCE(x.ap0, 0) = 1
-            AND NOT (
-              (
-                COALESCE(x.ent0, 0) = 1 OR COALESCE(x.f3_lead_stage = 'scheduled', FALSE)
-              )
+  m.checked_0,
+  m.violations_0,
+  m.checked_1,
+  m.violations_1,
+  m.checked_2,
+  m.violations_2,
+  m.checked_3,
+  m.violations_3,
+  m.checked_4,
+  m.violations_4,
+  m.checked_5,
+  m.violations_5,
+  m.checked_6,
+  m.violations_6,
+  m.checked_7,
+  m.violations_7,
+  m.checked_8,
+  m.violations_8,
+  m.checked_9,
+  m.violations_9,
+  m.checked_10,
+  m.violations_10,
+  dq11.checked AS checked_11,
+  dq11.violations AS violations_11,
+  dq12.checked AS checked_12,
+  dq12.violations AS violations_12,
+  dq13.checked AS checked_13,
+  dq13.violations AS violations_13,
+  m.checked_14,
+  m.violations_14,
+  m.checked_15,
+  m.violations_15,
+  m.checked_16,
+  m.violations_16,
+  m.checked_17,
+  m.violations_17,
+  m.checked_18,
+  m.violations_18,
+  m.checked_19,
+  m.violations_19,
+  m.checked_20,
+  m.violations_20,
+  m.checked_21,
+  m.violations_21,
+  m.checked_22,
+  m.violations_22
+FROM (
+  SELECT
+    COALESCE(
+      SUM(
+        CASE
+          WHEN NOT (
+            (
+              x.f0_attribution_channel IS NULL
+              OR TRIM(CAST(x.f0_attribution_channel AS TEXT)) = ''
             )
           )
-          OR (
-            COALESCE(x.ap1, 0) = 1
-            AND NOT (
-              (
-                COALESCE(x.ent1, 0) = 1 OR COALESCE(x.f3_lead_stage = 'in-treatment', FALSE)
-              )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS checked_0,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN NOT (
+            (
+              x.f0_attribution_channel IS NULL
+              OR TRIM(CAST(x.f0_attribution_channel AS TEXT)) = ''
             )
           )
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS violations_8,
-  COALESCE(SUM(CASE WHEN 1 = 1 THEN 1 ELSE 0 END), 0) AS checked_9,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN 1 = 1
-        AND (
-          (
-            x.f0_attribution_channel IS NULL
-            OR TRIM(CAST(x.f0_attribution_channel AS TEXT)) = ''
-          )
-          OR NOT (
+          AND NOT (
             x.f0_attribution_channel IN ('paid-search', 'organic', 'referral', 'unattributed')
           )
-          OR (
-            x.f8_utm_source IS NULL OR TRIM(CAST(x.f8_utm_source AS TEXT)) = ''
-          )
-          OR (
-            x.f9_utm_campaign IS NULL OR TRIM(CAST(x.f9_utm_campaign AS TEXT)) = ''
-          )
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS violations_9,
-  COALESCE(SUM(CASE WHEN x.f3_lead_stage IN ('Closed - Lost') THEN 1 ELSE 0 END), 0) AS checked_10,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN x.f3_lead_stage IN ('Closed - Lost')
-        AND (
-          x.f1_closure_reason IS NULL OR TRIM(CAST(x.f1_closure_reason AS TEXT)) = ''
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS violations_10,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            x.f10_email IS NULL OR TRIM(CAST(x.f10_email AS TEXT)) = ''
-          )
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS checked_11,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            x.f10_email IS NULL OR TRIM(CAST(x.f10_email AS TEXT)) = ''
-          )
-        )
-        AND (
-          x.dup0 > 1
-          AND (
-            NOT (
-              COALESCE(x.f11_duplicate_flag, FALSE) = TRUE
-            )
-            AND (
-              x.f12_duplicate_of IS NULL OR TRIM(CAST(x.f12_duplicate_of AS TEXT)) = ''
-            )
-          )
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS violations_11,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN (
-          NOT (
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS violations_0,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN NOT (
             (
-              x.f13_first_name IS NULL OR TRIM(CAST(x.f13_first_name AS TEXT)) = ''
+              x.f1_closure_reason IS NULL OR TRIM(CAST(x.f1_closure_reason AS TEXT)) = ''
+            )
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS checked_1,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN NOT (
+            (
+              x.f1_closure_reason IS NULL OR TRIM(CAST(x.f1_closure_reason AS TEXT)) = ''
             )
           )
           AND NOT (
+            x.f1_closure_reason IN ('no-response', 'not-a-fit', 'duplicate')
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS violations_1,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN NOT (
             (
-              x.f14_last_name IS NULL OR TRIM(CAST(x.f14_last_name AS TEXT)) = ''
+              x.f2_lead_source IS NULL OR TRIM(CAST(x.f2_lead_source AS TEXT)) = ''
+            )
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS checked_2,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN NOT (
+            (
+              x.f2_lead_source IS NULL OR TRIM(CAST(x.f2_lead_source AS TEXT)) = ''
             )
           )
           AND NOT (
+            x.f2_lead_source IN ('web', 'referral', 'event')
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS violations_2,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN NOT (
+            (
+              x.f3_lead_stage IS NULL OR TRIM(CAST(x.f3_lead_stage AS TEXT)) = ''
+            )
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS checked_3,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN NOT (
+            (
+              x.f3_lead_stage IS NULL OR TRIM(CAST(x.f3_lead_stage AS TEXT)) = ''
+            )
+          )
+          AND NOT (
+            x.f3_lead_stage IN ('new', 'qualified', 'scheduled', 'in-treatment', 'Closed - Lost')
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS violations_3,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN NOT (
             (
               x.f4_location IS NULL OR TRIM(CAST(x.f4_location AS TEXT)) = ''
             )
           )
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS checked_12,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN (
-          NOT (
-            (
-              x.f13_first_name IS NULL OR TRIM(CAST(x.f13_first_name AS TEXT)) = ''
-            )
-          )
-          AND NOT (
-            (
-              x.f14_last_name IS NULL OR TRIM(CAST(x.f14_last_name AS TEXT)) = ''
-            )
-          )
-          AND NOT (
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS checked_4,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN NOT (
             (
               x.f4_location IS NULL OR TRIM(CAST(x.f4_location AS TEXT)) = ''
             )
           )
-        )
-        AND (
-          x.dup1 > 1
+          AND NOT (
+            x.f4_location IN ('uptown', 'riverside', 'harbor')
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS violations_4,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN NOT (
+            (
+              x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS TEXT)) = ''
+            )
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS checked_5,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN NOT (
+            (
+              x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS TEXT)) = ''
+            )
+          )
+          AND NOT (
+            x.f5_queue IN ('cardiology-queue', 'general-queue')
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS violations_5,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN NOT (
+            (
+              x.f6_region IS NULL OR TRIM(CAST(x.f6_region AS TEXT)) = ''
+            )
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS checked_6,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN NOT (
+            (
+              x.f6_region IS NULL OR TRIM(CAST(x.f6_region AS TEXT)) = ''
+            )
+          )
+          AND NOT (
+            x.f6_region IN ('north', 'south')
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS violations_6,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN NOT (
+            (
+              x.f7_specialty IS NULL OR TRIM(CAST(x.f7_specialty AS TEXT)) = ''
+            )
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS checked_7,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN NOT (
+            (
+              x.f7_specialty IS NULL OR TRIM(CAST(x.f7_specialty AS TEXT)) = ''
+            )
+          )
+          AND NOT (
+            x.f7_specialty IN ('cardiology', 'orthopedics')
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS violations_7,
+    COALESCE(
+      SUM(
+        CASE WHEN (
+          COALESCE(x.ap0, 0) = 1 OR COALESCE(x.ap1, 0) = 1
+        ) THEN 1 ELSE 0 END
+      ),
+      0
+    ) AS checked_8,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN (
+            COALESCE(x.ap0, 0) = 1 OR COALESCE(x.ap1, 0) = 1
+          )
           AND (
-            NOT (
-              COALESCE(x.f11_duplicate_flag, FALSE) = TRUE
-            )
-            AND (
-              x.f12_duplicate_of IS NULL OR TRIM(CAST(x.f12_duplicate_of AS TEXT)) = ''
-            )
-          )
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS violations_12,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            x.f15_phone IS NULL OR TRIM(CAST(x.f15_phone AS TEXT)) = ''
-          )
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS checked_13,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            x.f15_phone IS NULL OR TRIM(CAST(x.f15_phone AS TEXT)) = ''
-          )
-        )
-        AND (
-          x.dup2 > 1
-          AND (
-            NOT (
-              COALESCE(x.f11_duplicate_flag, FALSE) = TRUE
-            )
-            AND (
-              x.f12_duplicate_of IS NULL OR TRIM(CAST(x.f12_duplicate_of AS TEXT)) = ''
-            )
-          )
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS violations_13,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN (
-          COALESCE(x.ent2, 0) = 1 OR COALESCE(x.f3_lead_stage = 'Closed - Lost', FALSE)
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS checked_14,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN (
-          COALESCE(x.ent2, 0) = 1 OR COALESCE(x.f3_lead_stage = 'Closed - Lost', FALSE)
-        )
-        AND (
-          x.f16_reason_note IS NULL OR TRIM(CAST(x.f16_reason_note AS TEXT)) = ''
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS violations_14,
-  COALESCE(SUM(CASE WHEN x.f1_closure_reason IN ('not-a-fit') THEN 1 ELSE 0 END), 0) AS checked_15,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN x.f1_closure_reason IN ('not-a-fit')
-        AND (
-          x.f16_reason_note IS NULL OR TRIM(CAST(x.f16_reason_note AS TEXT)) = ''
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS violations_15,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN (
-          COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS checked_16,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN (
-          COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
-        )
-        AND (
-          x.f16_reason_note IS NULL OR TRIM(CAST(x.f16_reason_note AS TEXT)) = ''
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS violations_16,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN (
-          COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS checked_17,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN (
-          COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
-        )
-        AND (
-          (
-            x.f7_specialty IS NULL OR TRIM(CAST(x.f7_specialty AS TEXT)) = ''
-          )
-          OR (
-            x.f6_region IS NULL OR TRIM(CAST(x.f6_region AS TEXT)) = ''
-          )
-          OR x.f17_consent_to_contact IS NULL
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS violations_17,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN (
-          COALESCE(x.ent0, 0) = 1 OR COALESCE(x.f3_lead_stage = 'scheduled', FALSE)
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS checked_18,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN (
-          COALESCE(x.ent0, 0) = 1 OR COALESCE(x.f3_lead_stage = 'scheduled', FALSE)
-        )
-        AND (
-          x.f15_phone IS NULL OR TRIM(CAST(x.f15_phone AS TEXT)) = ''
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS violations_18,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS TEXT)) = ''
-          )
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS checked_19,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS TEXT)) = ''
-          )
-        )
-        AND NOT (
-          (
-            x.f5_queue = 'general-queue'
-            OR (
-              COALESCE(x.f7_specialty IN ('cardiology'), FALSE) = TRUE
-              AND x.f5_queue = 'cardiology-queue'
-            )
-            OR (
-              COALESCE(1 = 1, FALSE) = TRUE
+            (
+              COALESCE(x.ap0, 0) = 1
               AND NOT (
+                (
+                  COALESCE(x.ent0, 0) = 1 OR COALESCE(x.f3_lead_stage = 'scheduled', FALSE)
+                )
+              )
+            )
+            OR (
+              COALESCE(x.ap1, 0) = 1
+              AND NOT (
+                (
+                  COALESCE(x.ent1, 0) = 1 OR COALESCE(x.f3_lead_stage = 'in-treatment', FALSE)
+                )
+              )
+            )
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS violations_8,
+    COALESCE(SUM(CASE WHEN 1 = 1 THEN 1 ELSE 0 END), 0) AS checked_9,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN 1 = 1
+          AND (
+            (
+              x.f0_attribution_channel IS NULL
+              OR TRIM(CAST(x.f0_attribution_channel AS TEXT)) = ''
+            )
+            OR NOT (
+              x.f0_attribution_channel IN ('paid-search', 'organic', 'referral', 'unattributed')
+            )
+            OR (
+              x.f8_utm_source IS NULL OR TRIM(CAST(x.f8_utm_source AS TEXT)) = ''
+            )
+            OR (
+              x.f9_utm_campaign IS NULL OR TRIM(CAST(x.f9_utm_campaign AS TEXT)) = ''
+            )
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS violations_9,
+    COALESCE(SUM(CASE WHEN x.f3_lead_stage IN ('Closed - Lost') THEN 1 ELSE 0 END), 0) AS checked_10,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN x.f3_lead_stage IN ('Closed - Lost')
+          AND (
+            x.f1_closure_reason IS NULL OR TRIM(CAST(x.f1_closure_reason AS TEXT)) = ''
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS violations_10,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN (
+            COALESCE(x.ent2, 0) = 1 OR COALESCE(x.f3_lead_stage = 'Closed - Lost', FALSE)
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS checked_14,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN (
+            COALESCE(x.ent2, 0) = 1 OR COALESCE(x.f3_lead_stage = 'Closed - Lost', FALSE)
+          )
+          AND (
+            x.f10_reason_note IS NULL OR TRIM(CAST(x.f10_reason_note AS TEXT)) = ''
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS violations_14,
+    COALESCE(SUM(CASE WHEN x.f1_closure_reason IN ('not-a-fit') THEN 1 ELSE 0 END), 0) AS checked_15,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN x.f1_closure_reason IN ('not-a-fit')
+          AND (
+            x.f10_reason_note IS NULL OR TRIM(CAST(x.f10_reason_note AS TEXT)) = ''
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS violations_15,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN (
+            COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS checked_16,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN (
+            COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
+          )
+          AND (
+            x.f10_reason_note IS NULL OR TRIM(CAST(x.f10_reason_note AS TEXT)) = ''
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS violations_16,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN (
+            COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS checked_17,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN (
+            COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
+          )
+          AND (
+            (
+              x.f7_specialty IS NULL OR TRIM(CAST(x.f7_specialty AS TEXT)) = ''
+            )
+            OR (
+              x.f6_region IS NULL OR TRIM(CAST(x.f6_region AS TEXT)) = ''
+            )
+            OR x.f11_consent_to_contact IS NULL
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS violations_17,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN (
+            COALESCE(x.ent0, 0) = 1 OR COALESCE(x.f3_lead_stage = 'scheduled', FALSE)
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS checked_18,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN (
+            COALESCE(x.ent0, 0) = 1 OR COALESCE(x.f3_lead_stage = 'scheduled', FALSE)
+          )
+          AND (
+            x.f12_phone IS NULL OR TRIM(CAST(x.f12_phone AS TEXT)) = ''
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS violations_18,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN NOT (
+            (
+              x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS TEXT)) = ''
+            )
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS checked_19,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN NOT (
+            (
+              x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS TEXT)) = ''
+            )
+          )
+          AND NOT (
+            (
+              x.f5_queue = 'general-queue'
+              OR (
                 COALESCE(x.f7_specialty IN ('cardiology'), FALSE) = TRUE
+                AND x.f5_queue = 'cardiology-queue'
               )
-              AND x.f5_queue = 'general-queue'
+              OR (
+                COALESCE(1 = 1, FALSE) = TRUE
+                AND NOT (
+                  COALESCE(x.f7_specialty IN ('cardiology'), FALSE) = TRUE
+                )
+                AND x.f5_queue = 'general-queue'
+              )
             )
           )
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS violations_19,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN (
-          (
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS violations_19,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN (
+            (
+              NOT (
+                x.st0 IS NULL
+              )
+              AND (
+                NOT (
+                  x.ev0 IS NULL
+                )
+                OR (
+                  NOT (
+                    COALESCE(NOT x.ev0 IS NULL, FALSE) = TRUE
+                  )
+                  AND NOT (
+                    x.f3_lead_stage IN ('Closed - Lost')
+                  )
+                )
+              )
+            )
+            AND (
+              (
+                b_t1.cum_business_seconds + LEAST(GREATEST(x.t1 - b_t1.hour_start, b_t1.open_offset), b_t1.close_offset) - b_t1.open_offset
+              ) - (
+                b_t0.cum_business_seconds + LEAST(GREATEST(x.t0 - b_t0.hour_start, b_t0.open_offset), b_t0.close_offset) - b_t0.open_offset
+              )
+            ) > 14400
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS checked_20,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN (
+            (
+              NOT (
+                x.st0 IS NULL
+              )
+              AND (
+                NOT (
+                  x.ev0 IS NULL
+                )
+                OR (
+                  NOT (
+                    COALESCE(NOT x.ev0 IS NULL, FALSE) = TRUE
+                  )
+                  AND NOT (
+                    x.f3_lead_stage IN ('Closed - Lost')
+                  )
+                )
+              )
+            )
+            AND (
+              (
+                b_t1.cum_business_seconds + LEAST(GREATEST(x.t1 - b_t1.hour_start, b_t1.open_offset), b_t1.close_offset) - b_t1.open_offset
+              ) - (
+                b_t0.cum_business_seconds + LEAST(GREATEST(x.t0 - b_t0.hour_start, b_t0.open_offset), b_t0.close_offset) - b_t0.open_offset
+              )
+            ) > 14400
+          )
+          AND x.f13_escalated_at IS NULL
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS violations_20,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN (
+            NOT (
+              x.st0 IS NULL
+            )
+            AND (
+              NOT (
+                x.ev0 IS NULL
+              )
+              OR (
+                NOT (
+                  COALESCE(NOT x.ev0 IS NULL, FALSE) = TRUE
+                )
+                AND NOT (
+                  x.f3_lead_stage IN ('Closed - Lost')
+                )
+              )
+            )
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS checked_21,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN (
             NOT (
               x.st0 IS NULL
             )
@@ -769,28 +897,53 @@ SELECT
               b_t0.cum_business_seconds + LEAST(GREATEST(x.t0 - b_t0.hour_start, b_t0.open_offset), b_t0.close_offset) - b_t0.open_offset
             )
           ) > 14400
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS checked_20,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN (
-          (
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS violations_21,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN (
             NOT (
-              x.st0 IS NULL
+              CAST(EXTRACT(EPOCH FROM CAST(x.f14_created_at AS TIMESTAMP)) AS BIGINT) IS NULL
             )
             AND (
               NOT (
-                x.ev0 IS NULL
+                x.st0 IS NULL
               )
               OR (
                 NOT (
-                  COALESCE(NOT x.ev0 IS NULL, FALSE) = TRUE
+                  COALESCE(NOT x.st0 IS NULL, FALSE) = TRUE
+                )
+                AND NOT (
+                  x.f3_lead_stage IN ('Closed - Lost')
+                )
+              )
+            )
+          )
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS checked_22,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN (
+            NOT (
+              CAST(EXTRACT(EPOCH FROM CAST(x.f14_created_at AS TIMESTAMP)) AS BIGINT) IS NULL
+            )
+            AND (
+              NOT (
+                x.st0 IS NULL
+              )
+              OR (
+                NOT (
+                  COALESCE(NOT x.st0 IS NULL, FALSE) = TRUE
                 )
                 AND NOT (
                   x.f3_lead_stage IN ('Closed - Lost')
@@ -800,150 +953,31 @@ SELECT
           )
           AND (
             (
-              b_t1.cum_business_seconds + LEAST(GREATEST(x.t1 - b_t1.hour_start, b_t1.open_offset), b_t1.close_offset) - b_t1.open_offset
+              b_t3.cum_business_seconds + LEAST(GREATEST(x.t3 - b_t3.hour_start, b_t3.open_offset), b_t3.close_offset) - b_t3.open_offset
             ) - (
-              b_t0.cum_business_seconds + LEAST(GREATEST(x.t0 - b_t0.hour_start, b_t0.open_offset), b_t0.close_offset) - b_t0.open_offset
+              b_t2.cum_business_seconds + LEAST(GREATEST(x.t2 - b_t2.hour_start, b_t2.open_offset), b_t2.close_offset) - b_t2.open_offset
             )
-          ) > 14400
-        )
-        AND x.f18_escalated_at IS NULL
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS violations_20,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN (
-          NOT (
-            x.st0 IS NULL
-          )
-          AND (
-            NOT (
-              x.ev0 IS NULL
-            )
-            OR (
-              NOT (
-                COALESCE(NOT x.ev0 IS NULL, FALSE) = TRUE
-              )
-              AND NOT (
-                x.f3_lead_stage IN ('Closed - Lost')
-              )
-            )
-          )
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS checked_21,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN (
-          NOT (
-            x.st0 IS NULL
-          )
-          AND (
-            NOT (
-              x.ev0 IS NULL
-            )
-            OR (
-              NOT (
-                COALESCE(NOT x.ev0 IS NULL, FALSE) = TRUE
-              )
-              AND NOT (
-                x.f3_lead_stage IN ('Closed - Lost')
-              )
-            )
-          )
-        )
-        AND (
-          (
-            b_t1.cum_business_seconds + LEAST(GREATEST(x.t1 - b_t1.hour_start, b_t1.open_offset), b_t1.close_offset) - b_t1.open_offset
-          ) - (
-            b_t0.cum_business_seconds + LEAST(GREATEST(x.t0 - b_t0.hour_start, b_t0.open_offset), b_t0.close_offset) - b_t0.open_offset
-          )
-        ) > 14400
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS violations_21,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN (
-          NOT (
-            CAST(EXTRACT(EPOCH FROM CAST(x.f19_created_at AS TIMESTAMP)) AS BIGINT) IS NULL
-          )
-          AND (
-            NOT (
-              x.st0 IS NULL
-            )
-            OR (
-              NOT (
-                COALESCE(NOT x.st0 IS NULL, FALSE) = TRUE
-              )
-              AND NOT (
-                x.f3_lead_stage IN ('Closed - Lost')
-              )
-            )
-          )
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS checked_22,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN (
-          NOT (
-            CAST(EXTRACT(EPOCH FROM CAST(x.f19_created_at AS TIMESTAMP)) AS BIGINT) IS NULL
-          )
-          AND (
-            NOT (
-              x.st0 IS NULL
-            )
-            OR (
-              NOT (
-                COALESCE(NOT x.st0 IS NULL, FALSE) = TRUE
-              )
-              AND NOT (
-                x.f3_lead_stage IN ('Closed - Lost')
-              )
-            )
-          )
-        )
-        AND (
-          (
-            b_t3.cum_business_seconds + LEAST(GREATEST(x.t3 - b_t3.hour_start, b_t3.open_offset), b_t3.close_offset) - b_t3.open_offset
-          ) - (
-            b_t2.cum_business_seconds + LEAST(GREATEST(x.t2 - b_t2.hour_start, b_t2.open_offset), b_t2.close_offset) - b_t2.open_offset
-          )
-        ) > 72000
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
-  ) AS violations_22
-FROM slots AS x
-LEFT JOIN business_hours AS b_t0
-  ON b_t0.hour_start = x.t0 - x.t0 % 3600
-LEFT JOIN business_hours AS b_t1
-  ON b_t1.hour_start = x.t1 - x.t1 % 3600
-LEFT JOIN business_hours AS b_t2
-  ON b_t2.hour_start = x.t2 - x.t2 % 3600
-LEFT JOIN business_hours AS b_t3
-  ON b_t3.hour_start = x.t3 - x.t3 % 3600;
+          ) > 72000
+          THEN 1
+          ELSE 0
+        END
+      ),
+      0
+    ) AS violations_22,
+    COUNT(*) AS n_rows
+  FROM slots AS x
+  LEFT JOIN business_hours AS b_t0
+    ON b_t0.hour_start = x.t0 - x.t0 % 3600
+  LEFT JOIN business_hours AS b_t1
+    ON b_t1.hour_start = x.t1 - x.t1 % 3600
+  LEFT JOIN business_hours AS b_t2
+    ON b_t2.hour_start = x.t2 - x.t2 % 3600
+  LEFT JOIN business_hours AS b_t3
+    ON b_t3.hour_start = x.t3 - x.t3 % 3600
+) AS m
+CROSS JOIN dq11 AS dq11
+CROSS JOIN dq12 AS dq12
+CROSS JOIN dq13 AS dq13;
 
 -- activities: allowed-values.activity-type, allowed-values.call-outcome, call-logging, outreach-before-consent, outreach-do-not-contact
 WITH l AS (
@@ -1053,7 +1087,8 @@ SELECT
       CASE WHEN 1 = 1 AND COALESCE(l.f1_do_not_contact, FALSE) = TRUE THEN 1 ELSE 0 END
     ),
     0
-  ) AS violations_4
+  ) AS violations_4,
+  COUNT(*) AS n_rows
 FROM activities AS t
 LEFT JOIN l AS l
   ON l.k = t."lead_id";
@@ -1163,7 +1198,8 @@ SELECT
       END
     ),
     0
-  ) AS violations_2
+  ) AS violations_2,
+  COUNT(*) AS n_rows
 FROM stage_history AS t;
 
 -- appointments: allowed-values.appointment-stage
@@ -1198,6 +1234,7 @@ SELECT
       END
     ),
     0
-  ) AS violations_0
+  ) AS violations_0,
+  COUNT(*) AS n_rows
 FROM appointments AS t;
 
