@@ -286,3 +286,25 @@ def test_pages_are_deterministic_and_escape_process_text(tmp_path):
     assert ("Conformance", "conformance.md") in a.nav
     contract = a.pages["data-contract.md"]
     assert "`leads`" in contract and "`stage_history`" in contract and "timestamp \\(UTC" in contract
+
+
+def test_reports_escape_hostile_process_text(tmp_path, capsys):
+    play = tmp_path / "play"
+    shutil.copytree(FIXTURE, play)
+    stages = play / "stages.yaml"
+    hostile = "<script>alert(1)</script> & ]]> {{ x }} [click](javascript:alert(1))"
+    stages.write_text(stages.read_text().replace("name: Qualified\n", f"name: \"{hostile}\"\n"))
+    m = load_playbook(play)
+    write_demo(m, str(tmp_path / "data"), leads=200, seed=1)
+    x, md, j = tmp_path / "r.xml", tmp_path / "r.md", tmp_path / "r.json"
+    code = cli_run(["conform", "--playbook", str(play), "--source", str(tmp_path / "data"), "--as-of",
+                    iso(default_as_of(m)), "--junit", str(x), "--markdown", str(md), "--json", str(j)])
+    capsys.readouterr()
+    assert code == 1
+    names = [c.get("name") for c in ET.parse(x).getroot().iter("testcase")]
+    assert "required-fields.qualified" in names
+    failure = next(c for c in ET.parse(x).getroot().iter("testcase") if c.get("name") == "required-fields.qualified")
+    assert hostile in failure.find("failure").get("message")  # XML-escaped on disk, intact when parsed
+    text = md.read_text()
+    assert "<script>" not in text and "](javascript:" not in text and "&lt;script&gt;" in text
+    assert any(r["title"].count(hostile) for r in json.loads(j.read_text())["rules"])
