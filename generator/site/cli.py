@@ -58,15 +58,23 @@ def serve(process_dir: Path, site_dir: Path, port: int, cache_dir: Path) -> None
 
     changed = threading.Event()
 
+    config = (PROJECT_ROOT / "mkdocs.yml").resolve()
+
     class Handler(FileSystemEventHandler):
         def on_any_event(self, event) -> None:
-            if not event.is_directory:
+            if event.is_directory or event.event_type in ("opened", "closed_no_write"):
+                return
+            paths = [Path(str(p)) for p in (event.src_path, getattr(event, "dest_path", "")) if p]
+            # Only process YAML, templates and the site config count; the root folder is
+            # watched for mkdocs.yml alone (other files there change all the time).
+            if any(p.suffix in (".yaml", ".yml") or TEMPLATES_DIR in p.resolve().parents or p.resolve() == config
+                   for p in paths):
                 changed.set()
 
     observer = Observer()
-    for path in (Path(process_dir), TEMPLATES_DIR, PROJECT_ROOT / "mkdocs.yml"):
-        target = path if path.is_dir() else path.parent
-        observer.schedule(Handler(), str(target), recursive=target.is_dir() and path.is_dir())
+    observer.schedule(Handler(), str(Path(process_dir)), recursive=True)
+    observer.schedule(Handler(), str(TEMPLATES_DIR), recursive=True)
+    observer.schedule(Handler(), str(config.parent), recursive=False)
     observer.start()
     try:
         while True:

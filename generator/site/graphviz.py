@@ -81,6 +81,7 @@ def render_svg(source: str, cache_dir: Path | None = None, dot: str = "dot") -> 
 _PROLOGUE = re.compile(r"\A.*?(?=<svg\b)", re.S)
 _COMMENT = re.compile(r"<!--.*?-->\s*", re.S)
 _OPEN = re.compile(r"<svg\b")
+_TITLE = re.compile(r"<title>[^<]*</title>\n?")
 
 
 def clean_svg(svg: str) -> str:
@@ -90,5 +91,7 @@ def clean_svg(svg: str) -> str:
     """
     svg = _PROLOGUE.sub("", svg, count=1)
     svg = _COMMENT.sub("", svg)
+    # <title> holds DOT node names (step__x): noise in tooltips and in the search index.
+    svg = _TITLE.sub("", svg)
     svg = _OPEN.sub('<svg role="img"', svg, count=1)
     return "\n".join(line for line in svg.splitlines() if line.strip()) + "\n"

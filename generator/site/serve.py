@@ -7,6 +7,8 @@ import http.server
 import threading
 from pathlib import Path
 
+from ..errors import UsageError
+
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args) -> None:  # noqa: A002 - signature from the base class
@@ -19,6 +21,9 @@ def start_server(site_dir: Path, port: int = 0) -> http.server.ThreadingHTTPServ
     The directory is looked up per request, so a rebuild's swap is served at once.
     """
     handler = functools.partial(_Quiet, directory=str(Path(site_dir).resolve()))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as exc:
+        raise UsageError(f"cannot serve on 127.0.0.1:{port}: {exc.strerror}; pick another --port") from exc
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
