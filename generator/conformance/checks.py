@@ -409,10 +409,13 @@ def build_checks(model: Playbook, contract: Contract | None = None) -> list[Chec
             any_of(*(Entered(s) for s in sla.applies_to_stages)) if sla.applies_to_stages else TRUE,
         )
         end = Coalesce((stop, AsOf()))
+        # The start is only read where it is set (see `applies`); written like an end, one event
+        # used as one SLA's start and another's stop shares one business-time join.
+        start_t = Coalesce((start, AsOf()))
         from .calendar import business_day_hours
 
         limit = sla.within.seconds(business_day_hours(model.playbook.calendar))
-        breach = Cmp(">", Elapsed(start, end, sla.within.business), Lit(limit))
+        breach = Cmp(">", Elapsed(start_t, end, sla.within.business), Lit(limit))
         add(Check(
             id=f"sla.{sla.id}",
             title=f"“{sla.name}” met within {sla.within}",

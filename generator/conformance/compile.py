@@ -482,19 +482,16 @@ class Compiler:
         for v, alias in ctx.stage_times.items():
             if to_col and at_col:
                 cond = exp.EQ(this=_col(to_col), expression=_lit(v))
-                sh_cols.append(exp.alias_(exp.Min(this=exp.Case(
-                    ifs=[exp.If(this=cond, true=self.epoch(_col(at_col)))])), alias))
+                sh_cols.append(exp.alias_(self._first_epoch(cond, at_col), alias))
             else:
                 x_cols.append(exp.alias_(exp.Null(), alias))
         for (kind, arg), alias in ctx.events.items():
             if kind == "activity" and typ and occ:
                 cond = exp.In(this=_col(typ), expressions=[_lit(t) for t in arg]) if arg else exp.true()
-                act_cols.append(exp.alias_(exp.Min(this=exp.Case(
-                    ifs=[exp.If(this=cond, true=self.epoch(_col(occ)))])), alias))
+                act_cols.append(exp.alias_(self._first_epoch(cond, occ), alias))
             elif kind == "appointment" and ast and aat:
                 cond = exp.EQ(this=_col(ast), expression=_lit(arg)) if arg else exp.true()
-                ap_cols.append(exp.alias_(exp.Min(this=exp.Case(
-                    ifs=[exp.If(this=cond, true=self.epoch(_col(aat)))])), alias))
+                ap_cols.append(exp.alias_(self._first_epoch(cond, aat), alias))
             else:
                 x_cols.append(exp.alias_(exp.Null(), alias))
         for stage, alias in ctx.appts.items():
@@ -537,6 +534,11 @@ class Compiler:
                            join_type="left")
         return out
 
+    def _first_epoch(self, cond: exp.Expression, column: str) -> exp.Expression:
+        """Epoch of the earliest value of `column` where `cond` holds (converted once per group)."""
+        ts = exp.Cast(this=_col(column), to=exp.DataType.build("timestamp"))
+        return self.epoch(exp.Min(this=exp.Case(ifs=[exp.If(this=cond, true=ts)])))
+
     def _time_columns(self, checks: list[ir.Check]) -> list[tuple[str, str]]:
         """Physical time columns whose instants need business time (for the calendar's range)."""
         out: set[tuple[str, str]] = set()
@@ -566,9 +568,9 @@ class Compiler:
         """One query returning MIN and MAX epoch over every time column business time is taken of."""
         parts = []
         for table, col in time_columns:
-            e = self.epoch(_col(col))
-            parts.append(exp.select(exp.alias_(exp.Min(this=e), "lo"),
-                                    exp.alias_(exp.Max(this=e.copy()), "hi")).from_(self.table(table)))
+            ts = exp.Cast(this=_col(col), to=exp.DataType.build("timestamp"))
+            parts.append(exp.select(exp.alias_(self.epoch(exp.Min(this=ts)), "lo"),
+                                    exp.alias_(self.epoch(exp.Max(this=ts.copy())), "hi")).from_(self.table(table)))
         union = parts[0]
         for p in parts[1:]:
             union = exp.union(union, p, distinct=False)

@@ -25,24 +25,18 @@ WITH base AS (
     MAX(CASE WHEN "to_stage" = 'in-treatment' THEN 1 ELSE 0 END) AS ent1,
     MAX(CASE WHEN "to_stage" = 'Closed - Lost' THEN 1 ELSE 0 END) AS ent2,
     MAX(CASE WHEN "to_stage" = 'qualified' THEN 1 ELSE 0 END) AS ent3,
-    MIN(
-      CASE
-        WHEN "to_stage" = 'qualified'
-        THEN CAST(EPOCH(CAST("changed_at" AS TIMESTAMP)) AS BIGINT)
-      END
-    ) AS st0
+    CAST(EPOCH(
+      CAST(MIN(CASE WHEN "to_stage" = 'qualified' THEN CAST("changed_at" AS TIMESTAMP) END) AS TIMESTAMP)
+    ) AS BIGINT) AS st0
   FROM stage_history
   GROUP BY
     "lead_id"
 ), act AS (
   SELECT
     "lead_id" AS k,
-    MIN(
-      CASE
-        WHEN "activity_type" IN ('call')
-        THEN CAST(EPOCH(CAST("occurred_at" AS TIMESTAMP)) AS BIGINT)
-      END
-    ) AS ev0
+    CAST(EPOCH(
+      CAST(MIN(CASE WHEN "activity_type" IN ('call') THEN CAST("occurred_at" AS TIMESTAMP) END) AS TIMESTAMP)
+    ) AS BIGINT) AS ev0
   FROM activities
   GROUP BY
     "lead_id"
@@ -75,10 +69,9 @@ WITH base AS (
 ), slots AS (
   SELECT
     *,
-    x.st0 AS t0,
+    COALESCE(x.st0, 1769860800) AS t0,
     COALESCE(x.ev0, 1769860800) AS t1,
-    CAST(EPOCH(CAST(x.f14_created_at AS TIMESTAMP)) AS BIGINT) AS t2,
-    COALESCE(x.st0, 1769860800) AS t3
+    COALESCE(CAST(EPOCH(CAST(x.f14_created_at AS TIMESTAMP)) AS BIGINT), 1769860800) AS t2
   FROM enriched AS x
 ), dq11 AS (
   SELECT
@@ -1061,27 +1054,27 @@ FROM (
           )
           AND (
             (
-              b_t3.cum_business_seconds + CASE
+              b_t0.cum_business_seconds + CASE
                 WHEN CASE
                   WHEN (
-                    x.t3 - b_t3.hour_start
-                  ) IS NULL OR b_t3.open_offset IS NULL
+                    x.t0 - b_t0.hour_start
+                  ) IS NULL OR b_t0.open_offset IS NULL
                   THEN NULL
-                  ELSE GREATEST(x.t3 - b_t3.hour_start, b_t3.open_offset)
+                  ELSE GREATEST(x.t0 - b_t0.hour_start, b_t0.open_offset)
                 END IS NULL
-                OR b_t3.close_offset IS NULL
+                OR b_t0.close_offset IS NULL
                 THEN NULL
                 ELSE LEAST(
                   CASE
                     WHEN (
-                      x.t3 - b_t3.hour_start
-                    ) IS NULL OR b_t3.open_offset IS NULL
+                      x.t0 - b_t0.hour_start
+                    ) IS NULL OR b_t0.open_offset IS NULL
                     THEN NULL
-                    ELSE GREATEST(x.t3 - b_t3.hour_start, b_t3.open_offset)
+                    ELSE GREATEST(x.t0 - b_t0.hour_start, b_t0.open_offset)
                   END,
-                  b_t3.close_offset
+                  b_t0.close_offset
                 )
-              END - b_t3.open_offset
+              END - b_t0.open_offset
             ) - (
               b_t2.cum_business_seconds + CASE
                 WHEN CASE
@@ -1120,8 +1113,6 @@ FROM (
     ON b_t1.hour_start = x.t1 - x.t1 % 3600
   LEFT JOIN business_hours AS b_t2
     ON b_t2.hour_start = x.t2 - x.t2 % 3600
-  LEFT JOIN business_hours AS b_t3
-    ON b_t3.hour_start = x.t3 - x.t3 % 3600
 ) AS m
 CROSS JOIN dq11 AS dq11
 CROSS JOIN dq12 AS dq12

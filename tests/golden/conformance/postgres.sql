@@ -25,24 +25,14 @@ WITH base AS (
     MAX(CASE WHEN "to_stage" = 'in-treatment' THEN 1 ELSE 0 END) AS ent1,
     MAX(CASE WHEN "to_stage" = 'Closed - Lost' THEN 1 ELSE 0 END) AS ent2,
     MAX(CASE WHEN "to_stage" = 'qualified' THEN 1 ELSE 0 END) AS ent3,
-    MIN(
-      CASE
-        WHEN "to_stage" = 'qualified'
-        THEN CAST(EXTRACT(EPOCH FROM CAST("changed_at" AS TIMESTAMP)) AS BIGINT)
-      END
-    ) AS st0
+    CAST(EXTRACT(EPOCH FROM CAST(MIN(CASE WHEN "to_stage" = 'qualified' THEN CAST("changed_at" AS TIMESTAMP) END) AS TIMESTAMP)) AS BIGINT) AS st0
   FROM stage_history
   GROUP BY
     "lead_id"
 ), act AS (
   SELECT
     "lead_id" AS k,
-    MIN(
-      CASE
-        WHEN "activity_type" IN ('call')
-        THEN CAST(EXTRACT(EPOCH FROM CAST("occurred_at" AS TIMESTAMP)) AS BIGINT)
-      END
-    ) AS ev0
+    CAST(EXTRACT(EPOCH FROM CAST(MIN(CASE WHEN "activity_type" IN ('call') THEN CAST("occurred_at" AS TIMESTAMP) END) AS TIMESTAMP)) AS BIGINT) AS ev0
   FROM activities
   GROUP BY
     "lead_id"
@@ -75,10 +65,12 @@ WITH base AS (
 ), slots AS (
   SELECT
     *,
-    x.st0 AS t0,
+    COALESCE(x.st0, 1769860800) AS t0,
     COALESCE(x.ev0, 1769860800) AS t1,
-    CAST(EXTRACT(EPOCH FROM CAST(x.f14_created_at AS TIMESTAMP)) AS BIGINT) AS t2,
-    COALESCE(x.st0, 1769860800) AS t3
+    COALESCE(
+      CAST(EXTRACT(EPOCH FROM CAST(x.f14_created_at AS TIMESTAMP)) AS BIGINT),
+      1769860800
+    ) AS t2
   FROM enriched AS x
 ), dq11 AS (
   SELECT
@@ -953,7 +945,7 @@ FROM (
           )
           AND (
             (
-              b_t3.cum_business_seconds + LEAST(GREATEST(x.t3 - b_t3.hour_start, b_t3.open_offset), b_t3.close_offset) - b_t3.open_offset
+              b_t0.cum_business_seconds + LEAST(GREATEST(x.t0 - b_t0.hour_start, b_t0.open_offset), b_t0.close_offset) - b_t0.open_offset
             ) - (
               b_t2.cum_business_seconds + LEAST(GREATEST(x.t2 - b_t2.hour_start, b_t2.open_offset), b_t2.close_offset) - b_t2.open_offset
             )
@@ -972,8 +964,6 @@ FROM (
     ON b_t1.hour_start = x.t1 - x.t1 % 3600
   LEFT JOIN business_hours AS b_t2
     ON b_t2.hour_start = x.t2 - x.t2 % 3600
-  LEFT JOIN business_hours AS b_t3
-    ON b_t3.hour_start = x.t3 - x.t3 % 3600
 ) AS m
 CROSS JOIN dq11 AS dq11
 CROSS JOIN dq12 AS dq12
