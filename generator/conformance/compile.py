@@ -185,12 +185,15 @@ class Compiler:
 
     def _x_Entered(self, e: ir.Entered, ctx):
         v = self.stage_value(e.stage)
-        if v not in ctx.entered:
-            ctx.entered[v] = f"ent{len(ctx.entered)}"
         stage_f = self.contract.by_semantic("leads", "stage")
-        flag = exp.EQ(this=exp.Coalesce(this=_col(ctx.entered[v], "x", False),
-                                        expressions=[exp.Literal.number(0)]),
-                      expression=exp.Literal.number(1))
+        if self.sem("stage_history", "to_stage") is None:  # no history: the current stage is all we know
+            flag = exp.false()
+        else:
+            if v not in ctx.entered:
+                ctx.entered[v] = f"ent{len(ctx.entered)}"
+            flag = exp.EQ(this=exp.Coalesce(this=_col(ctx.entered[v], "x", False),
+                                            expressions=[exp.Literal.number(0)]),
+                          expression=exp.Literal.number(1))
         if stage_f:
             cur = exp.EQ(this=_col(ctx.lead_field(stage_f.field_id), "x", False), expression=_lit(v))
             return exp.Paren(this=exp.or_(flag, exp.Coalesce(this=cur, expressions=[exp.false()])))
