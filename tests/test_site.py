@@ -41,6 +41,7 @@ HOSTILE = [
     "<img src=x onerror=alert(1)>",
     "<b>Welcome</b>",
     "{{ first_name }}",
+    "Close the lead </title><script>alert('title')</script> & co",
 ]
 
 
@@ -133,6 +134,10 @@ def test_hostile_text_is_literal_in_built_html(built):
                 assert attrs.get("src") != "x", page
             if tag == "b":
                 pytest.fail(f"process text became a <b> element in {page}")
+        # The theme prints page titles raw in <title>: it must hold text only.
+        raw = page.read_text("utf-8")
+        title = raw[raw.index("<title>") + 7: raw.index("</title>")]
+        assert "<" not in title, (page, title)
         # Inline scripts are the theme's own; none carries process text.
         assert not [x for x in d.scripts if "alert" in x], page
     flat = " ".join(text.split())

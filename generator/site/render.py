@@ -10,6 +10,7 @@ build links return `Md` with their text escaped.
 from __future__ import annotations
 
 import functools
+import json
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 import jinja2
 
 from ..model import Playbook
-from ..text import md_block, md_text
+from ..text import html_text, md_block, md_text
 from . import diagrams
 from .contrib import Contribution
 
@@ -165,6 +166,17 @@ class Links:
         raise AttributeError(kind)
 
 
+def front_matter(title: str) -> str:
+    """YAML front matter giving a page its title, HTML-escaped.
+
+    Without it mkdocs takes the title from the H1 and the theme prints it in
+    <title> after `striptags`, which unescapes entities: a name holding
+    `</title><script>` would become markup there. The theme prints a meta
+    title as is, so the escaped text shows literally in the tab and the nav.
+    """
+    return "---\ntitle: " + json.dumps(html_text(title), ensure_ascii=False) + "\n---\n\n"
+
+
 def environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
     """Jinja for Markdown: no autoescape (it is HTML's), escaping by `finalize` instead."""
     env = jinja2.Environment(
@@ -228,9 +240,10 @@ def render(model: Playbook, contribution: Contribution | None = None,
 
     index: dict[str, dict[str, Any]] = {}  # entity look-ups shared by every page's Links
 
-    def page(path: str, template: str, **ctx: Any) -> None:
+    def page(path: str, template: str, title: str | None = None, **ctx: Any) -> None:
         links = Links(model, path, index)
-        pages[path] = env.get_template(template).render(m=model, link=links, page=path, **ctx)
+        text = env.get_template(template).render(m=model, link=links, page=path, **ctx)
+        pages[path] = (front_matter(title) + text) if title is not None else text
 
     flow = diagrams.Flow.of(model)
 
@@ -243,10 +256,10 @@ def render(model: Playbook, contribution: Contribution | None = None,
             model, lambda step, anchor: html_href(from_md, f"steps/{step}.md", anchor), highlight, lanes, flow)
         return DIAGRAM_TOKEN.format(key)
 
-    page("index.md", "index.md.j2", swimlane=Md(swim("swimlane", "index.md")))
+    page("index.md", "index.md.j2", title=model.playbook.title, swimlane=Md(swim("swimlane", "index.md")))
 
     for step in model.steps:
-        page(f"steps/{step.id}.md", "step.md.j2", step=step,
+        page(f"steps/{step.id}.md", "step.md.j2", title=step.name, step=step,
              prev_steps=[s for s in model.steps if step.id in s.next
                          or any(o.next_step == step.id for d in s.decisions for o in d.outcomes)])
 
@@ -256,7 +269,7 @@ def render(model: Playbook, contribution: Contribution | None = None,
 
     for role in model.roles:
         ctx = _role_context(model, role)
-        page(f"roles/{role.id}.md", "role.md.j2",
+        page(f"roles/{role.id}.md", "role.md.j2", title=role.name,
              swimlane=Md(swim(f"swimlane-{role.id}", f"roles/{role.id}.md", role.lane)),
              lane=lanes.get(role.lane), contributed=Md(contribution.role_sections.get(role.id, "")), **ctx)
 
