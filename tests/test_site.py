@@ -42,6 +42,7 @@ HOSTILE = [
     "<b>Welcome</b>",
     "{{ first_name }}",
     "Close the lead </title><script>alert('title')</script> & co",
+    "Reason note <img src=x onerror=alert(2)> </title>",
 ]
 
 
