@@ -75,9 +75,11 @@ def _sum_if(cond: exp.Expression) -> exp.Expression:
 class _Ctx:
     """Collects what a table's checks need while their predicates are compiled."""
 
-    def __init__(self, comp: "Compiler", table: str):
+    def __init__(self, comp: "Compiler", table: str, raw: bool = False):
         self.c = comp
         self.table = table
+        self.raw = raw  # columns straight from the table, not from the enriched lead rows
+        self.bslots: set[str] = set()  # time slots whose business time is needed
         self.lead_fields: dict[str, str] = {}  # field id -> alias in the lead CTE
         self.entered: dict[str, str] = {}  # stage value -> alias
         self.events: dict[tuple, str] = {}  # (kind, arg) of an activity/appointment event -> alias
@@ -163,7 +165,7 @@ class Compiler:
         return m(e, ctx)
 
     def _ref(self, field_id: str, lead: bool, ctx: _Ctx) -> exp.Expression:
-        if getattr(ctx, "raw", False):  # straight from the table (duplicate-group aggregates)
+        if ctx.raw:  # straight from the table (duplicate-group aggregates)
             return _col(self.phys(field_id))
         if ctx.table == "leads":
             return _col(ctx.lead_field(field_id), "x", quoted=False)
@@ -267,8 +269,7 @@ class Compiler:
             raise CompileError("elapsed time is only supported on lead checks")
         s, t = self._slot(e.start, ctx), self._slot(e.end, ctx)
         if e.business:
-            ctx.business = True
-            ctx.bslots = getattr(ctx, "bslots", set()) | {s, t}
+            ctx.bslots |= {s, t}
             return exp.Paren(this=exp.Sub(this=self._business(t), expression=self._business(s)))
         return exp.Paren(this=exp.Sub(this=_col(t, "x", False), expression=_col(s, "x", False)))
 
@@ -346,7 +347,7 @@ class Compiler:
                     iq = base.select(exp.alias_(self.text(rid.copy()), "record_id"), copy=True)
                     iq = iq.where(exp.and_(a.copy(), v.copy())).order_by(exp.Ordered(this=exp.column("record_id")))
                     out.ids_sql[c.id] = iq.sql(dialect=self.dialect, pretty=True)
-            if getattr(ctx, "business", False):
+            if ctx.bslots:
                 out.needs_calendar = True
         out.time_columns = self._time_columns(checks)
         return out
@@ -379,8 +380,7 @@ class Compiler:
                 cols += [_col(f"checked_{i}", "m", False), _col(f"violations_{i}", "m", False)]
                 continue
             rule_id, unflagged = parts
-            raw = _Ctx(self, "leads")
-            raw.raw = True
+            raw = _Ctx(self, "leads", raw=True)
             rule = rules[rule_id]
             keys = [exp.alias_(self.normalize(_col(self.phys(f)), rule.normalize.get(f, "none")), f"k{j}")
                     for j, f in enumerate(rule.match_on)]
@@ -527,7 +527,7 @@ class Compiler:
             xs = xs.select(exp.alias_(e, alias))
         sel = sel.with_("slots", as_=xs)
         out = sel.from_(exp.alias_(exp.to_table("slots"), "x", table=True))
-        for alias in sorted(getattr(ctx, "bslots", set())):
+        for alias in sorted(ctx.bslots):
             b = f"b_{alias}"
             t = _col(alias, "x", False)
             out = out.join(exp.alias_(self.table(BUSINESS_HOURS_TABLE), b, table=True),
