@@ -393,3 +393,22 @@ def test_generated_docs_build_under_zensical(built, tmp_path):
     capture = _dom(project / "site" / "steps" / "capture" / "index.html")
     assert "<script>alert('x')</script>" in " ".join(capture.text)
     assert html.escape("<script>") not in " ".join(capture.text)  # escaped once, not twice
+
+
+# --------------------------------------------------------------- benchmark
+
+
+def test_benchmark_scaled_playbook_is_valid(tmp_path):
+    """The benchmark's generated playbook must stay a valid one, or it measures nothing."""
+    sys.path.insert(0, str(HERE.parent))
+    try:
+        from benchmarks.site import scaled_data, write_playbook
+    finally:
+        sys.path.remove(str(HERE.parent))
+    from generator.load import load_data
+
+    write_playbook(scaled_data(load_data(FIXTURE).data, 3), tmp_path / "big")
+    big = load_playbook(tmp_path / "big")
+    small = load_playbook(FIXTURE)
+    assert len(big.steps) == 3 * len(small.steps) and len(big.lanes) == 3 * len(small.lanes)
+    assert len(render(big, Contribution()).pages) > 2 * len(render(small, Contribution()).pages)
