@@ -54,6 +54,15 @@ def quote(value: Any) -> Md:
     return Md("> " + md_block(value).replace("\n\n", "\n>\n> "))
 
 
+OPS = {"equals": "is", "in": "is one of", "not_in": "is none of", "is_set": "is set", "is_not_set": "is empty",
+       "gte": "is at least", "lte": "is at most"}
+
+
+def op_text(op: str) -> str:
+    """Jinja filter: a condition operator in words."""
+    return OPS.get(op, op)
+
+
 def join(items, sep: str = ", ") -> Md:
     """Jinja filter: join already-escaped pieces (or escape plain ones)."""
     return Md(sep.join(md(i) for i in items))
@@ -191,7 +200,7 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
         comment_start_string="{##",
         comment_end_string="##}",
     )
-    env.filters.update(md=md, block=block, join=join, quote=quote)
+    env.filters.update(md=md, block=block, join=join, quote=quote, op=op_text)
     env.tests["contains"] = lambda seq, item: item in seq
     env.globals.update(Md=Md)
     return env
