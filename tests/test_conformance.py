@@ -308,3 +308,16 @@ def test_reports_escape_hostile_process_text(tmp_path, capsys):
     text = md.read_text()
     assert "<script>" not in text and "](javascript:" not in text and "&lt;script&gt;" in text
     assert any(r["title"].count(hostile) for r in json.loads(j.read_text())["rules"])
+
+
+def test_golden_site_pages(model):
+    from generator.conformance.pages import contribute
+
+    contrib = contribute(model, FIXTURE)
+    folder = GOLDEN / "pages"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in sorted(contrib.pages.items()):
+        path = folder / name
+        if UPDATE or not path.exists():
+            path.write_text(text)
+        assert text == path.read_text(), f"{path} differs; regenerate with PLAYBOOK_UPDATE_GOLDEN=1"
