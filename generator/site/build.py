@@ -26,7 +26,6 @@ from .render import DIAGRAM_TOKEN, TEMPLATES_DIR, Rendered, render
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = PROJECT_ROOT / "mkdocs.yml"
-ASSETS_DIR = TEMPLATES_DIR / "assets"
 
 
 @dataclass
@@ -122,7 +121,9 @@ def build_site(process_dir: Path = Path("process"), site_dir: Path = Path("site"
         if docs_dir is not None:
             docs_dir = Path(docs_dir).resolve()
             docs_dir.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copytree(docs, work / "docs-out")
-            _swap(work / "docs-out", docs_dir, work / "docs-old")
+            # Staged beside its destination: a rename cannot cross file systems.
+            with tempfile.TemporaryDirectory(prefix=".playbook-docs-", dir=docs_dir.parent) as dtmp:
+                shutil.copytree(docs, Path(dtmp) / "docs")
+                _swap(Path(dtmp) / "docs", docs_dir, Path(dtmp) / "old")
         _swap(work / "site", site_dir, work / "site-old")
     return report
