@@ -86,7 +86,10 @@ def conform(ctx: click.Context, source_spec: str, playbook: str, as_of: str | No
             result = run_checks(model, source, as_of=clock, with_ids=ids, progress=progress)
         finally:
             source.close()
-    report.print_table(result, Console())
+    import sys
+
+    # CI logs are not terminals: a fixed wide table, so counts are never cut short.
+    report.print_table(result, Console() if sys.stdout.isatty() else Console(width=160))
     for path, text in ((json_out, report.to_json), (junit_out, report.to_junit), (md_out, report.to_markdown)):
         if path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)

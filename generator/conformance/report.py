@@ -109,7 +109,7 @@ def print_table(result: RunResult, console=None) -> None:
               title_justify="left")
     for col, just in (("rule", "left"), ("checked", "right"), ("violations", "right"), ("holds for", "right"),
                       ("threshold", "left"), ("status", "left")):
-        t.add_column(col, justify=just, no_wrap=(col == "rule"))
+        t.add_column(col, justify=just, no_wrap=True, overflow="fold" if col == "rule" else "ellipsis")
     for r in result.rules:
         t.add_row(Text(r.id), str(r.checked), str(r.violations), rate_text(r), threshold_text(r),
                   Text(r.status, style=STATUS_STYLE[r.status]))
