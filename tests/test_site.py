@@ -412,3 +412,17 @@ def test_benchmark_scaled_playbook_is_valid(tmp_path):
     small = load_playbook(FIXTURE)
     assert len(big.steps) == 3 * len(small.steps) and len(big.lanes) == 3 * len(small.lanes)
     assert len(render(big, Contribution()).pages) > 2 * len(render(small, Contribution()).pages)
+
+
+def test_mkdocs_config_is_plain_data_without_include_features():
+    """mkdocs.yml is read with PyYAML's full loader: keep it safe-loadable and free of include features."""
+    import yaml
+
+    cfg = yaml.safe_load((HERE.parent / "mkdocs.yml").read_text())  # raises on python tags
+    names = [next(iter(e)) if isinstance(e, dict) else e for e in cfg["markdown_extensions"]]
+    assert "pymdownx.escapeall" in names and {"tables", "attr_list", "toc"} <= set(names)
+    assert not [n for n in names if "snippets" in n or "macros" in n]
+    plugins = [next(iter(p)) if isinstance(p, dict) else p for p in cfg.get("plugins", [])]
+    assert "macros" not in plugins and "search" in plugins
+    assert cfg["theme"]["name"] == "material" and cfg["theme"]["font"] is False
+    assert {p["scheme"] for p in cfg["theme"]["palette"]} == {"default", "slate"}
