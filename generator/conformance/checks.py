@@ -397,8 +397,8 @@ def build_checks(model: Playbook, contract: Contract | None = None) -> list[Chec
     esc_f = _sem(contract, "leads", "escalated_at")
     skipped = dict(unmeasurable_slas(model))
     for sla in model.slas:
-        if sla.id in skipped:
-            continue
+        if sla.id in skipped or any(_event_unseen(model, contract, ev) for ev in (sla.start_event, sla.stop_event)):
+            continue  # listed by not_checkable()
         start = EventTime(sla.start_event)
         stop = EventTime(sla.stop_event)
         is_closed = InValues(Col(stage_f), tuple(closed)) if (stage_f and closed) else Not(TRUE)
@@ -596,3 +596,94 @@ def build_checks(model: Playbook, contract: Contract | None = None) -> list[Chec
 
 def _is_text(model: Playbook, field_id: str) -> bool:
     return model.field(field_id).type in ("string", "text", "email", "phone", "enum", "url", "reference")
+
+
+# ------------------------------------------------------------------ what cannot be checked
+
+
+def _no_fields(contract: Contract, table: str, *semantics: str) -> str | None:
+    """Why `table` cannot serve the semantics, or None when every one has a column."""
+    if not contract.table(table).columns:
+        return f"no {table} fields in the data dictionary"
+    missing = [s for s in semantics if contract.by_semantic(table, s) is None]
+    if missing:
+        return f"no {table} field tagged {' or '.join(missing)} in the data dictionary"
+    return None
+
+
+_EVENT_NEEDS = {
+    "stage": ("stage_history", ("to_stage", "changed_at")),
+    "flag": ("stage_history", ("to_stage", "changed_at")),
+    "activity": ("activities", ("activity_type", "occurred_at")),
+    "appointment": ("appointments", ("appointment_stage", "appointment_at")),
+}
+
+
+def _event_unseen(model: Playbook, contract: Contract, event_id: str) -> str | None:
+    src = event_source(model, event_id)
+    if src is None or src[0] not in _EVENT_NEEDS:
+        return None
+    table, sems = _EVENT_NEEDS[src[0]]
+    return _no_fields(contract, table, *sems)
+
+
+@dataclass(frozen=True)
+class Unchecked:
+    """A rule the playbook asks for that its data dictionary gives no data for."""
+
+    id: str
+    title: str
+    section: str
+    reason: str  # e.g. "no stage_history fields in the data dictionary"
+
+
+def not_checkable(model: Playbook, contract: Contract | None = None) -> list[Unchecked]:
+    """Rules the playbook asks for but its data dictionary cannot support, by id; they get no
+    check and every report lists them as "not checkable (reason)" instead of a silent gap."""
+    contract = contract or build_contract(model)
+    built = {c.id for c in build_checks(model, contract)}
+    out: dict[str, Unchecked] = {}
+
+    def add(rule_id: str, title: str, section: str, reason: str | None) -> None:
+        if reason and rule_id not in built and rule_id not in out:
+            out[rule_id] = Unchecked(rule_id, title, section, reason)
+
+    if any(s.transitions for s in model.stages):
+        add("transition-allowed", "Stages change only along the playbook's transitions", "stages",
+            _no_fields(contract, "stage_history", "from_stage", "to_stage"))
+    if model.appointments and any(a.lead_stage for a in model.appointments.stages):
+        add("appointment-stage-consistent", "Leads with appointments are in the matching stage", "appointments",
+            "no appointments fields in the data dictionary" if not contract.table("appointments").columns else None)
+    skipped = dict(unmeasurable_slas(model))
+    for sla in model.slas:
+        why = skipped.get(sla.id)
+        for ev in (sla.start_event, sla.stop_event):
+            why = why or _event_unseen(model, contract, ev)
+        add(f"sla.{sla.id}", f"“{sla.name}” met within {sla.within}", f"slas.{sla.id}", why)
+        if sla.escalations:
+            add(f"sla-escalated.{sla.id}", f"Every breach of “{sla.name}” was escalated", f"slas.{sla.id}",
+                why or _no_fields(contract, "leads", "escalated_at"))
+    lead_cols = {c.field_id for c in contract.table("leads").columns}
+    for rule in model.matching.rules:
+        gone = [f for f in rule.match_on if f not in lead_cols]
+        add(f"duplicates.{rule.id}", f"No unflagged duplicates by {rule.name.lower()}", "matching",
+            f"its match fields ({', '.join(gone)}) are not lead fields in the data dictionary" if gone else None)
+    if model.consent:
+        no_type = _no_fields(contract, "activities", "activity_type")
+        add("outreach-before-consent", "No outreach before the person consented", "consent", no_type)
+        add("outreach-do-not-contact", "No outreach to people who asked not to be contacted", "consent", no_type)
+    for req in model.logging:
+        if req.required_fields:
+            add(f"{req.activity}-logging", f"Every {req.activity.replace('_', ' ')} is logged with its required "
+                "fields", "logging", _no_fields(contract, "activities", "activity_type"))
+    if model.routing:
+        add("routing-consistent", "Leads sit in the queue the routing rules choose", "routing",
+            _no_fields(contract, "leads", "queue"))
+    if any(s.closed for s in model.stages):
+        add("closure-reason-present", "Closed leads record a closure reason", "closure_reasons",
+            _no_fields(contract, "leads", "stage", "closure_reason"))
+    for s in model.stages:
+        if s.reason_note_required:
+            add(f"reason-note-present.{s.id}", f"Leads moved to “{s.name}” carry a reason note", f"stages.{s.id}",
+                _no_fields(contract, "leads", "reason_note"))
+    return [out[k] for k in sorted(out)]

@@ -150,6 +150,16 @@ def render_markdown(model: Playbook, heading: str = "#", checks=None) -> str:
         out += [f"{heading}# SLAs these tables cannot time", ""]
         out += [f"- {md_text(names[sid])} ({code(sid)}): {md_text(why)}" for sid, why in skipped]
         out.append("")
+    from .checks import not_checkable
+
+    timed = {f"sla.{sid}" for sid, _ in skipped}
+    missing = [u for u in not_checkable(model) if u.id not in timed]
+    if missing:
+        out += [f"{heading}# Rules these tables cannot check", "",
+                "The playbook asks for these rules, but its data dictionary has no fields to check them "
+                "with; reports list them as not checkable until the fields are added.", ""]
+        out += [f"- {code(u.id)} ({md_text(u.title)}): not checkable ({md_text(u.reason)})" for u in missing]
+        out.append("")
     if checks:
         out += [f"{heading}# How each check counts", "", "| rule | table | counts |", "| --- | --- | --- |"]
         for ch in checks:

@@ -52,10 +52,9 @@ def _holds(r) -> str:
 
 def conformance_page(model: Playbook, result, truth: dict[str, int]) -> str:
     """Markdown of the Conformance page."""
-    from .report import threshold_text
+    from .report import status_text, summary_text, threshold_text
 
     checks = {c.id: c for c in build_checks(model)}
-    ok = sum(r.status == "pass" for r in result.rules)
     out = [
         "# Conformance",
         "",
@@ -66,17 +65,29 @@ def conformance_page(model: Playbook, result, truth: dict[str, int]) -> str:
         "not how your CRM is doing. The tables and columns the checks read are described in the "
         f"[data contract]({CONTRACT_PAGE}).",
         "",
-        f"{ok} of {len(result.rules)} rules within their threshold.",
+        md_text(summary_text(result)) + ".",
         "",
         "| rule | holds for | violations | checked | threshold | status |",
         "| --- | ---: | ---: | ---: | --- | --- |",
     ]
     for r in result.rules:
+        if r.status == "not_checkable":
+            out.append(f"| [{md_text(r.title)}](#{anchor(r.id)}) | n/a | - | - | - | {md_text(status_text(r))} |")
+            continue
         out.append(f"| [{md_text(r.title)}](#{anchor(r.id)}) | {_holds(r)} | {r.violations} | {r.checked} | "
-                   f"{md_text(threshold_text(r))} | {r.status} |")
+                   f"{md_text(threshold_text(r))} | {md_text(status_text(r))} |")
     out.append("")
     for r in result.rules:
-        c = checks[r.id]
+        c = checks.get(r.id)
+        if c is None:  # not checkable: the data dictionary has no data for it
+            out += [
+                f"## {md_text(r.title)} {{#{anchor(r.id)}}}",
+                "",
+                f"- Rule id: {code(r.id)} · playbook section {code(r.section)}",
+                f"- Status: **{md_text(status_text(r))}**; add the fields to the data dictionary to check it",
+                "",
+            ]
+            continue
         out += [
             f"## {md_text(r.title)} {{#{anchor(r.id)}}}",
             "",
@@ -96,6 +107,10 @@ def _section_md(results) -> str:
     lines = ["**Conformance** (demo data):", ""]
     for r in results:
         unit = "breaches" if r.id.startswith("sla-escalated.") else "leads"
+        if r.status == "not_checkable":
+            lines.append(f"- [{md_text(r.title)}]({PAGE}#{anchor(r.id)}): not checkable "
+                         f"({md_text(r.reason or '')})")
+            continue
         lines.append(f"- [{md_text(r.title)}]({PAGE}#{anchor(r.id)}): holds for {_holds(r)} of {unit} "
                      f"({r.status})")
     return "\n".join(lines)

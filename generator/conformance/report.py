@@ -11,14 +11,30 @@ import xml.etree.ElementTree as ET
 
 from ..text import md_text
 from .contract import code
-from .run import RuleResult, RunResult
+from .run import NOT_CHECKABLE, RuleResult, RunResult
 
-STATUS_STYLE = {"pass": "green", "fail": "bold red", "incomplete": "yellow"}
+STATUS_STYLE = {"pass": "green", "fail": "bold red", "incomplete": "yellow", NOT_CHECKABLE: "dim"}
+
+
+def status_text(r: RuleResult) -> str:
+    """`pass`, `fail`, `incomplete`, or `not checkable (why)`."""
+    return f"not checkable ({r.reason})" if r.status == NOT_CHECKABLE else r.status
+
+
+def summary_text(result: RunResult) -> str:
+    """`12 of 14 rules within threshold` (plus how many could not be checked)."""
+    ran = result.checked_rules
+    ok = sum(r.status == "pass" for r in ran)
+    text = f"{ok} of {len(ran)} rules within threshold"
+    skipped = len(result.rules) - len(ran)
+    if skipped:
+        text += f"; {skipped} not checkable (the data dictionary has no data for them)"
+    return text
 
 
 def rate_text(r: RuleResult) -> str:
     """The share of checked rows that hold, e.g. `98.7%`."""
-    if not r.checked:
+    if not r.checked or r.status == NOT_CHECKABLE:
         return "n/a"
     return f"{100 * (1 - r.violations / r.checked):.1f}%"
 
@@ -42,12 +58,13 @@ def to_junit(result: RunResult) -> str:
     """JUnit XML: one testcase per rule; failures carry counts, never values."""
     failures = sum(r.status == "fail" for r in result.rules)
     errors = sum(r.status == "incomplete" for r in result.rules)
+    skipped = sum(r.status == NOT_CHECKABLE for r in result.rules)
     suite = ET.Element("testsuite", {
         "name": f"conformance.{result.playbook}",
         "tests": str(len(result.rules)),
         "failures": str(failures),
         "errors": str(errors),
-        "skipped": "0",
+        "skipped": str(skipped),
         "timestamp": result.generated_at,
     })
     props = ET.SubElement(suite, "properties")
@@ -55,7 +72,10 @@ def to_junit(result: RunResult) -> str:
         ET.SubElement(props, "property", {"name": k, "value": str(getattr(result, k))})
     ET.SubElement(props, "property", {"name": "complete", "value": str(result.complete).lower()})
     for r in result.rules:
-        case = ET.SubElement(suite, "testcase", {"classname": f"conformance.{r.table}", "name": r.id})
+        case = ET.SubElement(suite, "testcase", {"classname": f"conformance.{r.table or 'none'}", "name": r.id})
+        if r.status == NOT_CHECKABLE:
+            ET.SubElement(case, "skipped", {"message": f"{status_text(r)}: {r.title}"})
+            continue
         summary = (f"{r.violations} of {r.checked} {r.table} rows break the rule: {r.title} "
                    f"(holds for {rate_text(r)}; threshold {threshold_text(r)}; section {r.section})")
         if r.status == "fail":
@@ -68,7 +88,7 @@ def to_junit(result: RunResult) -> str:
         if r.ids:
             ET.SubElement(case, "system-err").text = "violating record ids: " + ", ".join(r.ids)
     suites = ET.Element("testsuites", {"tests": str(len(result.rules)), "failures": str(failures),
-                                       "errors": str(errors)})
+                                       "errors": str(errors), "skipped": str(skipped)})
     suites.append(suite)
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
@@ -76,20 +96,22 @@ def to_junit(result: RunResult) -> str:
 
 def to_markdown(result: RunResult, heading: str = "#") -> str:
     """A Markdown summary table (process text escaped)."""
-    ok = sum(r.status == "pass" for r in result.rules)
     lines = [
         f"{heading} Conformance: {md_text(result.playbook)}",
         "",
         f"Source: {md_text(result.source)} · as of {md_text(result.as_of)} · "
         f"{'complete' if result.complete else '**incomplete read: no rule is reported as passing**'} · "
-        f"{ok} of {len(result.rules)} rules within threshold",
+        f"{md_text(summary_text(result))}",
         "",
         "| rule | title | checked | violations | holds for | threshold | status |",
         "| --- | --- | ---: | ---: | ---: | --- | --- |",
     ]
     for r in result.rules:
+        if r.status == NOT_CHECKABLE:
+            lines.append(f"| {code(r.id)} | {md_text(r.title)} | - | - | n/a | - | {md_text(status_text(r))} |")
+            continue
         lines.append(f"| {code(r.id)} | {md_text(r.title)} | {r.checked} | {r.violations} | {rate_text(r)} | "
-                     f"{md_text(threshold_text(r))} | {r.status} |")
+                     f"{md_text(threshold_text(r))} | {md_text(status_text(r))} |")
     if any(r.ids for r in result.rules):
         lines += ["", f"{heading}# Violating record ids", ""]
         for r in result.rules:
@@ -111,13 +133,14 @@ def print_table(result: RunResult, console=None) -> None:
                       ("threshold", "left"), ("status", "left")):
         t.add_column(col, justify=just, no_wrap=True, overflow="fold" if col == "rule" else "ellipsis")
     for r in result.rules:
-        t.add_row(Text(r.id), str(r.checked), str(r.violations), rate_text(r), threshold_text(r),
-                  Text(r.status, style=STATUS_STYLE[r.status]))
+        skip = r.status == NOT_CHECKABLE
+        t.add_row(Text(r.id), "-" if skip else str(r.checked), "-" if skip else str(r.violations), rate_text(r),
+                  "-" if skip else threshold_text(r),
+                  Text(status_text(r), style=STATUS_STYLE[r.status]))
     console.print(t)
-    fails = sum(r.status == "fail" for r in result.rules)
     if not result.complete:
         console.print(Text("The source was read incompletely: no rule is reported as passing.", style="yellow"))
-    console.print(f"{len(result.rules) - fails} of {len(result.rules)} rules within threshold.")
+    console.print(Text(summary_text(result) + "."))
     if any(r.ids for r in result.rules):
         for r in result.rules:
             if r.ids:

@@ -10,11 +10,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
 from ..model import Playbook
-from .checks import Check, build_checks
+from .checks import Check, build_checks, not_checkable
 from .compile import Compiler
 from .source import BUSINESS_HOURS_TABLE, Source
 
 DAY = 86400
+NOT_CHECKABLE = "not_checkable"
 
 
 @dataclass
@@ -25,15 +26,17 @@ class RuleResult:
     table: str
     checked: int
     violations: int
-    rate: float
+    rate: float | None
     threshold: dict
-    status: str  # "pass" | "fail" | "incomplete"
+    status: str  # "pass" | "fail" | "incomplete" | "not_checkable"
     ids: list[str] | None = None
+    reason: str | None = None  # why a rule is not checkable
 
     def as_dict(self) -> dict:
         d = asdict(self)
-        if d["ids"] is None:
-            d.pop("ids")
+        for k in ("ids", "reason"):
+            if d[k] is None:
+                d.pop(k)
         return d
 
 
@@ -45,6 +48,11 @@ class RunResult:
     as_of: str
     complete: bool
     rules: list[RuleResult] = field(default_factory=list)
+
+    @property
+    def checked_rules(self) -> list[RuleResult]:
+        """The rules that ran (not the ones the data dictionary gives no data for)."""
+        return [r for r in self.rules if r.status != NOT_CHECKABLE]
 
     @property
     def exit_code(self) -> int:
@@ -138,6 +146,13 @@ def run_checks(
             ids=ids,
         ))
     assert set(by_id) == {r.id for r in rules}
+    # Rules the data dictionary gives no data for are reported, never silently dropped.
+    for u in not_checkable(model):
+        if u.id not in by_id:
+            rules.append(RuleResult(id=u.id, title=u.title, section=u.section, table="", checked=0, violations=0,
+                                    rate=None, threshold={"max_violations": None, "max_rate": None},
+                                    status=NOT_CHECKABLE, reason=u.reason))
+    rules.sort(key=lambda r: r.id)
     return RunResult(
         playbook=model.playbook.id,
         source=source.description,

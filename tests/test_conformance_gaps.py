@@ -1,0 +1,114 @@
+"""Playbooks whose data dictionary lacks data for some rules: every command still works, and the
+rules that cannot run are reported as "not checkable (why)" instead of crashing or vanishing."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from generator.cli import run as cli_run
+from generator.conformance.checks import build_checks, not_checkable
+from generator.conformance.demo import default_as_of, write_demo
+from generator.conformance.run import iso
+from generator.validate import load_playbook
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "tests" / "fixtures" / "conformance" / "playbook"
+NO_HISTORY = "no stage_history fields in the data dictionary"
+NO_APPOINTMENTS = "no appointments fields in the data dictionary"
+
+
+@pytest.fixture(scope="module")
+def bare(tmp_path_factory):
+    """The conformance fixture without any stage_history or appointment field."""
+    play = tmp_path_factory.mktemp("bare") / "play"
+    shutil.copytree(FIXTURE, play)
+    fields = play / "fields.yaml"
+    text = fields.read_text()
+    text = "".join(ln for ln in text.splitlines(keepends=True)
+                   if "record: stage_history" not in ln and "record: appointment," not in ln)
+    text = re.sub(r"  - id: appointment-stage\n(?:    .*\n)*", "", text)
+    fields.write_text(text)
+    model = load_playbook(play)
+    assert not [f for f in model.fields if f.record in ("stage_history", "appointment")]
+    return play, model
+
+
+def test_not_checkable_lists_what_the_dictionary_cannot_support(bare):
+    _, model = bare
+    gaps = {u.id: u.reason for u in not_checkable(model)}
+    assert gaps == {
+        "transition-allowed": NO_HISTORY,
+        "sla.first-call": NO_HISTORY,  # its stop event is timed by entry into a stage
+        "sla.qualify-fast": NO_HISTORY,
+        "sla-escalated.first-call": NO_HISTORY,
+        "appointment-stage-consistent": NO_APPOINTMENTS,
+    }
+    assert not set(gaps) & {c.id for c in build_checks(model)}
+    assert not_checkable(load_playbook(FIXTURE)) == []  # the full fixture checks everything
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_demo_data_and_conform_without_history_or_appointments(bare, tmp_path, capsys, fmt):
+    play, model = bare
+    out = tmp_path / "data"
+    code = cli_run(["demo-data", "--playbook", str(play), "--out", str(out), "--leads", "300", "--seed", "5",
+                    "--format", fmt])
+    assert code == 0, capsys.readouterr()
+    # no file for a table without columns (an empty Parquet file is not readable)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["activities." + fmt, "leads." + fmt, "demo.json", "truth.json"])
+    truth = json.loads((out / "truth.json").read_text())
+    j, x, md = tmp_path / "r.json", tmp_path / "r.xml", tmp_path / "r.md"
+    capsys.readouterr()
+    code = cli_run(["conform", "--playbook", str(play), "--source", str(out), "--as-of", iso(default_as_of(model)),
+                    "--json", str(j), "--junit", str(x), "--markdown", str(md)])
+    console = capsys.readouterr().out
+    assert code == 1  # injected violations fail; not-checkable rules do not change the exit code
+    doc = json.loads(j.read_text())
+    assert set(doc) == {"playbook", "source", "generated_at", "as_of", "complete", "rules"}
+    by_id = {r["id"]: r for r in doc["rules"]}
+    assert {k: r["violations"] for k, r in by_id.items() if r["status"] != "not_checkable"} == truth
+    skipped = {k: r for k, r in by_id.items() if r["status"] == "not_checkable"}
+    assert set(skipped) == {u.id for u in not_checkable(model)}
+    assert skipped["transition-allowed"]["reason"] == NO_HISTORY
+    assert skipped["transition-allowed"]["rate"] is None and skipped["transition-allowed"]["checked"] == 0
+    assert f"not checkable ({NO_HISTORY})" in console
+    assert "5 not checkable" in console
+    assert f"not checkable \\({NO_HISTORY.replace('_', chr(92) + '_')}\\)" in md.read_text()
+    suite = ET.parse(x).getroot().find("testsuite")
+    assert suite.get("skipped") == "5"
+    case = next(c for c in suite.iter("testcase") if c.get("name") == "transition-allowed")
+    assert NO_HISTORY in case.find("skipped").get("message")
+
+
+def test_clean_data_without_history_passes_with_gaps_listed(bare, tmp_path, capsys):
+    play, model = bare
+    write_demo(model, str(tmp_path / "clean"), leads=200, seed=2, inject=False)
+    code = cli_run(["conform", "--playbook", str(play), "--source", str(tmp_path / "clean"), "--as-of",
+                    iso(default_as_of(model))])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "not checkable" in out
+
+
+def test_site_pages_and_export_without_history(bare, tmp_path, capsys):
+    from generator.conformance.pages import contribute
+
+    play, model = bare
+    contrib = contribute(model, play)
+    page = contrib.pages["conformance.md"]
+    assert "not checkable \\(no stage\\_history fields in the data dictionary\\)" in page
+    assert "#rule-transition-allowed" in page
+    assert "not checkable" in contrib.sla_sections["first-call"]
+    assert "Rules these tables cannot check" in contrib.pages["data-contract.md"]
+    code = cli_run(["export", "conformance", "--out", str(tmp_path / "exp"), str(play)])
+    assert code == 0, capsys.readouterr()
+    assert not (tmp_path / "exp" / "sql" / "duckdb" / "stage_history.sql").exists()
+    assert (tmp_path / "exp" / "sql" / "duckdb" / "leads.sql").is_file()
+    assert "transition-allowed" in (tmp_path / "exp" / "DATA-CONTRACT.md").read_text()
