@@ -53,8 +53,6 @@ def test_postgres_and_spark_match_duckdb_and_truth(demo, postgres_server, spark_
     assert pg == truth
     assert pg_checked == duck_checked
 
-    if name == "default":
-        return  # Spark plans the default playbook's wide queries slowly; the fixture covers Spark's SQL
     spark, spark_checked = _counts(model, open_source("spark", tables=dir_table_map(folder)))
     assert spark == truth
     assert spark_checked == duck_checked
