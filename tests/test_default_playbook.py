@@ -177,3 +177,9 @@ def test_step_flow_goes_forward_so_swim_lane_columns_are_well_defined(model):
         assert forward <= set(s.next), s.id
         decided = {o.stage for d in s.decisions for o in d.outcomes if o.stage}
         assert decided <= set(s.stage_changes), s.id
+
+
+def test_hubspot_holds_no_health_information(model):
+    """The playbook promises that PHI never reaches marketing automation: no PHI field has a HubSpot name."""
+    assert any(f.phi for f in model.fields)
+    assert [f.id for f in model.fields if f.phi and f.names.hubspot] == []
