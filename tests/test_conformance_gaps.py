@@ -138,3 +138,18 @@ def test_postgres_and_spark_without_history(bare, tmp_path, postgres_server, spa
         assert result.complete
         assert {r.id: r.violations for r in result.rules if r.status != "not_checkable"} == truth, spec
         assert {r.id for r in result.rules if r.status == "not_checkable"} == gaps
+
+
+def test_truth_is_exact_when_the_playbook_contradicts_itself(tmp_path):
+    """The site fixture's stage field lists values (new, qualified, closed_lost) that differ from its
+    stages' CRM values, so even clean demo leads break allowed-values.stage: truth.json counts them."""
+    from generator.conformance.run import run_checks
+    from generator.conformance.sources.duckdb_dir import DuckDBSource
+
+    model = load_playbook(ROOT / "tests" / "fixtures" / "site" / "clinic")
+    truth = write_demo(model, str(tmp_path / "d"), leads=300, seed=6)
+    with DuckDBSource(tmp_path / "d") as src:
+        result = run_checks(model, src, as_of=default_as_of(model))
+    found = {r.id: r.violations for r in result.rules if r.status != "not_checkable"}
+    assert found == truth
+    assert truth["allowed-values.stage"] > 100  # far more than the handful injected on purpose

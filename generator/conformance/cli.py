@@ -119,7 +119,7 @@ def demo_data(out: str, leads: int, seed: int, fmt: str, activities_per_lead: fl
     truth = write_demo(model, out, leads=leads, seed=seed, as_of=clock, fmt=fmt,
                        activities_per_lead=activities_per_lead)
     where = redact_url(out) if "://" in out else out
-    click.echo(f"wrote {leads} leads with {sum(truth.values())} injected violations of {len(truth)} rules "
+    click.echo(f"wrote {leads} leads with {sum(truth.values())} known violations (truth.json) of {len(truth)} rules "
                f"to {where}; check with --as-of {iso(clock)}")
     if "://" in out:
         import json
