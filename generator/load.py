@@ -17,6 +17,12 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.resolver import VersionedResolver
+
+try:  # libyaml through ruamel.yaml.clib: the same nodes, several times faster to compose
+    from _ruamel_yaml import CParser as _CParser
+except ImportError:  # pragma: no cover - the pure parser alone gives the same results, slower
+    _CParser = None
 
 from .errors import Problem, ProcessErrors, UsageError
 from .model import SECTIONS
@@ -163,6 +169,10 @@ class _TooDeep(Exception):
     pass
 
 
+class _PureOnly(Exception):
+    """Raised inside the C composer for input only the pure parser places exactly."""
+
+
 def _node_count(node: Node, memo: dict[int, int], depth: int = 0) -> int:
     """Nodes after alias expansion, computed without expanding."""
     key = id(node)
@@ -208,16 +218,90 @@ def _read_text(path: Path, rel: str, problems: list[Problem]) -> str | None:
         return None
 
 
+USE_C = _CParser is not None
+"""Compose with libyaml when it is installed; tests switch it off to compare both paths."""
+
+# What only the pure parser may decide: directives (`%YAML 1.1` changes its resolution;
+# libyaml's resolver here would ignore it), tabs (ruamel refuses some that libyaml reads
+# as text), named tag handles (`!x!`: the two scan them differently), a block scalar whose
+# first line is spaces (ruamel refuses some of those), and the line breaks and BOMs YAML 1.1
+# and 1.2 disagree on.
+_PURE_ONLY = re.compile(r"^%|[\t\x85\u2028\u2029\ufeff]|![\w-]+!|!![\w-]*!|[|>][^\n]*\n +\r?\n", re.MULTILINE)
+
+if _CParser is not None:
+
+    class _CComposer(_CParser, VersionedResolver):
+        """libyaml's parser and composer with the pure path's YAML 1.2 resolver."""
+
+        def __init__(self, text: str):
+            _CParser.__init__(self, text)
+            VersionedResolver.__init__(self, version=(1, 2), loader=self)
+            self._depth = 0
+
+        # The composer calls these around every node. Tracking depth here stops a deeply nested
+        # file before libyaml's recursive composer overflows the C stack (it crashes near 25,000 levels).
+        def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+            self._depth += 1
+            if self._depth > MAX_DEPTH + 2:
+                raise _TooDeep
+
+        def ascend_resolver(self) -> None:
+            self._depth -= 1
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            # An omitted value (`key:` with nothing after it) is placed differently by the
+            # two parsers (libyaml: after the colon; ruamel: at the next token), and the
+            # place shows in error messages. A scalar tagged `!` resolves as text in libyaml
+            # but by its content in ruamel. Such files are rare; the pure parser takes them.
+            if kind is ScalarNode and ((not value and implicit[0]) or not (implicit[0] or implicit[1])):
+                raise _PureOnly
+            return VersionedResolver.resolve(self, kind, value, implicit)
+
+
+def _compose_c(text: str) -> list[Node] | None:
+    """Documents composed by libyaml, or None when the pure parser must decide.
+
+    Any error, any file nested past the cap, and anything the two parsers may read
+    differently goes to the pure parser, so problems keep their exact wording and place.
+    """
+    if not USE_C or _PURE_ONLY.search(text):
+        return None
+    parser = _CComposer(text)
+    try:
+        nodes = []
+        while parser.check_node():
+            nodes.append(parser.get_node())
+    except Exception:
+        return None
+    finally:
+        parser.dispose()
+    # A file that is not a mapping is an error anyway, and a top-level block scalar is
+    # where the two disagree on what counts as a comment.
+    if not all(isinstance(n, MappingNode) for n in nodes):
+        return None
+    return nodes
+
+
 def load_file(path: Path, rel: str, problems: list[Problem]) -> tuple[Any, _Builder] | None:
     """Parse one file into plain data; problems are appended, never raised."""
     text = _read_text(path, rel, problems)
     if text is None:
         return None
+    nodes = _compose_c(text)
+    if nodes is None:
+        nodes = _compose_pure(text, rel, problems)
+    if nodes is None:
+        return None
+    return _build(nodes, rel, problems)
+
+
+def _compose_pure(text: str, rel: str, problems: list[Problem]) -> list[Node] | None:
+    """Documents composed by ruamel's pure-Python parser; its errors become located problems."""
     # The safe composer: nodes with marks, no comment tracking (faster than "rt"); nothing is constructed.
     yaml = YAML(typ="safe", pure=True)
     yaml.version = (1, 2)
     try:
-        nodes = list(yaml.compose_all(text))
+        return list(yaml.compose_all(text))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -240,6 +324,9 @@ def load_file(path: Path, rel: str, problems: list[Problem]) -> tuple[Any, _Buil
         problems.append(Problem(rel, 1, 1, "Y004", f"the document nests more than {MAX_DEPTH} levels deep",
                                 hint="flatten the structure"))
         return None
+
+
+def _build(nodes: list[Node], rel: str, problems: list[Problem]) -> tuple[Any, _Builder] | None:
     nodes = [n for n in nodes if n is not None]
     builder = _Builder(rel, problems)
     if not nodes:
