@@ -153,3 +153,32 @@ def test_truth_is_exact_when_the_playbook_contradicts_itself(tmp_path):
     found = {r.id: r.violations for r in result.rules if r.status != "not_checkable"}
     assert found == truth
     assert truth["allowed-values.stage"] > 100  # far more than the handful injected on purpose
+
+
+@pytest.mark.parametrize("field_id, table, gaps", [
+    ("history-lead", "stage_history", {"sla.first-call", "sla-escalated.first-call", "sla.qualify-fast"}),
+    ("activity-lead", "activities", {"outreach-before-consent", "outreach-do-not-contact", "sla.first-call",
+                                     "sla-escalated.first-call"}),
+    ("appointment-lead", "appointments", {"appointment-stage-consistent"}),
+])
+def test_tables_without_a_lead_reference(tmp_path, capsys, field_id, table, gaps):
+    """A table that cannot be linked to its leads: the rules that need the link are not checkable,
+    everything else still runs and matches truth.json (with and without --ids)."""
+    play = tmp_path / "play"
+    shutil.copytree(FIXTURE, play)
+    fields = play / "fields.yaml"
+    fields.write_text("".join(ln for ln in fields.read_text().splitlines(keepends=True)
+                              if f"id: {field_id}," not in ln))
+    model = load_playbook(play)
+    assert {u.id: u.reason for u in not_checkable(model)} == dict.fromkeys(
+        gaps, f"no {table} field tagged lead_ref in the data dictionary")
+    truth = write_demo(model, str(tmp_path / "d"), leads=300, seed=12)
+    j = tmp_path / "r.json"
+    for extra in ([], ["--ids"]):
+        code = cli_run(["conform", "--playbook", str(play), "--source", str(tmp_path / "d"), "--as-of",
+                        iso(default_as_of(model)), "--json", str(j), *extra])
+        capsys.readouterr()
+        assert code == 1
+        rules = json.loads(j.read_text())["rules"]
+        assert {r["id"]: r["violations"] for r in rules if r["status"] != "not_checkable"} == truth
+        assert {r["id"] for r in rules if r["status"] == "not_checkable"} == gaps

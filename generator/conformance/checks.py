@@ -486,7 +486,10 @@ def build_checks(model: Playbook, contract: Contract | None = None) -> list[Chec
     # Consent and do-not-contact, per outreach activity.
     type_f = _sem(contract, "activities", "activity_type")
     at_f = _sem(contract, "activities", "occurred_at")
-    if model.consent and type_f and model.consent.consent_field in lead_cols:
+    linked = _sem(contract, "activities", "lead_ref") is not None  # activity checks that read the lead
+    timed_ok = lambda fid: at_f is not None or model.field(fid).type not in ("datetime", "date")  # noqa: E731
+    if (model.consent and type_f and linked and model.consent.consent_field in lead_cols
+            and timed_ok(model.consent.consent_field)):
         cons = model.field(model.consent.consent_field)
         chans = tuple(model.consent.channels_requiring_consent)
         if cons.type in ("datetime", "date"):
@@ -504,7 +507,8 @@ def build_checks(model: Playbook, contract: Contract | None = None) -> list[Chec
             counts="one per outreach activity on a channel that requires consent where the lead had "
             "not consented (at the activity's time when consent is a timestamp)",
         ))
-    if model.consent and type_f and model.consent.do_not_contact_field in lead_cols:
+    if (model.consent and type_f and linked and model.consent.do_not_contact_field in lead_cols
+            and timed_ok(model.consent.do_not_contact_field)):
         dnc = model.field(model.consent.do_not_contact_field)
         if dnc.type in ("datetime", "date"):
             blocked = all_of(Not(Blank(Col(dnc.id, lead=True), text=False)),
@@ -575,7 +579,7 @@ def build_checks(model: Playbook, contract: Contract | None = None) -> list[Chec
     # Appointment records imply the lead stage.
     if model.appointments:
         pairs = [(a.id, a.lead_stage) for a in model.appointments.stages if a.lead_stage]
-        if pairs and contract.table("appointments").columns:
+        if pairs and not _no_fields(contract, "appointments", "lead_ref", "appointment_stage"):
             add(Check(
                 id="appointment-stage-consistent",
                 title="Leads with appointments are in the matching stage",
@@ -612,10 +616,10 @@ def _no_fields(contract: Contract, table: str, *semantics: str) -> str | None:
 
 
 _EVENT_NEEDS = {
-    "stage": ("stage_history", ("to_stage", "changed_at")),
-    "flag": ("stage_history", ("to_stage", "changed_at")),
-    "activity": ("activities", ("activity_type", "occurred_at")),
-    "appointment": ("appointments", ("appointment_stage", "appointment_at")),
+    "stage": ("stage_history", ("lead_ref", "to_stage", "changed_at")),
+    "flag": ("stage_history", ("lead_ref", "to_stage", "changed_at")),
+    "activity": ("activities", ("lead_ref", "activity_type", "occurred_at")),
+    "appointment": ("appointments", ("lead_ref", "appointment_stage", "appointment_at")),
 }
 
 
@@ -653,7 +657,7 @@ def not_checkable(model: Playbook, contract: Contract | None = None) -> list[Unc
             _no_fields(contract, "stage_history", "from_stage", "to_stage"))
     if model.appointments and any(a.lead_stage for a in model.appointments.stages):
         add("appointment-stage-consistent", "Leads with appointments are in the matching stage", "appointments",
-            "no appointments fields in the data dictionary" if not contract.table("appointments").columns else None)
+            _no_fields(contract, "appointments", "lead_ref", "appointment_stage"))
     skipped = dict(unmeasurable_slas(model))
     for sla in model.slas:
         why = skipped.get(sla.id)
@@ -669,9 +673,20 @@ def not_checkable(model: Playbook, contract: Contract | None = None) -> list[Unc
         add(f"duplicates.{rule.id}", f"No unflagged duplicates by {rule.name.lower()}", "matching",
             f"its match fields ({', '.join(gone)}) are not lead fields in the data dictionary" if gone else None)
     if model.consent:
-        no_type = _no_fields(contract, "activities", "activity_type")
-        add("outreach-before-consent", "No outreach before the person consented", "consent", no_type)
-        add("outreach-do-not-contact", "No outreach to people who asked not to be contacted", "consent", no_type)
+        def consent_gap(field_id: str | None, what: str) -> str | None:
+            gap = _no_fields(contract, "activities", "lead_ref", "activity_type")
+            if gap or not field_id:
+                return gap
+            if field_id not in lead_cols:
+                return f"its {what} field {field_id} is not a lead field in the data dictionary"
+            if model.field(field_id).type in ("datetime", "date"):
+                return _no_fields(contract, "activities", "occurred_at")
+            return None
+
+        add("outreach-before-consent", "No outreach before the person consented", "consent",
+            consent_gap(model.consent.consent_field, "consent"))
+        add("outreach-do-not-contact", "No outreach to people who asked not to be contacted", "consent",
+            consent_gap(model.consent.do_not_contact_field, "do-not-contact"))
     for req in model.logging:
         if req.required_fields:
             add(f"{req.activity}-logging", f"Every {req.activity.replace('_', ' ')} is logged with its required "

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import sqlglot
 from sqlglot import exp
 
+from ..errors import UsageError
 from ..model import Playbook
 from . import checks as ir
 from .contract import Contract, build_contract
@@ -26,8 +27,8 @@ EXPORT_DIALECTS = RUN_DIALECTS + ("snowflake", "bigquery", "trino")
 TABLE_ORDER = ("leads", "activities", "stage_history", "appointments")
 
 
-class CompileError(ValueError):
-    """The model asks for something the compiler cannot express."""
+class CompileError(UsageError, ValueError):
+    """The model asks for something the compiler cannot express (exit 2 with the message, no traceback)."""
 
 
 @dataclass
@@ -188,7 +189,8 @@ class Compiler:
     def _x_Entered(self, e: ir.Entered, ctx):
         v = self.stage_value(e.stage)
         stage_f = self.contract.by_semantic("leads", "stage")
-        if self.sem("stage_history", "to_stage") is None:  # no history: the current stage is all we know
+        if self.sem("stage_history", "to_stage") is None or self.sem("stage_history", "lead_ref") is None:
+            # no history linked to leads: the current stage is all we know
             flag = exp.false()
         else:
             if v not in ctx.entered:

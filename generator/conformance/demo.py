@@ -347,7 +347,8 @@ class DemoGenerator:
     def context(self, rows: LeadRows, dup_ranks: dict | None = None) -> LeadContext:
         """What the checks see of a lead, computed from its rows exactly as the SQL aggregates them."""
         hs, acs, aps = self.sem["stage_history"], self.sem["activities"], self.sem["appointments"]
-        entered = {h.get(hs.get("to_stage")) for h in rows.history}
+        # as the SQL sees it: history rows it cannot link to the lead tell nothing about it
+        entered = {h.get(hs.get("to_stage")) for h in rows.history} if "lead_ref" in hs else set()
         times: dict[str, int] = {}
         happened: set[str] = set()
 
