@@ -18,6 +18,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.tag import Tag
 
 try:  # libyaml through ruamel.yaml.clib: the same nodes, several times faster to compose
     from _ruamel_yaml import CParser as _CParser
@@ -191,12 +192,17 @@ def _node_count(node: Node, memo: dict[int, int], depth: int = 0) -> int:
     return memo[key]
 
 
+def _too_big(size: int, rel: str, problems: list[Problem]) -> bool:
+    if size > MAX_FILE_BYTES:
+        problems.append(Problem(rel, 1, 1, "Y006", f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
+                                hint="split the section into several files"))
+        return True
+    return False
+
+
 def _read_text(path: Path, rel: str, problems: list[Problem]) -> str | None:
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            problems.append(Problem(rel, 1, 1, "Y006", f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
-                                    hint="split the section into several files"))
+        if _too_big(path.stat().st_size, rel, problems):
             return None
         with path.open("rb") as fh:
             # Read one byte past the cap: the file may have grown since stat().
@@ -207,6 +213,10 @@ def _read_text(path: Path, rel: str, problems: list[Problem]) -> str | None:
         problems.append(Problem(rel, 1, 1, "Y006", f"file is larger than the limit of {MAX_FILE_BYTES:,} bytes",
                                 hint="split the section into several files"))
         return None
+    return _decode(raw, rel, problems)
+
+
+def _decode(raw: bytes, rel: str, problems: list[Problem]) -> str | None:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -237,6 +247,7 @@ if _CParser is not None:
             _CParser.__init__(self, text)
             VersionedResolver.__init__(self, version=(1, 2), loader=self)
             self._depth = 0
+            self._table: dict[Any, Any] | None = None
 
         # The composer calls these around every node. Tracking depth here stops a deeply nested
         # file before libyaml's recursive composer overflows the C stack (it crashes near 25,000 levels).
@@ -249,13 +260,24 @@ if _CParser is not None:
             self._depth -= 1
 
         def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            if kind is not ScalarNode:
+                return VersionedResolver.resolve(self, kind, value, implicit)
             # An omitted value (`key:` with nothing after it) is placed differently by the
             # two parsers (libyaml: after the colon; ruamel: at the next token), and the
             # place shows in error messages. A scalar tagged `!` resolves as text in libyaml
             # but by its content in ruamel. Such files are rare; the pure parser takes them.
-            if kind is ScalarNode and ((not value and implicit[0]) or not (implicit[0] or implicit[1])):
+            if (not value and implicit[0]) or not (implicit[0] or implicit[1]):
                 raise _PureOnly
-            return VersionedResolver.resolve(self, kind, value, implicit)
+            # VersionedResolver.resolve for scalars, with the YAML 1.2 table looked up once
+            # per file instead of once per scalar (a directive never reaches this path).
+            if implicit[0]:
+                table = self._table
+                if table is None:
+                    table = self._table = self.versioned_resolver
+                for tag, regexp in table.get(value[0], []) + table.get(None, []):
+                    if regexp.match(value):
+                        return Tag(suffix=tag)
+            return self.DEFAULT_SCALAR_TAG
 
 
 def _compose_c(text: str) -> list[Node] | None:
@@ -287,6 +309,20 @@ def load_file(path: Path, rel: str, problems: list[Problem]) -> tuple[Any, _Buil
     text = _read_text(path, rel, problems)
     if text is None:
         return None
+    return _load_text(text, rel, problems)
+
+
+def load_bytes(raw: bytes, rel: str, problems: list[Problem]) -> tuple[Any, _Builder] | None:
+    """Like load_file, for content already in memory (a git blob): the same checks and problems."""
+    if _too_big(len(raw), rel, problems):
+        return None
+    text = _decode(raw, rel, problems)
+    if text is None:
+        return None
+    return _load_text(text, rel, problems)
+
+
+def _load_text(text: str, rel: str, problems: list[Problem]) -> tuple[Any, _Builder] | None:
     nodes = _compose_c(text)
     if nodes is None:
         nodes = _compose_pure(text, rel, problems)

@@ -208,3 +208,25 @@ def test_deep_nesting_never_reaches_libyamls_recursion(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "[('Y004', 1)]"
+
+
+@pytest.mark.parametrize("name", sorted(BAD_INPUTS))
+def test_load_bytes_is_load_file_without_the_file(tmp_path, name):
+    raw = BAD_INPUTS[name].encode("utf-8")
+    path = tmp_path / "x.yaml"
+    path.write_bytes(raw)
+    from_file: list = []
+    from_bytes: list = []
+    a = load.load_file(path, "x.yaml", from_file)
+    b = load.load_bytes(raw, "x.yaml", from_bytes)
+    assert from_file == from_bytes
+    assert (a is None) == (b is None)
+    if a is not None:
+        assert (a[0], a[1].values, a[1].keys) == (b[0], b[1].values, b[1].keys)
+
+
+def test_load_bytes_size_and_encoding_problems():
+    for raw in (b"lanes: [caf\xe9]\n", b"# " + b"x" * load.MAX_FILE_BYTES):
+        problems: list = []
+        assert load.load_bytes(raw, "x.yaml", problems) is None
+        assert [p.code for p in problems] in (["Y005"], ["Y006"])

@@ -7,6 +7,7 @@ of commits costs one parse per file version, not per commit.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -15,10 +16,10 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from ..errors import Problem, ProcessErrors, UsageError
-from ..load import MAPPING_SECTIONS, YAML_SUFFIXES, load_file
+from ..load import MAPPING_SECTIONS, YAML_SUFFIXES, load_bytes
 from ..model import SECTIONS, Playbook
 from .git import Git
 
@@ -30,12 +31,9 @@ PARALLEL_MIN = 64
 def _parse_bytes(job: tuple[str, str, bytes]) -> tuple[str, Any]:
     """(blob sha, parsed data or a list of Problems); runs in worker processes too."""
     sha, path, raw = job
-    # load_file keeps every safety check (size, UTF-8, tags, alias bombs); it reads a path.
-    with tempfile.TemporaryDirectory(prefix="playbook-blob-") as tmp:
-        file = Path(tmp) / "blob.yaml"
-        file.write_bytes(raw)
-        problems: list[Problem] = []
-        result = load_file(file, path, problems)
+    # load_bytes keeps every safety check of load_file (size, UTF-8, tags, alias bombs).
+    problems: list[Problem] = []
+    result = load_bytes(raw, path, problems)
     return sha, (problems if problems or result is None else result[0])
 
 
@@ -44,6 +42,14 @@ def _loader_key() -> str:
     from .. import load
 
     return hashlib.sha256(Path(load.__file__).read_bytes()).hexdigest()[:16]
+
+
+@functools.cache
+def _section_model(section: str) -> type[BaseModel]:
+    """A model holding just one section, declared exactly as on Playbook (type, constraints, config)."""
+    info = Playbook.model_fields[section]
+    return create_model(f"PlaybookSection_{section}", __config__=ConfigDict(**Playbook.model_config),
+                        **{section: (info.annotation, info)})
 
 
 class BlobCache:
@@ -108,6 +114,7 @@ class Snapshots:
         self.disk = BlobCache(cache_dir)
         self._models: dict[str, Playbook | ProcessErrors] = {}
         self._blobs: dict[str, Any] = {}  # blob sha -> parsed data, or a list of problems
+        self._sections: dict[tuple[str, tuple[str, ...]], tuple[Any]] = {}  # validated section values
         self._trees: dict[str, list[tuple[str, Any]]] = {}  # tree sha -> its YAML files
         self._tree_of: dict[str, Any] = {}  # commit sha -> playbook tree (or None)
         self.parses = 0  # distinct blobs parsed (reported by the benchmark)
@@ -116,6 +123,7 @@ class Snapshots:
         """Drop the caches."""
         self._models.clear()
         self._blobs.clear()
+        self._sections.clear()
         self._trees.clear()
         self._tree_of.clear()
 
@@ -212,6 +220,7 @@ class Snapshots:
         problems: list[Problem] = []
         merged: dict[str, Any] = {}
         owner: dict[str, str] = {}
+        origin: dict[str, list[str]] = {}  # section -> blobs its value came from, in merge order
         files = self._files(tree)
         if not files:
             return ProcessErrors([Problem(self.rel, 1, 1, "H001", f"no .yaml files in {self.rel} at {name}")])
@@ -232,17 +241,42 @@ class Snapshots:
                     else:
                         owner[section] = path
                         merged[section] = value
+                        origin[section] = [blob.hexsha]
                 else:
                     existing = merged.setdefault(section, [])
                     if isinstance(existing, list):
                         existing.extend(value)
+                        origin.setdefault(section, []).append(blob.hexsha)
         if problems:
             return ProcessErrors(problems)
+        try:
+            return self._validate_by_section(merged, origin)
+        except ValidationError:
+            pass  # validated whole below, so the errors are exactly those of the whole model
         try:
             return Playbook.model_validate(merged)
         except ValidationError as exc:
             # Rare path: re-read through the full loader so the problems carry file:line:col.
             return self._located(tree, name, exc)
+
+    def _validate_by_section(self, merged: dict[str, Any], origin: dict[str, list[str]]) -> Playbook:
+        """The model, reusing sections validated for earlier commits.
+
+        A commit usually edits one file, so most sections come from the same blobs as
+        in the commit before: validating those again would rebuild equal models. The
+        model has no cross-section validators (cross-references are checked by the
+        validator, not the schema), so validating a section alone gives the same
+        value, and the frozen models can be shared between snapshots. Playbook then
+        takes the validated sections as they are and checks its own constraints.
+        """
+        values: dict[str, Any] = {}
+        for section, value in merged.items():
+            key = (section, tuple(origin[section]))
+            hit = self._sections.get(key)
+            if hit is None:
+                hit = self._sections[key] = (getattr(_section_model(section).model_validate({section: value}), section),)
+            values[section] = hit[0]
+        return Playbook.model_validate(values)
 
     def _located(self, tree, name: str, exc: ValidationError) -> ProcessErrors:
         from ..validate import check
