@@ -44,7 +44,8 @@ def _outcome(root: Path, use_c: bool, monkeypatch) -> tuple:
 
 def _same_both_ways(root: Path, monkeypatch) -> tuple:
     c, pure = _outcome(root, True, monkeypatch), _outcome(root, False, monkeypatch)
-    assert c == pure
+    assert repr(c) == repr(pure)  # repr: a `.nan` value is never equal to itself
+    assert c[2:] == pure[2:]
     return c
 
 
@@ -222,7 +223,8 @@ def test_load_bytes_is_load_file_without_the_file(tmp_path, name):
     assert from_file == from_bytes
     assert (a is None) == (b is None)
     if a is not None:
-        assert (a[0], a[1].values, a[1].keys) == (b[0], b[1].values, b[1].keys)
+        # repr: a `.nan` value is never equal to itself
+        assert (repr(a[0]), a[1].values, a[1].keys) == (repr(b[0]), b[1].values, b[1].keys)
 
 
 def test_load_bytes_size_and_encoding_problems():
