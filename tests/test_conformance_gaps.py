@@ -182,3 +182,28 @@ def test_tables_without_a_lead_reference(tmp_path, capsys, field_id, table, gaps
         rules = json.loads(j.read_text())["rules"]
         assert {r["id"]: r["violations"] for r in rules if r["status"] != "not_checkable"} == truth
         assert {r["id"] for r in rules if r["status"] == "not_checkable"} == gaps
+
+
+def test_required_and_logging_fields_on_the_wrong_record(tmp_path):
+    """A stage whose required fields are all activity fields, a logging rule whose fields are all lead
+    fields: those rules are not checkable (named), the rest still matches truth.json."""
+    from generator.conformance.run import run_checks
+    from generator.conformance.sources.duckdb_dir import DuckDBSource
+
+    play = tmp_path / "play"
+    shutil.copytree(FIXTURE, play)
+    stages, fields = play / "stages.yaml", play / "fields.yaml"
+    stages.write_text(stages.read_text().replace("required_fields: [phone]", "required_fields: [call-outcome]"))
+    fields.write_text(fields.read_text().replace("required_fields: [call-outcome, next-follow-up]",
+                                                 "required_fields: [phone]"))
+    model = load_playbook(play)
+    gaps = {u.id: u.reason for u in not_checkable(model)}
+    assert gaps == {
+        "call-logging": "its required fields (phone) are not activity fields in the data dictionary",
+        "required-fields.scheduled": "its required fields (call-outcome) are not lead fields in the data dictionary",
+    }
+    truth = write_demo(model, str(tmp_path / "d"), leads=200, seed=4)
+    with DuckDBSource(tmp_path / "d") as src:
+        result = run_checks(model, src, as_of=default_as_of(model))
+    assert {r.id: r.violations for r in result.rules if r.status != "not_checkable"} == truth
+    assert {r.id for r in result.rules if r.status == "not_checkable"} == set(gaps)

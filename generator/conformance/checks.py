@@ -687,10 +687,20 @@ def not_checkable(model: Playbook, contract: Contract | None = None) -> list[Unc
             consent_gap(model.consent.consent_field, "consent"))
         add("outreach-do-not-contact", "No outreach to people who asked not to be contacted", "consent",
             consent_gap(model.consent.do_not_contact_field, "do-not-contact"))
+    act_cols = {c.field_id for c in contract.table("activities").columns}
     for req in model.logging:
         if req.required_fields:
+            gap = _no_fields(contract, "activities", "activity_type")
+            if not gap and not set(req.required_fields) & act_cols:
+                gap = (f"its required fields ({', '.join(req.required_fields)}) are not activity fields "
+                       "in the data dictionary")
             add(f"{req.activity}-logging", f"Every {req.activity.replace('_', ' ')} is logged with its required "
-                "fields", "logging", _no_fields(contract, "activities", "activity_type"))
+                "fields", "logging", gap)
+    for s in model.stages:
+        if s.required_fields and not set(s.required_fields) & lead_cols:
+            add(f"required-fields.{s.id}", f"Leads that reached “{s.name}” have its required fields",
+                f"stages.{s.id}", f"its required fields ({', '.join(s.required_fields)}) are not lead fields "
+                "in the data dictionary")
     if model.routing:
         add("routing-consistent", "Leads sit in the queue the routing rules choose", "routing",
             _no_fields(contract, "leads", "queue"))
