@@ -164,8 +164,10 @@ class Git:
         wanted = list(dict.fromkeys(shas))
         if not wanted:
             return {}
+        # `sha:.` names nothing in git: the repository root is the commit's own tree.
+        spec = "{}^{{tree}}" if rel in ("", ".") else "{}:" + rel
         proc = subprocess.run(["git", "cat-file", "--batch-check=%(objectname) %(objecttype)"],
-                              cwd=self.root, input="".join(f"{sha}:{rel}\n" for sha in wanted),
+                              cwd=self.root, input="".join(spec.format(sha) + "\n" for sha in wanted),
                               capture_output=True, text=True)
         if proc.returncode:
             raise GitError("`git cat-file --batch-check` failed", proc.stderr)
@@ -176,6 +178,35 @@ class Git:
         for sha, line in zip(wanted, lines):
             oid, _, kind = line.partition(" ")
             out[sha] = oid if kind == "tree" else None
+        return out
+
+    def objects(self, shas: list[str]) -> dict[str, bytes]:
+        """Raw content of many objects (blobs, trees) by hash, from one `git cat-file --batch` call.
+
+        Walking thousands of commits through gitpython costs a Python object per tree entry;
+        one batch read is a single process and a byte string per object. Missing ones are left out.
+        """
+        import subprocess
+
+        wanted = list(dict.fromkeys(shas))
+        if not wanted:
+            return {}
+        if any(not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", sha) for sha in wanted):
+            raise UsageError("object names must be full hashes")
+        proc = subprocess.run(["git", "cat-file", "--batch"], cwd=self.root,
+                              input="".join(f"{sha}\n" for sha in wanted).encode(), capture_output=True)
+        if proc.returncode:
+            raise GitError("`git cat-file --batch` failed", proc.stderr.decode("utf-8", "replace"))
+        out, data, pos = {}, proc.stdout, 0
+        for sha in wanted:
+            end = data.index(b"\n", pos)
+            header = data[pos:end].split()
+            pos = end + 1
+            if len(header) != 3:  # "<sha> missing"
+                continue
+            size = int(header[2])
+            out[sha] = data[pos:pos + size]
+            pos += size + 1
         return out
 
     def tree(self, tree_sha: str, path: str):
@@ -312,3 +343,20 @@ class UnknownRevision(GitError):
 
     def __init__(self, message: str):
         super().__init__(message)
+
+
+TREE_MODE, SUBMODULE_MODE = "40000", "160000"
+
+
+def parse_tree(raw: bytes, hash_bytes: int = 20) -> list[tuple[str, str, str]]:
+    """(mode, name, object hash) of each entry of a raw git tree object, in git's order."""
+    out = []
+    pos = 0
+    while pos < len(raw):
+        sp = raw.index(b" ", pos)
+        nul = raw.index(b"\0", sp)
+        # Names decode as gitpython decodes them, so paths are the same either way.
+        out.append((raw[pos:sp].decode("ascii"), raw[sp + 1:nul].decode("utf-8", "surrogateescape"),
+                    raw[nul + 1:nul + 1 + hash_bytes].hex()))
+        pos = nul + 1 + hash_bytes
+    return out

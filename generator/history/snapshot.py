@@ -14,18 +14,29 @@ import os
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from ..errors import Problem, ProcessErrors, UsageError
 from ..load import MAPPING_SECTIONS, YAML_SUFFIXES, load_bytes
 from ..model import SECTIONS, Playbook
-from .git import Git
+from .git import SUBMODULE_MODE, TREE_MODE, Git, GitError, parse_tree
 
 
-PARALLEL_MIN = 64
-"""Distinct blobs to parse before a process pool pays for itself."""
+class Blob(NamedTuple):
+    """A file version in a playbook tree: where it is, and its content hash."""
+
+    path: str
+    hexsha: str
+
+
+PARALLEL_MIN = 4000
+"""Distinct blobs to parse before a process pool pays for itself.
+
+With libyaml a blob parses in about half a millisecond, close to what the pool spends
+sending it and its result between processes: on 2 cores, 1,072 and 3,200 blobs parsed
+no faster with a pool than without (benchmarks.history)."""
 
 
 def _parse_bytes(job: tuple[str, str, bytes]) -> tuple[str, Any]:
@@ -115,8 +126,9 @@ class Snapshots:
         self._models: dict[str, Playbook | ProcessErrors] = {}
         self._blobs: dict[str, Any] = {}  # blob sha -> parsed data, or a list of problems
         self._sections: dict[tuple[str, tuple[str, ...]], tuple[Any]] = {}  # validated section values
-        self._trees: dict[str, list[tuple[str, Any]]] = {}  # tree sha -> its YAML files
-        self._tree_of: dict[str, Any] = {}  # commit sha -> playbook tree (or None)
+        self._trees: dict[str, list[tuple[str, Blob]]] = {}  # tree sha -> its YAML files
+        self._entries: dict[str, list[tuple[str, str, str]]] = {}  # tree sha -> its raw entries
+        self._tree_of: dict[str, str | None] = {}  # commit sha -> playbook tree sha (or None)
         self.parses = 0  # distinct blobs parsed (reported by the benchmark)
 
     def close(self) -> None:
@@ -126,17 +138,17 @@ class Snapshots:
         self._sections.clear()
         self._trees.clear()
         self._tree_of.clear()
+        self._entries.clear()
 
-    def tree(self, sha: str):
-        """The playbook folder's tree at a commit (cached), None when it is absent there."""
+    def tree(self, sha: str) -> str | None:
+        """Hash of the playbook folder's tree at a commit (cached), None when it is absent there."""
         if sha not in self._tree_of:
-            self._tree_of[sha] = self.git.tree_at(sha, self.rel)
+            self._tree_of.update(self.git.subtrees([sha], self.rel))
         return self._tree_of[sha]
 
     def tree_id(self, sha: str) -> str | None:
         """Hash of the playbook folder at a commit, None when it is absent there."""
-        tree = self.tree(sha)
-        return tree.hexsha if tree is not None else None
+        return self.tree(sha)
 
     def model(self, sha: str, label: str | None = None) -> Playbook:
         """The playbook at commit `sha`; ProcessMissing or ModelAtRevisionError when there is none."""
@@ -145,45 +157,65 @@ class Snapshots:
         if tree is None:
             raise ProcessMissing(f"{self.rel} does not exist at {name}: the playbook was not there yet "
                                  "(or was moved); pick a later revision")
-        cached = self._models.get(tree.hexsha)
+        cached = self._models.get(tree)
         if cached is None:
+            self.prefetch([sha])  # this commit's missing blobs in one git call
             cached = self._load(tree, name)
-            self._models[tree.hexsha] = cached
+            self._models[tree] = cached
         if isinstance(cached, ProcessErrors):
             raise ModelAtRevisionError(cached.problems)
         return cached
 
-    def _files(self, tree) -> list[tuple[str, Any]]:
+    def _read_trees(self, trees: list[str]) -> None:
+        """Read these trees and every tree below them, one `git cat-file --batch` call per level."""
+        todo = [t for t in dict.fromkeys(trees) if t not in self._entries]
+        while todo:
+            raw = self.git.objects(todo)
+            below = []
+            for t in todo:
+                entries = parse_tree(raw.get(t, b""), len(t) // 2)
+                self._entries[t] = entries
+                below.extend(h for mode, _, h in entries if mode == TREE_MODE and h not in self._entries)
+            todo = list(dict.fromkeys(below))
+
+    def _files(self, tree: str) -> list[tuple[str, Blob]]:
         """(repository path, blob) of the folder's YAML files in the loader's order."""
-        cached = self._trees.get(tree.hexsha)
+        cached = self._trees.get(tree)
         if cached is not None:
             return cached
-        out = []
-        for item in tree.traverse():
-            if item.type != "blob":
+        self._read_trees([tree])
+        out: list[tuple[tuple[str, ...], str]] = []
+        stack: list[tuple[tuple[str, ...], str]] = [((), tree)]
+        while stack:
+            parts, t = stack.pop()
+            if t not in self._entries:
+                self._read_trees([t])
+            for mode, name, h in self._entries[t]:
+                if mode == TREE_MODE:
+                    stack.append((parts + (name,), h))
+                elif mode != SUBMODULE_MODE:  # files and symbolic links are blobs, as in gitpython
+                    out.append((parts + (name,), h))
+        prefix = "" if self.rel in ("", ".") else self.rel + "/"
+        files = []
+        # Sorted by path parts, as PurePosixPath sorts: the order load_data reads files in.
+        for parts, h in sorted(out):
+            if PurePosixPath(parts[-1]).suffix not in YAML_SUFFIXES or any(p.startswith(".") for p in parts):
                 continue
-            rel = PurePosixPath(item.path).relative_to(self.rel) if self.rel not in ("", ".") else PurePosixPath(item.path)
-            if rel.suffix not in YAML_SUFFIXES or any(p.startswith(".") for p in rel.parts):
-                continue
-            out.append((rel, item))
-        out.sort(key=lambda x: x[0])
-        files = [(item.path, item) for _, item in out]
-        self._trees[tree.hexsha] = files
+            path = prefix + "/".join(parts)
+            files.append((path, Blob(path, h)))
+        self._trees[tree] = files
         return files
 
     def prefetch(self, shas: list[str]) -> None:
-        """Parse every distinct blob these commits hold, in parallel when there are many."""
-        todo: dict[str, tuple[str, Any]] = {}
-        seen_trees: set[str] = set()
+        """Read the trees of these commits and parse every distinct blob they hold, in few git calls."""
+        todo: dict[str, str] = {}  # blob sha -> a path it has
         # One git call finds the folder in every commit, instead of a round trip per commit.
         missing = [sha for sha in dict.fromkeys(shas) if sha not in self._tree_of]
-        for sha, tree_sha in self.git.subtrees(missing, self.rel).items():
-            self._tree_of[sha] = self.git.tree(tree_sha, self.rel) if tree_sha else None
-        for sha in shas:
-            tree = self.tree(sha)
-            if tree is None or tree.hexsha in seen_trees or tree.hexsha in self._models:
-                continue
-            seen_trees.add(tree.hexsha)
+        self._tree_of.update(self.git.subtrees(missing, self.rel))
+        trees = [t for t in dict.fromkeys(self._tree_of.get(sha) for sha in shas)
+                 if t is not None and t not in self._models]
+        self._read_trees(trees)
+        for tree in trees:
             for path, blob in self._files(tree):
                 if blob.hexsha in self._blobs or blob.hexsha in todo:
                     continue
@@ -191,23 +223,32 @@ class Snapshots:
                 if stored is not None:
                     self._blobs[blob.hexsha] = stored
                 else:
-                    todo[blob.hexsha] = (path, blob)
+                    todo[blob.hexsha] = path
+        raw = self.git.objects(list(todo))
+        jobs = [(h, path, raw[h]) for h, path in todo.items() if h in raw]
         workers = min(os.cpu_count() or 1, 8)
-        if len(todo) < PARALLEL_MIN or workers < 2:
-            return  # parsed lazily, one by one
-        jobs = [(h, path, self.git.blob_bytes(blob)) for h, (path, blob) in todo.items()]
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for h, hit in pool.map(_parse_bytes, jobs, chunksize=max(1, len(jobs) // (workers * 4))):
-                self._blobs[h] = hit
-                self.disk.put(h, hit)
-                self.parses += 1
+        if len(jobs) >= PARALLEL_MIN and workers >= 2:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                results = list(pool.map(_parse_bytes, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+        else:
+            results = [_parse_bytes(job) for job in jobs]
+        for h, hit in results:
+            self._blobs[h] = hit
+            self.disk.put(h, hit)
+            self.parses += 1
 
-    def _parse(self, path: str, blob, problems: list[Problem]) -> Any:
+    def _blob_bytes(self, blob: Blob) -> bytes:
+        raw = self.git.objects([blob.hexsha]).get(blob.hexsha)
+        if raw is None:
+            raise GitError(f"object {blob.hexsha} of {blob.path} is missing from the repository")
+        return raw
+
+    def _parse(self, path: str, blob: Blob, problems: list[Problem]) -> Any:
         hit = self._blobs.get(blob.hexsha)
         if hit is None:
             hit = self.disk.get(blob.hexsha)
             if hit is None:
-                _, hit = _parse_bytes((blob.hexsha, path, self.git.blob_bytes(blob)))
+                _, hit = _parse_bytes((blob.hexsha, path, self._blob_bytes(blob)))
                 self.parses += 1
                 self.disk.put(blob.hexsha, hit)
             self._blobs[blob.hexsha] = hit
@@ -286,7 +327,7 @@ class Snapshots:
             for path, blob in self._files(tree):
                 dest = Path(tmp) / path
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                dest.write_bytes(self.git.blob_bytes(blob))
+                dest.write_bytes(self._blob_bytes(blob))
             result = check(root, display_root=Path(tmp))
             errors = [p for p in result.problems if p.level == "error"]
         if not errors:
