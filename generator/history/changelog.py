@@ -8,10 +8,11 @@ promotion), and signed commits when the playbook requires them.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email.utils import parseaddr
+from email.utils import parseaddr as _parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,11 @@ class Entry:
             "flags": [{"code": f.code, "message": f.message} for f in self.flags],
             "error": self.error,
         }
+
+
+# The same few approvers appear on thousands of commits; parsing an address is pure,
+# and the tuples it returns are immutable, so each distinct string is parsed once.
+parseaddr = functools.lru_cache(maxsize=4096)(_parseaddr)
 
 
 def _iso(epoch: int) -> str:

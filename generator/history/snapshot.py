@@ -73,6 +73,7 @@ class BlobCache:
 
     def __init__(self, root: Path | None):
         self.dir = Path(root) / _loader_key() if root is not None else None
+        self._made: set[Path] = set()
 
     def _path(self, sha: str) -> Path:
         assert self.dir is not None
@@ -100,7 +101,9 @@ class BlobCache:
             doc = {"data": hit}
         path = self._path(sha)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.parent not in self._made:  # one mkdir per folder, not per blob
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._made.add(path.parent)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
             os.replace(tmp, path)
