@@ -134,7 +134,13 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  playbook history (CLI)    {warm_s:8.3f}s  (warm: parsed file versions from .cache/history)")
     print(f"  history in-process, cold {inproc:8.3f}s  ({len(entries)} entries, {parses} blobs parsed, "
           f"{models} distinct models)")
-    print(f"    of which parsing blobs {parse_s:8.3f}s  (process pool of {min(os.cpu_count() or 1, 8)})")
+    from generator import load
+    from generator.history import snapshot
+
+    workers = min(os.cpu_count() or 1, 8)
+    pool = f"process pool of {workers}" if parses >= snapshot.PARALLEL_MIN and workers >= 2 else "in-process"
+    parser = "libyaml (C)" if load.USE_C else "pure Python"
+    print(f"    of which parsing blobs {parse_s:8.3f}s  ({pool}, {parser} parser)")
     print(f"  ratio playbook history / git log --stat: {hist_s / git_s:.1f}x cold, {warm_s / git_s:.1f}x warm")
 
 
