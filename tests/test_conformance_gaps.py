@@ -207,3 +207,28 @@ def test_required_and_logging_fields_on_the_wrong_record(tmp_path):
         result = run_checks(model, src, as_of=default_as_of(model))
     assert {r.id: r.violations for r in result.rules if r.status != "not_checkable"} == truth
     assert {r.id for r in result.rules if r.status == "not_checkable"} == set(gaps)
+
+
+def test_rows_without_any_id_column(tmp_path, capsys):
+    """Stage history with neither a record id nor a lead reference: its rules still run and export;
+    `--ids` leaves their ids out (they cannot be named) instead of failing."""
+    play = tmp_path / "play"
+    shutil.copytree(FIXTURE, play)
+    fields = play / "fields.yaml"
+    fields.write_text("".join(ln for ln in fields.read_text().splitlines(keepends=True)
+                              if "id: history-lead," not in ln and "id: history-id," not in ln))
+    model = load_playbook(play)
+    code = cli_run(["export", "conformance", "--out", str(tmp_path / "exp"), str(play)])
+    assert code == 0, capsys.readouterr()
+    ids_sql = (tmp_path / "exp" / "sql" / "duckdb" / "ids" / "transition-allowed.sql").read_text()
+    assert "NULL AS TEXT) AS record_id" in ids_sql
+    truth = write_demo(model, str(tmp_path / "d"), leads=200, seed=7)
+    j = tmp_path / "r.json"
+    code = cli_run(["conform", "--playbook", str(play), "--source", str(tmp_path / "d"), "--as-of",
+                    iso(default_as_of(model)), "--json", str(j), "--ids"])
+    capsys.readouterr()
+    assert code == 1
+    rules = {r["id"]: r for r in json.loads(j.read_text())["rules"]}
+    assert {k: r["violations"] for k, r in rules.items() if r["status"] != "not_checkable"} == truth
+    assert rules["transition-allowed"]["violations"] > 0 and "ids" not in rules["transition-allowed"]
+    assert len(rules["attribution-present"]["ids"]) == rules["attribution-present"]["violations"]

@@ -131,7 +131,7 @@ def run_checks(
         ok = c.threshold.passes(violations, checked)
         status = "fail" if not ok else ("pass" if complete else "incomplete")
         ids = None
-        if with_ids:
+        if with_ids and comp.has_record_id(c.table):  # rows without any id column cannot be listed
             ids = [str(r[0]) for r in source.query(compiled.ids_sql[c.id])] if violations else []
         rules.append(RuleResult(
             id=c.id,
