@@ -95,7 +95,7 @@ def conformance_page(model: Playbook, result, truth: dict[str, int]) -> str:
             f"- Holds for {_holds(r)} ({r.violations} of {r.checked} {md_text(r.table)} rows violate it); "
             f"threshold {md_text(threshold_text(r))}; status **{r.status}**",
             f"- Counts: {md_text(c.counts)}",
-            f"- Injected into the demo data: {truth.get(r.id, 0)}",
+            f"- Violations the demo data holds by construction (truth.json): {truth.get(r.id, 0)}",
         ]
         if c.threshold.note:
             out.append(f"- Threshold note: {md_text(c.threshold.note)}")
