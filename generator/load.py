@@ -236,7 +236,7 @@ USE_C = _CParser is not None
 # as text), named tag handles (`!x!`: the two scan them differently), a block scalar whose
 # first line is spaces (ruamel refuses some of those), and the line breaks and BOMs YAML 1.1
 # and 1.2 disagree on.
-_PURE_ONLY = re.compile(r"^%|[\t\x85\u2028\u2029\ufeff]|![\w-]+!|!![\w-]*!|[|>][^\n]*\n +\r?\n", re.MULTILINE)
+_PURE_ONLY = re.compile(r"^%|[\t\x85\u2028\u2029\ufeff]|![\w-]+!|!![\w-]*!|[|>][^\n]*\n +(?:\r?\n|\Z)", re.MULTILINE)
 
 if _CParser is not None:
 
