@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
@@ -74,6 +74,7 @@ class BlobCache:
     def __init__(self, root: Path | None):
         self.dir = Path(root) / _loader_key() if root is not None else None
         self._made: set[Path] = set()
+        self._writer: ThreadPoolExecutor | None = None
 
     def _path(self, sha: str) -> Path:
         assert self.dir is not None
@@ -92,23 +93,39 @@ class BlobCache:
         return raw.get("data")
 
     def put(self, sha: str, hit: Any) -> None:
-        """Store a parse; a cache that cannot be written is skipped, never fatal."""
+        """Store a parse; a cache that cannot be written is skipped, never fatal.
+
+        The file is written by a background thread: on a cold run a thousand small
+        files cost about as much as parsing them, and the thread's I/O overlaps the
+        work that follows. `close()` waits for every write.
+        """
         if self.dir is None:
             return
         if isinstance(hit, list) and hit and isinstance(hit[0], Problem):
             doc: dict[str, Any] = {"problems": [p.as_dict() for p in hit]}
         else:
             doc = {"data": hit}
-        path = self._path(sha)
+        text = json.dumps(doc, ensure_ascii=False)
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="playbook-cache")
+        self._writer.submit(self._write, self._path(sha), text)
+
+    def _write(self, path: Path, text: str) -> None:
         try:
             if path.parent not in self._made:  # one mkdir per folder, not per blob
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._made.add(path.parent)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
+            tmp.write_text(text, "utf-8")
             os.replace(tmp, path)
         except OSError:
             pass
+
+    def close(self) -> None:
+        """Wait for the pending writes."""
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
 
 
 class ProcessMissing(UsageError):
@@ -135,7 +152,8 @@ class Snapshots:
         self.parses = 0  # distinct blobs parsed (reported by the benchmark)
 
     def close(self) -> None:
-        """Drop the caches."""
+        """Finish writing the disk cache and drop the in-memory caches."""
+        self.disk.close()
         self._models.clear()
         self._blobs.clear()
         self._sections.clear()
@@ -231,6 +249,7 @@ class Snapshots:
         jobs = [(h, path, raw[h]) for h, path in todo.items() if h in raw]
         workers = min(os.cpu_count() or 1, 8)
         if len(jobs) >= PARALLEL_MIN and workers >= 2:
+            self.disk.close()  # no writer thread may be running when the pool forks
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 results = list(pool.map(_parse_bytes, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
         else:
