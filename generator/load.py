@@ -42,6 +42,7 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 _STD = "tag:yaml.org,2002:"
 _SAFE_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
+_MERGE = _STD + "merge"
 
 Path_ = tuple[Any, ...]
 
@@ -102,18 +103,19 @@ class _Builder:
 
     def build(self, node: Node, path: Path_) -> Any:
         self.values[path] = self.loc(node)
-        if node.tag not in _SAFE_TAGS:
+        tag = node.tag
+        if tag not in _SAFE_TAGS:
             self.problem(
                 node,
                 "Y003",
-                f"tag {node.tag!r} is not allowed; process files hold plain data only",
+                f"tag {tag!r} is not allowed; process files hold plain data only",
                 hint="remove the tag; only strings, numbers, booleans, lists and mappings are allowed",
             )
             return None
         if isinstance(node, MappingNode):
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
-                if key_node.tag == _STD + "merge":
+                if key_node.tag == _MERGE:
                     self.problem(key_node, "Y007", "YAML merge keys (<<) are not supported",
                                  hint="repeat the keys, or split the shared part into its own entity")
                     continue
@@ -132,7 +134,7 @@ class _Builder:
             return out
         if isinstance(node, SequenceNode):
             return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
-        return _scalar(node)
+        return _scalar(node, tag)
 
 
 # The YAML 1.2 core schema, applied by us so a `%YAML 1.1` directive in a file
@@ -143,10 +145,11 @@ _INT = re.compile(r"^([-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
 _FLOAT = re.compile(r"^([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$")
 
 
-def _scalar(node: ScalarNode) -> Any:
+def _scalar(node: ScalarNode, tag: str | None = None) -> Any:
     """Resolve a scalar under the YAML 1.2 core schema, keeping codes as text."""
     text = node.value
-    tag = node.tag
+    if tag is None:
+        tag = node.tag
     if node.style in ("'", '"', "|", ">") or tag == _STD + "str":
         return text
     if _NULL.match(text):
@@ -238,6 +241,8 @@ USE_C = _CParser is not None
 # and 1.2 disagree on.
 _PURE_ONLY = re.compile(r"^%|[\t\x85\u2028\u2029\ufeff]|![\w-]+!|!![\w-]*!|[|>][^\n]*\n +(?:\r?\n|\Z)", re.MULTILINE)
 
+_TAGS: dict[str, Tag] = {}
+
 if _CParser is not None:
 
     class _CComposer(_CParser, VersionedResolver):
@@ -276,7 +281,11 @@ if _CParser is not None:
                     table = self._table = self.versioned_resolver
                 for tag, regexp in table.get(value[0], []) + table.get(None, []):
                     if regexp.match(value):
-                        return Tag(suffix=tag)
+                        # One Tag per tag name: it caches its text, which the builder reads per node.
+                        found = _TAGS.get(tag)
+                        if found is None:
+                            found = _TAGS[tag] = Tag(suffix=tag)
+                        return found
             return self.DEFAULT_SCALAR_TAG
 
 
