@@ -39,6 +39,10 @@ sending it and its result between processes: on 2 cores, 1,072 and 3,200 blobs p
 no faster with a pool than without (benchmarks.history)."""
 
 
+READ_SLICE = 5000
+"""File versions read from git and parsed per step of prefetch."""
+
+
 def _parse_bytes(job: tuple[str, str, bytes]) -> tuple[str, Any]:
     """(blob sha, parsed data or a list of Problems); runs in worker processes too."""
     sha, path, raw = job
@@ -245,19 +249,29 @@ class Snapshots:
                     self._blobs[blob.hexsha] = stored
                 else:
                     todo[blob.hexsha] = path
-        raw = self.git.objects(list(todo))
-        jobs = [(h, path, raw[h]) for h, path in todo.items() if h in raw]
         workers = min(os.cpu_count() or 1, 8)
-        if len(jobs) >= PARALLEL_MIN and workers >= 2:
+        pool = None
+        if len(todo) >= PARALLEL_MIN and workers >= 2:
             self.disk.close()  # no writer thread may be running when the pool forks
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                results = list(pool.map(_parse_bytes, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
-        else:
-            results = [_parse_bytes(job) for job in jobs]
-        for h, hit in results:
-            self._blobs[h] = hit
-            self.disk.put(h, hit)
-            self.parses += 1
+            pool = ProcessPoolExecutor(max_workers=workers)
+        try:
+            items = list(todo.items())
+            # Read and parse in slices, so a long history never holds every file version in memory.
+            for start in range(0, len(items), READ_SLICE):
+                part = items[start:start + READ_SLICE]
+                raw = self.git.objects([h for h, _ in part])
+                jobs = [(h, path, raw[h]) for h, path in part if h in raw]
+                if pool is not None:
+                    results = list(pool.map(_parse_bytes, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+                else:
+                    results = [_parse_bytes(job) for job in jobs]
+                for h, hit in results:
+                    self._blobs[h] = hit
+                    self.disk.put(h, hit)
+                    self.parses += 1
+        finally:
+            if pool is not None:
+                pool.shutdown()
 
     def _blob_bytes(self, blob: Blob) -> bytes:
         raw = self.git.objects([blob.hexsha]).get(blob.hexsha)
