@@ -252,14 +252,19 @@ if _CParser is not None:
             _CParser.__init__(self, text)
             VersionedResolver.__init__(self, version=(1, 2), loader=self)
             self._depth = 0
+            self.nodes = 0  # composed, aliases not expanded
+            self.deepest = 0  # the root is at 1
             self._table: dict[Any, Any] | None = None
 
         # The composer calls these around every node. Tracking depth here stops a deeply nested
         # file before libyaml's recursive composer overflows the C stack (it crashes near 25,000 levels).
         def descend_resolver(self, current_node: Any, current_index: Any) -> None:
             self._depth += 1
-            if self._depth > MAX_DEPTH + 2:
-                raise _TooDeep
+            self.nodes += 1
+            if self._depth > self.deepest:
+                self.deepest = self._depth
+                if self._depth > MAX_DEPTH + 2:
+                    raise _TooDeep
 
         def ascend_resolver(self) -> None:
             self._depth -= 1
@@ -290,10 +295,18 @@ if _CParser is not None:
 
 
 def _compose_c(text: str) -> list[Node] | None:
-    """Documents composed by libyaml, or None when the pure parser must decide.
+    """Documents composed by libyaml, or None when the pure parser must decide."""
+    composed = _compose_c_counted(text)
+    return composed[0] if composed is not None else None
 
-    Any error, any file nested past the cap, and anything the two parsers may read
-    differently goes to the pure parser, so problems keep their exact wording and place.
+
+def _compose_c_counted(text: str) -> tuple[list[Node], tuple[int, int] | None] | None:
+    """Documents composed by libyaml and, for a file without aliases, (nodes, deepest level).
+
+    None when the pure parser must decide: any error, any file nested past the cap, and
+    anything the two parsers may read differently, so problems keep their exact wording
+    and place. Without an alias (`*`) every node is composed once, so the composer's own
+    count is what _node_count would find, without walking the tree again.
     """
     if not USE_C or _PURE_ONLY.search(text):
         return None
@@ -310,7 +323,8 @@ def _compose_c(text: str) -> list[Node] | None:
     # where the two disagree on what counts as a comment.
     if not all(isinstance(n, MappingNode) for n in nodes):
         return None
-    return nodes
+    counted = (parser.nodes, parser.deepest) if len(nodes) == 1 and "*" not in text else None
+    return nodes, counted
 
 
 def load_file(path: Path, rel: str, problems: list[Problem]) -> tuple[Any, _Builder] | None:
@@ -332,9 +346,10 @@ def load_bytes(raw: bytes, rel: str, problems: list[Problem]) -> tuple[Any, _Bui
 
 
 def _load_text(text: str, rel: str, problems: list[Problem]) -> tuple[Any, _Builder] | None:
-    nodes = _compose_c(text)
-    if nodes is None:
-        nodes = _compose_pure(text, rel, problems)
+    composed = _compose_c_counted(text)
+    if composed is not None:
+        return _build(composed[0], rel, problems, composed[1])
+    nodes = _compose_pure(text, rel, problems)
     if nodes is None:
         return None
     return _build(nodes, rel, problems)
@@ -371,7 +386,8 @@ def _compose_pure(text: str, rel: str, problems: list[Problem]) -> list[Node] | 
         return None
 
 
-def _build(nodes: list[Node], rel: str, problems: list[Problem]) -> tuple[Any, _Builder] | None:
+def _build(nodes: list[Node], rel: str, problems: list[Problem],
+           counted: tuple[int, int] | None = None) -> tuple[Any, _Builder] | None:
     nodes = [n for n in nodes if n is not None]
     builder = _Builder(rel, problems)
     if not nodes:
@@ -382,7 +398,13 @@ def _build(nodes: list[Node], rel: str, problems: list[Problem]) -> tuple[Any, _
         return None
     root = nodes[0]
     try:
-        count = _node_count(root, {})
+        if counted is None:
+            count = _node_count(root, {})
+        else:
+            total, deepest = counted
+            if deepest - 1 > MAX_DEPTH:  # _node_count's depth starts at 0 for the root
+                raise _TooDeep
+            count = min(total, MAX_NODES + 1)
     except _TooDeep:
         builder.problem(root, "Y004", f"the document nests more than {MAX_DEPTH} levels deep",
                         hint="flatten the structure")

@@ -106,7 +106,11 @@ BAD_INPUTS = {
     "self alias": "lanes: &x [*x]\n",
     "undefined alias": "lanes: [*nowhere]\n",
     "reused anchor": "lanes:\n  - &a {id: a, name: A}\n  - &a {id: b, name: B}\n",
+    "nested 99": "lanes: " + "[" * 99 + "]" * 99 + "\n",
+    "nested 100": "lanes: " + "[" * 100 + "]" * 100 + "\n",
     "nested 101": "lanes: " + "[" * 101 + "]" * 101 + "\n",
+    "nested 102": "lanes: " + "[" * 102 + "]" * 102 + "\n",
+
     "nested 150": "lanes: " + "[" * 150 + "]" * 150 + "\n",
     "nested 600": "lanes: " + "[" * 600 + "]" * 600 + "\n",
     "nested block": "lanes:\n" + "".join("  " * i + "- \n" for i in range(1, 130)) + "  " * 130 + "- x\n",
@@ -147,6 +151,18 @@ BAD_INPUTS = {
     "comment only": "# nothing yet\n",
     "empty file": "",
 }
+
+
+def _many(nodes: int) -> str:
+    """A file of exactly `nodes` nodes and no alias: a mapping, its key, a list, its items."""
+    return "lanes: [" + ",".join(["1"] * (nodes - 3)) + "]\n"
+
+
+@pytest.mark.parametrize("nodes", [999, 1000, 1001])
+def test_node_cap_without_aliases_behaves_the_same(tmp_path, monkeypatch, nodes):
+    monkeypatch.setattr(load, "MAX_NODES", 1000)  # the real cap, 200,000, is slow on the pure path
+    outcome = _same_both_ways(_case(tmp_path, {"zz-big.yaml": _many(nodes)}), monkeypatch)
+    assert ("Y004" in repr(outcome)) == (nodes > 1000)
 
 
 def _case(tmp_path: Path, files: dict[str, str | bytes]) -> Path:
@@ -236,3 +252,18 @@ def test_load_bytes_size_and_encoding_problems():
         problems: list = []
         assert load.load_bytes(raw, "x.yaml", problems) is None
         assert [p.code for p in problems] in (["Y005"], ["Y006"])
+
+
+@pytest.mark.parametrize("name", sorted(BAD_INPUTS) + ["many nodes"])
+def test_composer_count_is_node_count(name):
+    text = BAD_INPUTS[name] if name in BAD_INPUTS else _many(load.MAX_NODES + 1)
+    composed = load._compose_c_counted(text)
+    if composed is None or composed[1] is None:
+        return
+    nodes, (total, deepest) = composed
+    try:
+        expected = load._node_count(nodes[0], {})
+    except load._TooDeep:
+        assert deepest - 1 > load.MAX_DEPTH
+    else:
+        assert deepest - 1 <= load.MAX_DEPTH and min(total, load.MAX_NODES + 1) == expected
