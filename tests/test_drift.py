@@ -227,3 +227,23 @@ def test_default_playbook_has_no_drift_against_its_own_export(tmp_path):
         sf, hs = sf_report(spec, f), hs_report(spec, f)
     assert (sf.differences, sf.errors) == ([], [])
     assert (hs.differences, hs.errors) == ([], [])
+
+
+def test_hubspot_drift_does_not_ask_for_phi_fields_kept_out_of_hubspot(tmp_path):
+    from test_export_phi import hidden, without_hubspot_names
+
+    for model in (load_playbook(Path(__file__).parent.parent / "process" / "lead-management"),
+                  without_hubspot_names(load_playbook(FIXTURE))):
+        spec = build_spec(model)
+        kept_out = hidden(model)
+        assert kept_out
+        out = tmp_path / model.playbook.id
+        write_tree(out, hubspot.render(spec), "MANUAL-STEPS.md")
+        with FakeCRM(page_size=5) as f:
+            f.load_hubspot_export(out)
+            live = {p["name"] for p in f.hs.properties["leads"]}
+            report = hs_report(spec, f)
+        assert (report.differences, report.errors) == ([], [])
+        for fld in kept_out:
+            assert spec.field_by_id[fld.id].hs_name not in live
+            assert fld.id not in {d.subject for d in report.differences}

@@ -70,10 +70,19 @@ def pipeline(spec: CrmSpec) -> dict:
     }
 
 
+SF_ONLY = ("enforced in Salesforce only, because it needs a field that holds health information "
+           "and is kept out of HubSpot")
+
+
+def _hs(spec: CrmSpec, f: FieldSpec | None) -> FieldSpec | None:
+    """The field if HubSpot holds it: health information without a HubSpot name is never named here."""
+    return f if f is not None and f.in_hubspot else None
+
+
 def _labels(spec: CrmSpec, ids: list[str]) -> str:
     out = []
     for i in ids:
-        f = spec.field_by_id.get(i)
+        f = _hs(spec, spec.field_by_id.get(i))
         if f is not None:
             out.append(f"{md_text(f.field.label)} ({code(f.hs_name)})")
     return ", ".join(out)
@@ -99,10 +108,10 @@ def manual_steps(spec: CrmSpec) -> str:
         "Standard properties the playbook uses as they are (not created):",
         "",
     ]
-    std = [f for f in spec.fields if not f.hs_custom]
+    std = [f for f in spec.hs_fields if not f.hs_custom]
     lines += [f"- {md_text(f.field.label)}: {code(f.hs_name)}" for f in std] or ["- none"]
 
-    stage_field = spec.semantic("stage")
+    stage_field = _hs(spec, spec.semantic("stage"))
     if stage_field is not None and stage_field.hs_name != HS_STAGE_PROPERTY:
         lines += ["", f"The stage is also kept in the property {code(stage_field.hs_name)}: set its options to the "
                   "stages, in this order (value: label):", ""]
@@ -116,7 +125,14 @@ def manual_steps(spec: CrmSpec) -> str:
         req = [r for r in st.stage.required_fields if r in spec.field_by_id]
         if req:
             any_req = True
-            lines.append(f"- **{md_text(st.hs_label)}**: {_labels(spec, req)}")
+            held = [r for r in req if spec.field_by_id[r].in_hubspot]
+            kept_out = len(req) - len(held)
+            parts = [_labels(spec, held)] if held else []
+            if kept_out:
+                parts.append(f"{kept_out} more required field{'' if kept_out == 1 else 's'} "
+                             f"{'holds' if kept_out == 1 else 'hold'} health information: that requirement is "
+                             "enforced in Salesforce only, as health information is kept out of HubSpot")
+            lines.append(f"- **{md_text(st.hs_label)}**: {'; '.join(parts)}")
     if not any_req:
         lines.append("- no stage requires properties")
 
@@ -125,6 +141,14 @@ def manual_steps(spec: CrmSpec) -> str:
     note = spec.semantic("reason_note")
     closed = [st for st in spec.stages if st.stage.closed]
     items = []
+    if reason is not None and not reason.in_hubspot and closed:
+        items.append(f"- The closure reason required on closed stages is {SF_ONLY}.")
+        reason = None
+    if note is not None and not note.in_hubspot:
+        if any(st.stage.reason_note_required for st in spec.stages) or any(
+                cr.requires_note for cr in m.closure_reasons):
+            items.append(f"- The reason note required on some stages and closure reasons is {SF_ONLY}.")
+        note = None
     if reason is not None and closed:
         names = ", ".join(md_text(st.hs_label) for st in closed)
         items.append(f"- Show and require {md_text(reason.field.label)} ({code(reason.hs_name)}) when the stage is "
@@ -152,15 +176,27 @@ def manual_steps(spec: CrmSpec) -> str:
         reg_f = spec.field_by_id.get(routing.region_field)
         for i, r in enumerate(routing.rules, start=1):
             conds = []
+            sf_only = False
             if r.when.specialty and spec_f:
-                conds.append(f"{code(spec_f.hs_name)} is any of " + ", ".join(f"{code(v)}" for v in r.when.specialty))
+                if spec_f.in_hubspot:
+                    conds.append(f"{code(spec_f.hs_name)} is any of "
+                                 + ", ".join(f"{code(v)}" for v in r.when.specialty))
+                else:
+                    sf_only = True
             if r.when.region and reg_f:
-                conds.append(f"{code(reg_f.hs_name)} is any of " + ", ".join(f"{code(v)}" for v in r.when.region))
+                if reg_f.in_hubspot:
+                    conds.append(f"{code(reg_f.hs_name)} is any of " + ", ".join(f"{code(v)}" for v in r.when.region))
+                else:
+                    sf_only = True
             if r.when.min_score is not None:
-                score = spec.semantic("score")
+                score = _hs(spec, spec.semantic("score"))
                 conds.append(f"{code(score.hs_name if score else 'score')} >= {r.when.min_score}")
             q = queues.get(r.queue)
             target = md_text(q.name) if q else md_text(r.queue)
+            if sf_only:
+                # A HubSpot branch without the health-information condition would route the wrong leads.
+                lines.append(f"{i}. {md_text(r.name)}: no HubSpot branch; this routing rule is {SF_ONLY}.")
+                continue
             value = qspec[r.queue].hs_value if r.queue in qspec else None
             setq = f" and set the queue property to {code(value)}" if value else ""
             lines.append(f"{i}. {md_text(r.name)}: when {' and '.join(conds) or 'always'}, "
@@ -175,7 +211,7 @@ def manual_steps(spec: CrmSpec) -> str:
 
     lines += ["", "## 4. SLAs and escalation", "",
               "One workflow per SLA: enrol on the start event, delay, then branch on the stop event.", ""]
-    escalated = spec.semantic("escalated_at")
+    escalated = _hs(spec, spec.semantic("escalated_at"))
     for s in spec.slas:
         sla = s.sla
         lines.append(f"- **{md_text(sla.name)}**: within {md_text(str(sla.within))} from "
@@ -193,6 +229,9 @@ def manual_steps(spec: CrmSpec) -> str:
               "HubSpot de-duplicates contacts by email on its own; set up the remaining rules in "
               "duplicate management or a workflow:", ""]
     for mspec in spec.matches:
+        if not all(f.in_hubspot for f in mspec.fields):
+            lines.append(f"- {md_text(mspec.rule.name)}: {SF_ONLY}.")
+            continue
         fields = ", ".join(f"{code(f.hs_name)}" for f in mspec.fields)
         lines.append(f"- {md_text(mspec.rule.name)}: match on {fields}; "
                      f"{md_text(mspec.rule.action.replace('_', ' '))}.")

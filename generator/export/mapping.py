@@ -173,6 +173,8 @@ class FieldSpec:
     hs_custom: bool
     hs_type: str
     hs_field_type: str
+    in_hubspot: bool = True
+    """False for a health-information field the playbook gave no HubSpot name: HubSpot never holds it."""
 
     @property
     def id(self) -> str:
@@ -316,9 +318,14 @@ class CrmSpec:
         return [f for f in self.fields if f.sf_custom]
 
     @property
+    def hs_fields(self) -> list[FieldSpec]:
+        """Fields HubSpot holds (health information without an explicit HubSpot name is left out)."""
+        return [f for f in self.fields if f.in_hubspot]
+
+    @property
     def hs_custom_fields(self) -> list[FieldSpec]:
         """Properties the HubSpot export creates."""
-        return [f for f in self.fields if f.hs_custom]
+        return [f for f in self.fields if f.in_hubspot and f.hs_custom]
 
     def rules_for_stage(self, stage_id: str) -> list[RuleSpec]:
         """Validation rules that guard a stage."""
@@ -350,6 +357,8 @@ class CrmSpec:
         stages = [s.stage.name for s in self.stages if f.id in s.stage.required_fields]
         if stages:
             hs.append("required on entering " + ", ".join(stages) + " (manual step)")
+        if not f.in_hubspot:
+            return "; ".join(sf) or "none", NOT_IN_HUBSPOT
         return "; ".join(sf) or "none", "; ".join(hs) or "none"
 
 
@@ -372,6 +381,18 @@ def _hs_field_name(f: DataField) -> str:
     return hs_name(f.id)
 
 
+NOT_IN_HUBSPOT = "not in HubSpot (health information)"
+
+
+def in_hubspot(f: DataField) -> bool:
+    """Whether HubSpot holds the field: health information only when the playbook names it there.
+
+    HubSpot is the marketing-automation system; the playbook promises it holds no
+    health information unless an author deliberately gives a PHI field a HubSpot name.
+    """
+    return not f.phi or bool(f.names.hubspot)
+
+
 def _field_spec(f: DataField) -> FieldSpec:
     sf = _sf_field_name(f)
     hs = _hs_field_name(f)
@@ -386,6 +407,7 @@ def _field_spec(f: DataField) -> FieldSpec:
         hs_custom=not (hs in HS_STANDARD_NAMES or hs.startswith("hs_")),
         hs_type=hs_type,
         hs_field_type=hs_ft,
+        in_hubspot=in_hubspot(f),
     )
 
 
@@ -548,7 +570,7 @@ def _check_names(fields: list[FieldSpec]) -> None:
     for f in fields:
         if not _SF_FIELD_NAME.match(f.sf_name) or len(f.sf_name.removesuffix("__c")) > MAX_API_NAME:
             bad.append(f"field {f.id!r}: {f.sf_name!r} is not a Salesforce field API name")
-        if not _HS_NAME.match(f.hs_name):
+        if f.in_hubspot and not _HS_NAME.match(f.hs_name):
             bad.append(f"field {f.id!r}: {f.hs_name!r} is not a HubSpot property name (lowercase, digits, _)")
     if bad:
         raise UsageError("export: " + "; ".join(bad))
@@ -559,7 +581,7 @@ def build_spec(model: Playbook) -> CrmSpec:
     lead_fields = [_field_spec(f) for f in model.fields if f.record == "lead"]
     _check_names(lead_fields)
     _check_unique("field", [(f.id, f.sf_name) for f in lead_fields])
-    _check_unique("field", [(f.id, f.hs_name) for f in lead_fields])
+    _check_unique("field", [(f.id, f.hs_name) for f in lead_fields if f.in_hubspot])
     fields = {f.id: f for f in lead_fields}
 
     stages: list[StageSpec] = []
@@ -572,7 +594,8 @@ def build_spec(model: Playbook) -> CrmSpec:
 
     queues: list[QueueSpec] = []
     queue_field = next((f for f in lead_fields if f.field.semantic == "queue"), None)
-    queue_values = {v.value for v in queue_field.field.allowed_values} if queue_field else set()
+    queue_values = ({v.value for v in queue_field.field.allowed_values}
+                    if queue_field and queue_field.in_hubspot else set())
     routing = model.routing
     for q in routing.queues if routing else []:
         positions = tuple(i + 1 for i, r in enumerate(routing.rules) if r.queue == q.id)
@@ -654,5 +677,5 @@ def add_durations(a: Duration, b: Duration) -> Duration:
 
 __all__ = [
     "CrmSpec", "FieldSpec", "StageSpec", "QueueSpec", "SlaSpec", "MatchSpec", "RuleSpec",
-    "build_spec", "api_name", "hs_name", "formula_string", "business_offset", "add_durations",
+    "build_spec", "in_hubspot", "NOT_IN_HUBSPOT", "api_name", "hs_name", "formula_string", "business_offset", "add_durations",
 ]

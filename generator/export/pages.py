@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..text import md_text
-from .mapping import HS_OBJECT, SF_OBJECT, CrmSpec, build_spec
+from .mapping import HS_OBJECT, NOT_IN_HUBSPOT, SF_OBJECT, CrmSpec, build_spec
 
 PAGE = "crm-configuration.md"
 
@@ -66,7 +66,8 @@ def render_page(spec: CrmSpec) -> str:
     for f in spec.fields:
         sf_rule, hs_rule = spec.field_enforcement(f)
         sf_name = md_text(f.sf_name) + (" (custom)" if f.sf_custom else " (standard)")
-        hs_name = md_text(f.hs_name) + (" (custom)" if f.hs_custom else " (standard)")
+        hs_name = (md_text(f.hs_name) + (" (custom)" if f.hs_custom else " (standard)")
+                   if f.in_hubspot else NOT_IN_HUBSPOT)
         out.append(_row(md_text(f.field.label), sf_name, hs_name, md_text(sf_rule), md_text(hs_rule)))
 
     out += ["", "## Queues", "",
