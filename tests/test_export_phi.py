@@ -103,3 +103,17 @@ def test_crm_page_marks_hidden_fields_not_in_hubspot(case):
         cells = row.split(" | ")
         assert cells[2] == NOT_IN_HUBSPOT
         assert md_text(fs.hs_name) + " (" not in row
+
+
+def test_hubspot_pull_requests_no_phi_property_kept_out_of_hubspot():
+    from generator.conformance.sources.hubspot_pull import mappings
+
+    data = load_playbook(FIXTURE).model_dump()
+    phone = next(f for f in data["fields"] if f["semantic"] == "phone" and f["record"] == "lead")
+    phone["phi"], phone["names"]["hubspot"] = True, None  # a standard property, but marked health information
+    model = without_hubspot_names(Playbook.model_validate(data))
+    requested = {c.crm_field for m in mappings(model).values() for c in m.columns if c.crm_field}
+    spec = build_spec(model)
+    for f in hidden(model):
+        assert spec.field_by_id[f.id].hs_name not in requested, f.id
+    assert "phone" not in requested

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...model import DataField, Playbook
+from ...export.mapping import in_hubspot
 
 CONTRACT_TABLE = {"lead": "leads", "activity": "activities", "stage_history": "stage_history", "appointment": "appointments"}
 
@@ -78,7 +79,8 @@ def build_mapping(
         name: str | None = getattr(f.names, crm)
         if name and "." in name:
             obj, name = name.split(".", 1)
-        if not name and f.semantic not in derived:
+        if not name and f.semantic not in derived and (crm != "hubspot" or in_hubspot(f)):
+            # Health information without an explicit HubSpot name is never in HubSpot: don't ask for it.
             name = defaults.get(f.semantic or "")
         column = f.names.warehouse or f.id
         if not name and f.semantic not in derived:
