@@ -16,13 +16,13 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from ...errors import ExternalToolError
 from ...model import Playbook
 from ..source import Progress, SourceError
 from .crm_map import ColumnMap, Mapping, build_mapping, map_value
-from .pull_cache import PullCache, PullTask, PulledSource, cache_path, contract_columns, run_pull
+from .pull_cache import PullTask, PulledSource, open_pulled
 
 LEAD_OBJECT = "leads"
 ACTIVITY_OBJECTS = {"calls": "call", "emails": "email", "communications": "sms"}
@@ -208,17 +208,14 @@ def open_hubspot(
     try:
         maps = mappings(model)
         tasks = _tasks(client, maps)
-        host = urlsplit(client.http.base_url).netloc
         # Every portal shares api.hubapi.com: tell caches apart by a digest of the token
         # (never the token itself), so two portals never resume each other's pull.
         token_tag = hashlib.sha256(str(getattr(client.http, "_token", "")).encode()).hexdigest()[:16]
-        path = cache_path(cache_dir, "hubspot", f"{client.http.base_url}|{token_tag}")
-        cache = PullCache(path)
-        result = run_pull(cache, tasks, progress=progress, refresh=refresh, label="HubSpot")
-        cache.build_views(tasks, contract_columns(model))
-        source = PulledSource(cache, f"HubSpot {host} (pulled into {path})", result)
-        source.unmapped = {m.table: m.unmapped for m in maps.values() if m.unmapped}
-        return source
+        return open_pulled(
+            model, client, tasks, {m.table: m.unmapped for m in maps.values() if m.unmapped},
+            crm="hubspot", label="HubSpot", identity=f"{client.http.base_url}|{token_tag}",
+            cache_dir=cache_dir, progress=progress, refresh=refresh,
+        )
     finally:
         if own:
             client.close()

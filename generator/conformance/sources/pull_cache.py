@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ...errors import ExternalToolError
 from ..source import LOGICAL_TABLES, Progress
@@ -307,3 +308,31 @@ def iter_pages(fetch: Callable[[str | None], Page]) -> Iterator[list[dict[str, A
         yield records
         if cursor is None:
             return
+
+
+def open_pulled(
+    model: Any,
+    client: Any,
+    tasks: list[PullTask],
+    unmapped: dict[str, list[str]],
+    *,
+    crm: str,
+    label: str,
+    identity: str,
+    cache_dir: Path | str | None,
+    progress: Progress | None,
+    refresh: bool,
+) -> PulledSource:
+    """Run (or resume) a CRM pull into its cache and open the contract views over it.
+
+    Shared by the Salesforce and HubSpot sources: they differ only in how they
+    build their tasks and what identifies one org or portal (`identity`).
+    """
+    host = urlsplit(client.http.base_url).netloc
+    path = cache_path(cache_dir, crm, identity)
+    cache = PullCache(path)
+    result = run_pull(cache, tasks, progress=progress, refresh=refresh, label=label)
+    cache.build_views(tasks, contract_columns(model))
+    source = PulledSource(cache, f"{label} {host} (pulled into {path})", result)
+    source.unmapped = unmapped
+    return source

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from ...errors import ExternalToolError
 from ...model import Playbook
 from ..source import Progress, SourceError
 from .crm_map import Mapping, build_mapping, map_value
-from .pull_cache import PullCache, PullTask, PulledSource, cache_path, contract_columns, run_pull
+from .pull_cache import PullTask, PulledSource, open_pulled
 
 OBJECTS = {"lead": "Lead", "activity": "Task", "stage_history": "LeadHistory", "appointment": "Event"}
 
@@ -122,14 +122,11 @@ def open_salesforce(
         stage = lead_map.by_semantic("stage") if lead_map else None
         stage_field = (stage.crm_field if stage and stage.crm_field else "Status")
         tasks = [_task(client, m, stage_field) for m in maps]
-        host = urlsplit(client.http.base_url).netloc
-        path = cache_path(cache_dir, "salesforce", f"{client.http.base_url}|{client.api_version}")
-        cache = PullCache(path)
-        result = run_pull(cache, tasks, progress=progress, refresh=refresh, label="Salesforce")
-        cache.build_views(tasks, contract_columns(model))
-        source = PulledSource(cache, f"Salesforce {host} (pulled into {path})", result)
-        source.unmapped = {m.table: m.unmapped for m in maps if m.unmapped}
-        return source
+        return open_pulled(
+            model, client, tasks, {m.table: m.unmapped for m in maps if m.unmapped},
+            crm="salesforce", label="Salesforce", identity=f"{client.http.base_url}|{client.api_version}",
+            cache_dir=cache_dir, progress=progress, refresh=refresh,
+        )
     finally:
         if own:
             client.close()
