@@ -15,19 +15,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
+from benchmarks import best_of
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _best(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,14 +41,14 @@ def main(argv: list[str] | None = None) -> int:
     from fakecrm import FakeCRM
 
     model = load_playbook(args.source)
-    t_load = _best(lambda: load_playbook(args.source), args.repeat)
+    t_load = best_of(lambda: load_playbook(args.source), args.repeat)
 
     def export() -> int:
         spec = build_spec(model)
         return len(salesforce.render(spec)) + len(hubspot.render(spec))
 
     n_files = export()
-    t_export = _best(export, args.repeat)
+    t_export = best_of(export, args.repeat)
     print(f"export of {args.source.name} ({n_files} files): {t_export * 1000:.1f} ms; "
           f"load+validate (reference): {t_load * 1000:.1f} ms; ratio {t_export / t_load:.2f}x")
 
@@ -81,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
                     page = c.get(page["nextRecordsUrl"]).json()
 
         assert with_client() == plain_httpx() == args.records
-        t_client = _best(with_client, args.repeat)
-        t_plain = _best(plain_httpx, args.repeat)
+        t_client = best_of(with_client, args.repeat)
+        t_plain = best_of(plain_httpx, args.repeat)
     print(f"query paging of {args.records} records: client {t_client * 1000:.0f} ms; plain httpx (reference) "
           f"{t_plain * 1000:.0f} ms; ratio {t_client / t_plain:.2f}x")
     return 0

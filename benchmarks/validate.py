@@ -14,20 +14,12 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
+
+from benchmarks import best_of
 
 ROOT = Path(__file__).resolve().parents[1]
 FALLBACK = ROOT / "tests" / "fixtures" / "rules" / "base"
-
-
-def _best(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,12 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         # Interleaved, best of N: a busy machine slows both sides alike.
         t_parse = t_c = t_load = t_schema = t_rules = t_all = float("inf")
         for _ in range(args.repeat):
-            t_parse = min(t_parse, _best(parse_only, 1))
-            t_c = min(t_c, _best(parse_c, 1))
-            t_all = min(t_all, _best(lambda: check(dest, display_root=dest), 1))
-            t_load = min(t_load, _best(load_only, 1))
-            t_schema = min(t_schema, _best(lambda: schema_problems(loaded), 1))
-            t_rules = min(t_rules, _best(lambda: run_rules(model, loaded.source_map), 1))
+            t_parse = min(t_parse, best_of(parse_only, 1))
+            t_c = min(t_c, best_of(parse_c, 1))
+            t_all = min(t_all, best_of(lambda: check(dest, display_root=dest), 1))
+            t_load = min(t_load, best_of(load_only, 1))
+            t_schema = min(t_schema, best_of(lambda: schema_problems(loaded), 1))
+            t_rules = min(t_rules, best_of(lambda: run_rules(model, loaded.source_map), 1))
 
     print(f"source {source.relative_to(ROOT) if source.is_relative_to(ROOT) else source} x{args.factor}: "
           f"{len(files)} files, {size / 1e6:.2f} MB, {len(model.stages) if model else '?'} stages, "
