@@ -9,6 +9,7 @@ cannot express. Ids are slugs; references are by id.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -534,6 +535,18 @@ class RoutingRule(Strict):
     queue: Ref
     description: Text = ""
 
+    def conditions(self, routing: "Routing", score_field: str | None) -> tuple["RouteCondition", ...]:
+        """What a lead must hold for this rule to match, in a fixed order (specialty, region, score)."""
+        out = []
+        if self.when.specialty:
+            out.append(RouteCondition(routing.specialty_field, "in", tuple(self.when.specialty)))
+        if self.when.region:
+            out.append(RouteCondition(routing.region_field, "in", tuple(self.when.region)))
+        if self.when.min_score is not None:
+            # Without a score field no lead can reach the minimum: the rule never matches.
+            out.append(RouteCondition(score_field, ">=", (self.when.min_score,)))
+        return tuple(out)
+
 
 class Fallback(Strict):
     queue: Ref
@@ -541,13 +554,79 @@ class Fallback(Strict):
     when_no_owner: Text
 
 
+@dataclass(frozen=True)
+class RouteCondition:
+    """One test of a routing rule: `field in values`, or `field >= values[0]` for a minimum score.
+
+    `field` is None for a minimum score when the playbook has no score field; such a test never holds.
+    A NULL (missing) value never satisfies a test.
+    """
+
+    field: str | None
+    op: Literal["in", ">="]
+    values: tuple
+
+    def holds(self, values: dict[str, Any]) -> bool:
+        v = values.get(self.field) if self.field else None
+        if v is None:
+            return False
+        if self.op == "in":
+            return v in self.values
+        try:
+            return v >= self.values[0]
+        except TypeError:  # a non-numeric score never reaches a minimum
+            return False
+
+
+@dataclass(frozen=True)
+class RouteEntry:
+    """One entry of the routing order: a rule (its 1-based position, id, conditions) or the fallback."""
+
+    position: int
+    rule: str | None  # None for the fallback entry, which is always last and has no conditions
+    queue: str
+    conditions: tuple[RouteCondition, ...]
+
+    @property
+    def fallback(self) -> bool:
+        return self.rule is None
+
+
 class Routing(Strict):
+    """Routing: rules evaluated in order, the first whose conditions all hold wins, else the fallback.
+
+    `order()` is the one description of that order (the check IR, exports and pages render it);
+    `resolve()` applies it to one lead's values (the demo generator, what-if and validation use it).
+    """
+
     specialty_field: Ref
     region_field: Ref
     triggers: list[RoutingTrigger] = Field(default_factory=list)
     queues: list[Queue] = Field(default_factory=list)
     rules: list[RoutingRule] = Field(default_factory=list, description="Evaluated in order; first match wins.")
     fallback: Fallback
+
+    def order(self, score_field: str | None = None) -> tuple[RouteEntry, ...]:
+        """Every rule in evaluation order with its conditions, then the fallback (no conditions).
+
+        `score_field` is the field a `min_score` compares (see `Playbook.score_field()`).
+        """
+        out = [RouteEntry(position=i, rule=r.id, queue=r.queue, conditions=r.conditions(self, score_field))
+               for i, r in enumerate(self.rules, start=1)]
+        out.append(RouteEntry(position=len(out) + 1, rule=None, queue=self.fallback.queue, conditions=()))
+        return tuple(out)
+
+    def first_match(self, values: dict[str, Any], score_field: str | None = None) -> RoutingRule | None:
+        """The first rule whose conditions all hold for `values` (field id -> value), else None."""
+        for r in self.rules:
+            if all(c.holds(values) for c in r.conditions(self, score_field)):
+                return r
+        return None
+
+    def resolve(self, values: dict[str, Any], score_field: str | None = None) -> str:
+        """The queue id a lead with `values` (field id -> value) is routed to: first match, else fallback."""
+        r = self.first_match(values, score_field)
+        return r.queue if r else self.fallback.queue
 
 
 # ------------------------------------------------------------------- SLAs
@@ -920,6 +999,17 @@ class Playbook(Strict):
 
     def stage(self, stage_id: str) -> Stage:
         return self.by_id("stages")[stage_id]
+
+    def score_field(self) -> str | None:
+        """The lead field a routing rule's `min_score` compares: scoring's field, else the `score` field."""
+        if self.scoring:
+            return self.scoring.score_field
+        f = self.field_by_semantic("score")
+        return f.id if f else None
+
+    def resolve_queue(self, values: dict[str, Any]) -> str | None:
+        """The queue id routing picks for a lead's values (field id -> value); None without routing."""
+        return self.routing.resolve(values, self.score_field()) if self.routing else None
 
     def stage_order(self) -> list[str]:
         """Stage ids in document order (the order staff see everywhere)."""

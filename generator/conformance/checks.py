@@ -6,6 +6,29 @@ where `applies` holds). Predicates are a tiny expression language with no SQL
 in it; `compile.py` turns them into sqlglot expressions per dialect. Values
 compared against come from the model (stage values, allowed values, routing
 rules), never from data.
+
+Public API (stable; what-if and evidence build on it, keyed by rule id):
+
+    from generator.conformance.checks import build_checks, not_checkable
+    from generator.conformance.compile import compile_checks
+    from generator.conformance.run import count_rules, run_checks
+    from generator.conformance.sources import open_source
+
+    checks = build_checks(model)                      # list[Check], sorted by Check.id
+    sql = compile_checks(model, checks, "duckdb", as_of=t)   # Compiled: .queries[i].sql per table
+    src = open_source("exports/")                     # or postgresql://..., spark, salesforce, hubspot
+    try:
+        counts = count_rules(model, src, as_of=t)     # {rule id: RuleCount(checked, violations, status)}
+        result = run_checks(model, src, as_of=t)      # RunResult with titles, thresholds, not-checkable
+    finally:
+        src.close()
+
+`as_of` is epoch seconds UTC (`run.parse_time("2026-03-01T12:00")`). Rule ids are
+stable across revisions of a playbook as long as the entity they name keeps its
+id, so two revisions' counts can be compared key by key; a rule present in only
+one revision is new or gone. Not-checkable rules appear with status
+`not_checkable` and zero counts. Routing, for a single lead's values, is
+`model.resolve_queue(values)` (first matching rule, else the fallback).
 """
 
 from __future__ import annotations
@@ -550,17 +573,9 @@ def build_checks(model: Playbook, contract: Contract | None = None) -> list[Chec
     queue_f = _sem(contract, "leads", "queue")
     if model.routing and queue_f:
         r = model.routing
-        score_f = model.scoring.score_field if model.scoring else _sem(contract, "leads", "score")
         matches = []
-        for rule in r.rules:
-            conds = []
-            if rule.when.specialty:
-                conds.append(InValues(Col(r.specialty_field), tuple(rule.when.specialty)))
-            if rule.when.region:
-                conds.append(InValues(Col(r.region_field), tuple(rule.when.region)))
-            if rule.when.min_score is not None and score_f:
-                conds.append(Cmp(">=", Col(score_f), Lit(rule.when.min_score)))
-            matches.append((all_of(*conds), queue_value(model, rule.queue)))
+        for entry in r.order(model.score_field())[:-1]:  # the rules; the fallback is the last entry
+            matches.append((all_of(*(_route_test(c) for c in entry.conditions)), queue_value(model, entry.queue)))
         ok = [Cmp("=", Col(queue_f), Lit(queue_value(model, r.fallback.queue)))]
         for i, (m, q) in enumerate(matches):
             earlier = [Not(IsTrue(pm)) for pm, _ in matches[:i]]
@@ -596,6 +611,15 @@ def build_checks(model: Playbook, contract: Contract | None = None) -> list[Chec
     for c in sorted(checks, key=lambda c: c.id):
         out.append(Check(**{**c.__dict__, "threshold": th.get(c.id, Threshold())}))
     return out
+
+
+def _route_test(c) -> Pred:
+    """A routing condition (`RouteCondition`) as a predicate; NULL never satisfies it."""
+    if c.field is None:
+        return Not(TRUE)  # a minimum score without any score field: never holds
+    if c.op == "in":
+        return InValues(Col(c.field), c.values)
+    return Cmp(">=", Col(c.field), Lit(c.values[0]))
 
 
 def _is_text(model: Playbook, field_id: str) -> bool:

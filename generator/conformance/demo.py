@@ -164,21 +164,8 @@ class DemoGenerator:
         return "Sample text"
 
     def _expected_queue(self, lead: dict) -> str | None:
-        r = self.model.routing
-        if not r:
-            return None
-        score_f = self.model.scoring.score_field if self.model.scoring else self.sem["leads"].get("score")
-        for rule in r.rules:
-            w = rule.when
-            if w.specialty and lead.get(r.specialty_field) not in w.specialty:
-                continue
-            if w.region and lead.get(r.region_field) not in w.region:
-                continue
-            if w.min_score is not None and (score_f is None or lead.get(score_f) is None
-                                            or lead[score_f] < w.min_score):
-                continue
-            return ir.queue_value(self.model, rule.queue)
-        return ir.queue_value(self.model, r.fallback.queue)
+        queue = self.model.resolve_queue(lead)
+        return None if queue is None else ir.queue_value(self.model, queue)
 
     # ------------------------------------------------------------ a clean lead
     def _walk(self, rng: random.Random) -> list[str]:

@@ -40,6 +40,15 @@ class RuleResult:
         return d
 
 
+@dataclass(frozen=True)
+class RuleCount:
+    """What one rule counted in one run: the stable unit what-if and evidence compare by rule id."""
+
+    checked: int
+    violations: int
+    status: str
+
+
 @dataclass
 class RunResult:
     playbook: str
@@ -53,6 +62,10 @@ class RunResult:
     def checked_rules(self) -> list[RuleResult]:
         """The rules that ran (not the ones the data dictionary gives no data for)."""
         return [r for r in self.rules if r.status != NOT_CHECKABLE]
+
+    def counts(self) -> dict[str, "RuleCount"]:
+        """Rule id -> (checked, violations, status) for every rule, not-checkable ones included."""
+        return {r.id: RuleCount(r.checked, r.violations, r.status) for r in self.rules}
 
     @property
     def exit_code(self) -> int:
@@ -161,3 +174,8 @@ def run_checks(
         complete=complete,
         rules=rules,
     )
+
+
+def count_rules(model: Playbook, source: Source, *, as_of: int, checks: list[Check] | None = None) -> dict[str, RuleCount]:
+    """Rule id -> RuleCount of every rule of `model` (or of `checks`) over an opened `source`."""
+    return run_checks(model, source, as_of=as_of, generated_at=as_of, checks=checks).counts()

@@ -45,7 +45,6 @@ def check(model, ctx):
     if not specs or not regions:
         return
     known = {"specialty": set(specs), "region": set(regions)}
-    uncovered = {s: set(regions) for s in specs}
     for j, rr in enumerate(r.rules):
         for dim in ("specialty", "region"):
             for k, v in enumerate(getattr(rr.when, dim)):
@@ -53,19 +52,11 @@ def check(model, ctx):
                     yield Finding(("routing", "rules", j, "when", dim, k),
                                   f"routing rule {rr.id!r} matches {dim} {v!r}, which is not an allowed value",
                                   did_you_mean(v, known[dim]) or f"allowed: {', '.join(sorted(known[dim]))}")
-        if rr.when.min_score is not None:
-            continue
-        region_set = set(rr.when.region)
-        for s in rr.when.specialty or specs:
-            left = uncovered.get(s)
-            if left:
-                if region_set:
-                    left -= region_set
-                else:
-                    left.clear()
     for s in specs:
-        left = uncovered[s]
+        # A lead of this combination and no score: a `min_score` rule cannot catch it, the fallback
+        # does not count, so it is covered only when some rule matches (the model's resolver decides).
+        left = [g for g in regions if r.first_match({r.specialty_field: s, r.region_field: g}) is None]
         if left:
-            missing = ", ".join(v for v in regions if v in left)
-            yield Finding(("routing", "rules"), f"no routing rule sends specialty {s!r} in region(s) {missing} to a queue",
+            yield Finding(("routing", "rules"), f"no routing rule sends specialty {s!r} in region(s) "
+                          f"{', '.join(left)} to a queue",
                           "add a rule for it, or a last rule with an empty `when: {}`", key=True)

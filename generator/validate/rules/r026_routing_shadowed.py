@@ -32,14 +32,18 @@ def check(model, ctx):
     region_field = ctx.fields.get(r.region_field)
     if spec_field is None or region_field is None or not spec_field.values or not region_field.values:
         return
-    specs, regions = spec_field.values, set(region_field.values)
-    covered: dict[str, set[str]] = {s: set() for s in specs}
+    specs, regions = spec_field.values, region_field.values
     for j, rr in enumerate(r.rules):
-        rule_specs = [s for s in (rr.when.specialty or specs) if s in covered]
-        rule_regions = set(rr.when.region or regions) & regions
-        if rule_specs and rule_regions and all(rule_regions <= covered[s] for s in rule_specs):
+        # The combinations this rule's specialty/region tests accept (its minimum score aside) ...
+        tests = [c for c in rr.conditions(r, None) if c.op == "in"]
+        combos = [v for v in ({r.specialty_field: s, r.region_field: g} for s in specs for g in regions)
+                  if all(c.holds(v) for c in tests)]
+        # ... all won, for a lead without a score, by an earlier rule under first-match-wins.
+        if combos and all(_index(r, r.first_match(v)) < j for v in combos):
             yield Finding(("routing", "rules", j, "id"), f"routing rule {rr.id!r} is never reached: earlier rules "
                           "already route every combination it matches", "move it up, or remove it")
-        if rr.when.min_score is None:
-            for s in rule_specs:
-                covered[s] |= rule_regions
+
+
+def _index(routing, rule) -> int:
+    """Position of `rule` in the routing rules (len(rules) for no match)."""
+    return next((k for k, x in enumerate(routing.rules) if x is rule), len(routing.rules))
