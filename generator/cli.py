@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "drift": "generator.export.cli:drift",
     "conform": "generator.conformance.cli:conform",
     "demo-data": "generator.conformance.cli:demo_data",
+    "init": "generator.init.cli:init",
 }
 
 
