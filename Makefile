@@ -18,6 +18,7 @@ site: $(STAMP)
 
 test: $(STAMP)
 	scripts/system-deps.sh test
+	scripts/node-deps.sh
 	$(BIN)/python -m pytest
 
 validate: $(STAMP)

@@ -10,6 +10,8 @@ if [ "$goal" = test ]; then
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
   command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
+  # npm installs Salesforce's and HubSpot's tooling (scripts/node-deps.sh); any node will do for npm.
+  command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing system packages: ${need[*]}" >&2

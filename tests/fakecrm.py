@@ -211,7 +211,7 @@ class FakeCRM:
         self.sf.tables["MatchingRule"] = [
             {"DeveloperName": r.findtext(f"{MD_NS}fullName"), "RuleStatus": r.findtext(f"{MD_NS}ruleStatus"),
              "SobjectType": p.name.split(".")[0]}
-            for p in sorted((base / "matchingRules").glob("*.matchingRules-meta.xml"))
+            for p in sorted((base / "matchingRules").glob("*.matchingRule-meta.xml"))
             for r in ET.parse(p).getroot().findall(f"{MD_NS}matchingRules")]
         self.sf.tables["DuplicateRule"] = [
             {"DeveloperName": p.name.split(".")[1], "IsActive": ET.parse(p).getroot().findtext(f"{MD_NS}isActive") == "true",

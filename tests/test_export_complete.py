@@ -84,7 +84,7 @@ def test_salesforce_export_is_complete(spec):
         assert len(flow.findall(f"{NS}start/{NS}scheduledPaths")) == max(1, len(s.sla.escalations)), s.id
     # every duplicate rule
     if spec.matches:
-        matching = _xml(files, "matchingRules/Lead.matchingRules-meta.xml")
+        matching = _xml(files, "matchingRules/Lead.matchingRule-meta.xml")
         assert [r.findtext(f"{NS}fullName") for r in matching.findall(f"{NS}matchingRules")] == [
             ms.sf_matching_rule for ms in spec.matches]
         for ms in spec.matches:

@@ -380,7 +380,7 @@ def _path_assistant(spec: CrmSpec) -> bytes:
 def _package(types: dict[str, list[str]]) -> bytes:
     blocks = [E("types", *[E("members", m) for m in sorted(set(members))], E("name", name))
               for name, members in sorted(types.items()) if members]
-    return document(E("Package", *blocks, E("version", SF_API_VERSION)), ordered=False)
+    return document(E("Package", *blocks, E("version", SF_API_VERSION)))
 
 
 def render(spec: CrmSpec) -> dict[str, bytes]:
@@ -413,8 +413,11 @@ def render(spec: CrmSpec) -> dict[str, bytes]:
     if spec.model.routing is not None and spec.queues:
         add(f"assignmentRules/{SF_OBJECT}.assignmentRules-meta.xml", _assignment_rules(spec), "AssignmentRules",
             SF_OBJECT)
+        # A retrieve manifest names the child rules too (as SDR's component set does).
+        types.setdefault("AssignmentRule", []).append(f"{SF_OBJECT}.{spec.assignment_rule}")
     if spec.matches:
-        add(f"matchingRules/{SF_OBJECT}.matchingRules-meta.xml", _matching_rules(spec), "MatchingRules", SF_OBJECT)
+        add(f"matchingRules/{SF_OBJECT}.matchingRule-meta.xml", _matching_rules(spec), "MatchingRules", SF_OBJECT)
+        types.setdefault("MatchingRule", []).extend(f"{SF_OBJECT}.{m.sf_matching_rule}" for m in spec.matches)
         for i, m in enumerate(spec.matches, start=1):
             add(f"duplicateRules/{SF_OBJECT}.{m.sf_duplicate_rule}.duplicateRule-meta.xml",
                 _duplicate_rule(spec, m, i), "DuplicateRule", f"{SF_OBJECT}.{m.sf_duplicate_rule}")
