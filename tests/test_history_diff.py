@@ -82,12 +82,59 @@ def test_approvers_per_section_and_sections_in_document_order(base):
                                     "text": "SLA first-call: owner changed from agent to ops-lead"}
 
 
-def test_long_text_is_cut_in_the_sentence_but_kept_whole_in_data(base):
+LONG_A = ("A representative saved the qualification review with a decision and a reason noting the "
+          "specialty, the region and whether the person consented to be contacted by phone.")
+LONG_B = ("A representative saved the qualification review with a decision and a reason noting the "
+          "specialty, the region and whether the person consented to be contacted by phone or text.")
+
+
+def test_long_text_change_shows_the_words_that_changed(base):
+    """The issue's case: two long texts equal for their first 80 characters must not read alike."""
+    a = _with(base, "stages", 0, guidance=LONG_A)
+    b = _with(base, "stages", 0, guidance=LONG_B)
+    (change,) = diff(a, b)
+    assert change.text == ("stage new: guidance changed: … consented to be contacted by "
+                           "[-phone.-] {+phone or text.+}")
+    d = change.as_dict()
+    assert (d["old"], d["new"]) == (LONG_A, LONG_B)  # both in full in JSON
+    assert d["word_diff"] == [{"op": "…", "text": ""},
+                              {"op": "=", "text": "consented to be contacted by"},
+                              {"op": "-", "text": "phone."}, {"op": "+", "text": "phone or text."}]
+    from generator.history.changelog import change_markdown
+
+    assert change_markdown(change) == ("stage new\\: guidance changed: … consented to be contacted by "
+                                       "<del>phone\\.</del> <ins>phone or text\\.</ins>")
+
+
+def test_word_diff_keeps_context_around_each_change():
+    from generator.history.words import as_text, word_diff
+
+    old = " ".join(f"w{i}" for i in range(30))
+    new = old.replace("w3 ", "x3 ").replace("w25", "x25")
+    assert as_text(word_diff(old, new)) == ("w0 w1 w2 [-w3-] {+x3+} w4 w5 w6 w7 w8 … w20 w21 w22 w23 w24 "
+                                            "[-w25-] {+x25+} w26 w27 w28 w29")
+
+
+def test_short_text_reads_from_to_and_values_are_never_cut(base):
+    changed = _with(base, "stages", 0, guidance="Call within the hour.")
+    assert texts(base, changed) == ["stage new: guidance changed from Check the form is complete. "
+                                    "to Call within the hour."]
     long = "word " * 40
-    changed = _with(base, "stages", 0, guidance=long)
-    (change,) = diff(base, changed)
-    assert change.text.endswith("…") and len(change.text) < 200
-    assert change.new == long
+    added = base.model_copy(update={"closure_reasons": [*base.closure_reasons,
+                                                        base.closure_reasons[0].model_copy(
+                                                            update={"id": "other", "description": long})]})
+    (change,) = diff(base, added)
+    assert change.new.description == long
+
+
+def test_items_without_identity_read_as_the_playbook_writes_them(base):
+    sla = base.slas[0]
+    extra = sla.escalations[0].model_copy(update={"after": Duration.model_validate("3 business days"),
+                                                  "action": "Tell the clinic manager."})
+    changed = _with(base, "slas", 0, escalations=[*sla.escalations, extra])
+    assert texts(base, changed) == ["SLA first-call: escalation 2 added (after 3 business days, notify ops-lead, "
+                                    "action Tell the clinic manager.)"]
+    assert "{" not in texts(changed, base)[0] and "'" not in texts(changed, base)[0]
 
 
 def test_items_keyed_by_their_natural_key(base):

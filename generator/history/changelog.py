@@ -20,6 +20,7 @@ from ..errors import ProcessErrors, UsageError
 from ..model import Person, Playbook
 from .diff import Change, diff, sections
 from .git import Git, LogEntry
+from .impact import Compiled, CompiledCache, Impact, impact
 from .snapshot import ProcessMissing, Snapshots
 
 SIGNATURE = {
@@ -66,6 +67,15 @@ class Entry:
     changes: list[Change] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
     error: str = ""
+    impact: Impact = field(default_factory=Impact)
+    required: dict[str, list[str]] = field(default_factory=dict)
+    """Section -> person ids allowed to approve it, as they stood before this commit."""
+
+    def approved_sections(self) -> dict[str, bool]:
+        """Section -> whether an approver allowed for it (not the author) approved this commit."""
+        valid = {a.person.id for a in self.approvers if a.person is not None and not _is_author(self.log, a)}
+        return {s: bool(valid & set(allowed)) if allowed else bool(valid)
+                for s, allowed in self.required.items()}
 
     @property
     def time(self) -> tuple[int, str]:
@@ -91,6 +101,8 @@ class Entry:
             "sections": sections(self.changes),
             "changes": [c.as_dict() for c in self.changes],
             "flags": [{"code": f.code, "message": f.message} for f in self.flags],
+            "crm_impact": self.impact.as_dict() if self.impact else None,
+            "required_approvers": self.required,
             "error": self.error,
         }
 
@@ -174,6 +186,18 @@ class History:
         self.git = Git(process_dir)
         self.rel = self.git.rel(process_dir)
         self.snapshots = Snapshots(self.git, self.rel, self.git.root / CACHE_DIR if cache else None)
+        self._compiled = CompiledCache(self.git.root / CACHE_DIR if cache else None)
+
+    def compiled(self, tree: str | None, model: Playbook | None) -> Compiled:
+        """Exports and checks of the model at a tree, compiled once per tree (kept in .cache/history)."""
+        return self._compiled.get(tree, model)
+
+    def impact(self, tree_a: str | None, a: Playbook | None, tree_b: str | None, b: Playbook | None,
+               changes: list[Change]) -> Impact:
+        """CRM and reporting impact of the changes between two trees."""
+        if not changes:
+            return Impact()
+        return impact(a, b, changes, self.compiled(tree_a, a), self.compiled(tree_b, b))
 
     def close(self) -> None:
         self.snapshots.close()
@@ -191,8 +215,8 @@ class History:
         except ProcessErrors as exc:
             return None, exc.message()
 
-    def entries(self, since: str | None = None, until: str = "HEAD") -> list[Entry]:
-        """Change-log entries, oldest first."""
+    def entries(self, since: str | None = None, until: str = "HEAD", with_impact: bool = True) -> list[Entry]:
+        """Change-log entries, oldest first (with their CRM impact unless `with_impact` is false)."""
         if self.git.head() is None:
             raise UsageError(f"{self.git.root}: the repository has no commits yet")
         if since:
@@ -203,6 +227,7 @@ class History:
         self.snapshots.prefetch([sha for log in logs for sha in [log.sha, *log.parents[:1]]])
         out: list[Entry] = []
         diffs: dict[tuple[str | None, str | None], list[Change]] = {}
+        impacts: dict[tuple[str | None, str | None], Impact] = {}
         cut = self.git.shallow_boundary()
         signed = self.git.signed(self.rel, since, until) if logs else set()
         for log in logs:
@@ -235,6 +260,12 @@ class History:
                 changes=diffs[key],
                 error=error,
             )
+            if with_impact and entry.changes:
+                if key not in impacts:
+                    impacts[key] = self.impact(ta, before, tb, after, entry.changes)
+                entry.impact = impacts[key]
+            if rules_model is not None:
+                entry.required = {sec: list(rules_model.approvers_for(sec)) for sec in sections(entry.changes)}
             require = any(m is not None and m.playbook.require_signed_commits for m in (before, after))
             if log.signature == "N" and log.sha in signed:
                 # git says N when it has no way to verify (e.g. no allowed-signers file for SSH keys).
@@ -269,6 +300,8 @@ def render(entries: list[Entry], fmt: str, shallow: bool = False) -> str:
             lines.append(f"  effective: {'; '.join(e.effective)}")
         for c in e.changes:
             lines.append(f"  * {c.text}")
+        for line in e.impact.lines() if e.impact else []:
+            lines.append(f"  > {line}")
         if e.error:
             lines.extend("  ! " + line for line in e.error.splitlines())
         for f in e.flags:
@@ -305,8 +338,42 @@ def render_markdown(entries: list[Entry], shallow: bool = False, heading: str = 
             out.append(f"- **Flag {md_text(f.code)}**: {md_text(f.message)}")
         out.append("")
         if e.changes:
-            out.extend(f"* {md_text(c.text)}" for c in e.changes)
+            out.extend(f"* {change_markdown(c)}" for c in e.changes)
+            out.append("")
+        if e.impact:
+            out.append(impact_markdown(e.impact))
             out.append("")
     if not entries:
         out.append("No commits touched the playbook in this range.\n")
     return "\n".join(out).rstrip() + "\n"
+
+
+def change_markdown(c: Change) -> str:
+    """One change as inline Markdown: a long text's removed and added words marked in place."""
+    from ..text import md_text
+    from .words import as_markup
+
+    if not c.words:
+        return md_text(c.text)
+    head = c.text.split(" changed: ", 1)[0]
+    return f"{md_text(head)} changed: {as_markup(list(c.words), md_text)}"
+
+
+def impact_markdown(imp: Impact) -> str:
+    """The CRM and reporting impact as a Markdown list (readable on the site and in a pull request)."""
+    from ..text import md_text
+
+    body = "\n".join(f"- {_md_code_spans(md_text, line)}" for line in imp.lines())
+    return f"**Changes the CRM or reporting:**\n\n{body}"
+
+
+def _md_code_spans(escape, line: str) -> str:
+    # The only backticks in impact lines are our own command names.
+    parts = line.split("`")
+    out = []
+    for i, p in enumerate(parts):
+        if i % 2:
+            out.append(f"`{p}`")
+        else:  # escape() trims; the spaces around a code span are part of the sentence
+            out.append((" " if p[:1].isspace() else "") + escape(p) + (" " if p[-1:].isspace() and p.strip() else ""))
+    return "".join(out)

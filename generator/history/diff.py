@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from ..model import (SECTIONS, AllowedValue, Duration, Holiday, MergeFieldRule, Playbook, RuleThreshold,
                      Transition)
+from .words import Segment, as_text, word_diff
 
 # Singular business names of the entities in list sections, by (section, nested attribute).
 KIND: dict[tuple[str, str], str] = {
@@ -62,6 +63,7 @@ _KEYS: dict[type, str] = {
 }
 
 TEXT_WIDTH = 80
+"""Texts longer than this are shown as a word-level diff instead of "from A to B"."""
 
 
 @dataclass(frozen=True)
@@ -75,9 +77,14 @@ class Change:
     new: Any
     section: str
     text: str
+    words: tuple[Segment, ...] = ()
+    """For a long text changed in place: the word-level diff (old and new stay whole in `old`/`new`)."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: _jsonable(v) for k, v in asdict(self).items()}
+        d = {k: _jsonable(v) for k, v in asdict(self).items() if k != "words"}
+        if self.words:
+            d["word_diff"] = [{"op": op, "text": text} for op, text in self.words]
+        return d
 
 
 def _jsonable(v: Any) -> Any:
@@ -93,7 +100,11 @@ def _jsonable(v: Any) -> Any:
 
 
 def show(value: Any) -> str:
-    """A value as a person reads it: durations as text, lists comma-separated, long text cut."""
+    """A value as the playbook writes it: durations as text, items as "after 3 business days, notify ops".
+
+    Never cut: a change log must not hide part of a value (long texts that change in
+    place are shown as a word diff instead, see `_Differ.value`).
+    """
     if value is None:
         s = "(none)"
     elif isinstance(value, Duration):
@@ -104,14 +115,25 @@ def show(value: Any) -> str:
         s = value.isoformat()
     elif isinstance(value, BaseModel):
         key = _key(value)
-        s = str(key) if key is not None else ", ".join(
-            f"{k} {show(v)}" for k, v in value.model_dump(exclude_defaults=True).items())
+        s = str(key) if key is not None else _show_item(value)
+    elif isinstance(value, dict):
+        s = "; ".join(f"{_label((str(k),))} {show(v)}" for k, v in value.items()) or "(none)"
     elif isinstance(value, (list, tuple)):
         s = ", ".join(show(v) for v in value) or "(none)"
     else:
         s = str(value)
-    s = " ".join(s.split())
-    return s if len(s) <= TEXT_WIDTH else s[: TEXT_WIDTH - 1] + "…"
+    return " ".join(s.split())
+
+
+def _show_item(item: BaseModel) -> str:
+    """An item without identity by its set attributes, each shown as written (not as Python data)."""
+    parts = []
+    for name, info in type(item).model_fields.items():
+        v = getattr(item, name)
+        if v == info.default or v in (None, "", [], {}):
+            continue
+        parts.append(f"{_label((name,))} {show(v)}")
+    return ", ".join(parts)
 
 
 def _key(item: Any) -> Any:
@@ -171,6 +193,13 @@ class _Differ:
             return
         if isinstance(new, Duration) and isinstance(old, Duration) and path == ("within",):
             text = f"{who}: {show(old)} -> {show(new)}"
+        elif isinstance(old, str) and isinstance(new, str) and old.strip() and new.strip() \
+                and max(len(old), len(new)) > TEXT_WIDTH:
+            # "from A… to A…" would hide the change: show the words that changed, in context.
+            words = tuple(word_diff(old, new))
+            self.changes.append(Change(kind, eid, ".".join(path), old, new, section,
+                                       f"{who}: {label} changed: {as_text(list(words))}", words))
+            return
         elif old is None or old == [] or old == "":
             text = f"{who}: {label} set to {show(new)}"
         elif new is None or new == [] or new == "":

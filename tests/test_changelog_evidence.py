@@ -1,0 +1,72 @@
+"""The change log never hides a change: word diffs, values as written, CRM impact; goldens for text and Markdown."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from test_history import ANA, BEN, GOLDEN, PB, business_changes, cli, repo  # noqa: F401  (fixture)
+
+GUIDANCE_A = ("Call the person, confirm the specialty and the region, and record whether they consented "
+              "to be contacted by phone.")
+GUIDANCE_B = ("Call the person, confirm the specialty and the region, and record whether they consented "
+              "to be contacted by phone or text.")
+
+
+def changelog_commits(repo) -> None:
+    """Three commits: a long text edited in place, an escalation added, CRM-relevant changes."""
+    repo.edit("stages.yaml", "guidance: Check the form is complete.", f"guidance: {GUIDANCE_A}")
+    repo.commit("Say what to check", reason="Staff asked", approved=[BEN])
+    repo.edit("stages.yaml", f"guidance: {GUIDANCE_A}", f"guidance: {GUIDANCE_B}")
+    repo.commit("Texts count too", reason="Consent covers SMS", approved=[BEN])
+    repo.edit("routing.yaml", "        action: Reassign the lead.",
+              "        action: Reassign the lead.\n      - after: 3 business days\n        notify: ops-lead\n"
+              "        action: Tell the clinic manager.")
+    repo.commit("Second escalation", reason="Breaches went unnoticed", approved=[BEN])
+    business_changes(repo)
+
+
+def test_changelog_text_shows_words_values_and_crm_impact(repo, monkeypatch, capsys):
+    changelog_commits(repo)
+    code, out, err = cli(repo, monkeypatch, capsys, "history", "--since", "start", "--process", PB)
+    assert code == 0, err
+    assert ("* stage new: guidance changed: … consented to be contacted by [-phone.-] {+phone or text.+}"
+            in out)
+    assert ("* SLA first-call: escalation 2 added (after 3 business days, notify ops-lead, "
+            "action Tell the clinic manager.)") in out
+    assert "{'amount'" not in out
+    assert "Salesforce field Lead.Phone" in out or "Salesforce validation rule" in out
+    assert "the CRM must be redeployed" in out
+    assert "conformance rules affected: " in out and "sla.first-call" in out
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_changelog_golden(repo, monkeypatch, capsys, fmt):
+    changelog_commits(repo)
+    code, out, err = cli(repo, monkeypatch, capsys, "history", "--since", "start", "--format", fmt, "--process", PB)
+    assert code == 0, err
+    golden = GOLDEN / f"changelog.{ {'text': 'txt', 'markdown': 'md'}[fmt] }"
+    if os.environ.get("PLAYBOOK_UPDATE_GOLDEN"):
+        golden.write_text(out)
+    assert out == golden.read_text()
+
+
+def test_changelog_json_keeps_old_and_new_whole(repo, monkeypatch, capsys):
+    changelog_commits(repo)
+    code, out, err = cli(repo, monkeypatch, capsys, "history", "--since", "start", "--format", "json",
+                         "--process", PB)
+    assert code == 0, err
+    commits = {c["subject"]: c for c in json.loads(out)["commits"]}
+    (change,) = commits["Texts count too"]["changes"]
+    assert (change["old"], change["new"]) == (GUIDANCE_A, GUIDANCE_B)
+    assert {"op": "+", "text": "phone or text."} in change["word_diff"]
+    impact = commits["Tighten first call"]["crm_impact"]
+    assert impact["redeploy"] is True
+    assert "sla.first-call" in impact["conformance_rules"]
+    assert any(c.startswith("Salesforce flow ") for c in impact["components"])
+    assert commits["Tighten first call"]["required_approvers"]
+    # A guidance text reaches the Salesforce Path, so even that is a CRM change; a commit without
+    # semantic changes has no impact at all.
+    assert commits["Say what to check"]["crm_impact"]["components"]
