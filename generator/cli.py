@@ -15,6 +15,7 @@ import click
 
 from . import __version__
 from .errors import EXIT_USAGE, PlaybookError
+from .redact import redact
 
 # command name -> "module:attribute" of a click command
 COMMANDS: dict[str, str] = {
@@ -72,7 +73,8 @@ def run(argv: list[str] | None = None) -> int:
         click.echo("aborted", err=True)
         return EXIT_USAGE
     except PlaybookError as exc:
-        click.echo(exc.message(), err=True)
+        # The last line of defence: no message leaves without the one redactor.
+        click.echo(redact(exc.message()), err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from generator.crm.hubspot import HubSpotClient, HubSpotError, HubSpotLimitError
-from generator.crm.http import parse_retry_after, redact
+from generator.crm.http import parse_retry_after
+from generator.redact import redact
 from generator.crm.salesforce import SalesforceClient, SalesforceError, SalesforceLimitError
 from fakecrm import FakeCRM
 
@@ -117,7 +118,7 @@ def test_missing_configuration_names_the_variables():
 
 def test_redact_masks_secrets_and_credential_shapes():
     text = "Authorization: Bearer abc.def-123 url?access_token=zzz&x=1 secret s3cr3t!"
-    out = redact(text, ["s3cr3t!"])
+    out = redact(text, "s3cr3t!")
     assert "abc.def-123" not in out and "zzz" not in out and "s3cr3t!" not in out
     assert "x=1" in out
 

@@ -13,7 +13,8 @@ import pytest
 
 from generator.conformance.calendar import business_hours_table, business_seconds_between, to_epoch
 from generator.conformance.source import Source, SourceError
-from generator.conformance.sources import open_source, parse_table_map, redact, redact_url, require_columns
+from generator.conformance.sources import open_source, parse_table_map, require_columns
+from generator.redact import redact, redact_url
 from generator.conformance.sources.postgres import PostgresError, load_dir, write_tables
 from generator.conformance.sources.spark import dir_table_map
 from generator.errors import EXIT_USAGE

@@ -112,7 +112,7 @@ def demo_data(out: str, leads: int, seed: int, fmt: str, activities_per_lead: fl
     """Write a synthetic CRM export with a known number of violations of every rule (truth.json)."""
     from .demo import default_as_of, write_demo
     from .run import iso
-    from .sources import redact_url
+    from ..redact import redact_url
 
     model = _load(playbook)
     clock = _as_of(as_of, default_as_of(model))

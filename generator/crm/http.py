@@ -3,22 +3,23 @@
 Retries 429 and 5xx responses (and dropped connections) a bounded number of
 times, waiting what `Retry-After` asks for or an exponential backoff. The
 sleep function is injectable so tests run instantly. Every message that can
-leave this module passes through `redact`, so a token never reaches output,
+leave this module passes through `generator.redact`, so a token never reaches output,
 logs or error text.
 """
 
 from __future__ import annotations
 
 import email.utils
-import re
+import hashlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
 import httpx
 
 from ..errors import ExternalToolError
+from ..redact import Redactor
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_ATTEMPTS = 5
@@ -28,20 +29,6 @@ MAX_WAIT_SECONDS = 120.0
 def _default_sleep(seconds: float) -> None:
     # Looked up at call time so a test can swap the module's clock for every client at once.
     time.sleep(seconds)
-
-
-_BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',]+")
-_SECRET_PARAM = re.compile(r"(?i)((?:access_token|refresh_token|client_secret|password|hapikey|token)=)[^&\s\"']+")
-
-
-def redact(text: object, secrets: Iterable[str | None] = ()) -> str:
-    """`text` with the given secrets and anything that looks like a credential masked."""
-    s = "" if text is None else str(text)
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            s = s.replace(secret, "***")
-    s = _BEARER.sub(r"\1***", s)
-    return _SECRET_PARAM.sub(r"\1***", s)
 
 
 class CrmError(ExternalToolError):
@@ -104,7 +91,8 @@ class HttpTransport:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self.base_url = base_url.rstrip("/")
-        self._token = token
+        self._redact = Redactor([token])
+        self._token_digest = hashlib.sha256(token.encode()).hexdigest()
         self.error_cls = error_cls
         self.max_attempts = max_attempts
         self.backoff = backoff
@@ -134,7 +122,11 @@ class HttpTransport:
     # -- helpers
     def redact(self, text: object) -> str:
         """Redact this client's token (and any credential-looking text) from `text`."""
-        return redact(text, [self._token])
+        return self._redact(text)
+
+    def token_digest(self) -> str:
+        """A SHA-256 of the token: tells accounts apart (cache names) without holding the token."""
+        return self._token_digest
 
     def fail(self, message: str, *, status: int | None = None, code: str | None = None) -> CrmError:
         """Build this API's error with a redacted message."""

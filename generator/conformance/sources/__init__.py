@@ -5,17 +5,16 @@
     spark                    a local PySpark session (`tables` = name -> parquet/csv path, else the catalog)
     salesforce | hubspot     read-only REST pulls into a local DuckDB, resumable
 
-Every message names a source through `redact()`, so passwords and tokens never
-reach a log, a report or an error.
+Every message names a source through `generator.redact` (the one redactor), so
+passwords and tokens never reach a log, a report or an error.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from ...redact import redact_url
 from ..source import LOGICAL_TABLES, Progress, Source, SourceError
 
 __all__ = [
@@ -26,44 +25,8 @@ __all__ = [
     "open_folder_on",
     "open_source",
     "parse_table_map",
-    "redact",
     "require_columns",
 ]
-
-_SECRET_PARAMS = {"password", "pass", "pwd", "token", "access_token", "api_key", "apikey", "secret", "sslpassword"}
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@\s]*)@")
-_KV_SECRET = re.compile(r"\b(password|pwd|token|access_token|api_key|secret)\s*=\s*('[^']*'|\"[^\"]*\"|[^\s&]+)", re.I)
-_BEARER = re.compile(r"(Bearer|OAuth)\s+[A-Za-z0-9._~+/=!-]+", re.I)
-
-
-def redact(text: str, *secrets: str | None) -> str:
-    """Text with URL passwords, key=value secrets, bearer tokens and the given secrets removed."""
-    out = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
-    out = _KV_SECRET.sub(lambda m: f"{m.group(1)}=***", out)
-    out = _BEARER.sub(lambda m: f"{m.group(1)} ***", out)
-    for s in secrets:
-        if s and len(s) >= 4:
-            out = out.replace(s, "***")
-    return out
-
-
-def redact_url(url: str) -> str:
-    """A connection URL for display: password and secret query parameters replaced by ***."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return redact(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}:***@{host}" if ":" in userinfo else f"{user}@{host}"
-    query = urlencode(
-        [(k, "***" if k.lower() in _SECRET_PARAMS else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)],
-        safe="*",
-    )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
 
 _TABLE_EXTS = (".parquet", ".csv", ".csv.gz")
 

@@ -13,7 +13,6 @@ HUBSPOT_BASE_URL), see generator/crm/hubspot.py.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -210,7 +209,7 @@ def open_hubspot(
         tasks = _tasks(client, maps)
         # Every portal shares api.hubapi.com: tell caches apart by a digest of the token
         # (never the token itself), so two portals never resume each other's pull.
-        token_tag = hashlib.sha256(str(getattr(client.http, "_token", "")).encode()).hexdigest()[:16]
+        token_tag = client.http.token_digest()[:16]
         return open_pulled(
             model, client, tasks, {m.table: m.unmapped for m in maps.values() if m.unmapped},
             crm="hubspot", label="HubSpot", identity=f"{client.http.base_url}|{token_tag}",

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..source import SourceError
-from . import redact, redact_url
+from ...redact import redact, redact_url, url_secrets
 
 if TYPE_CHECKING:  # pragma: no cover
     import psycopg
@@ -44,13 +44,6 @@ def _split_url(url: str) -> tuple[str, str | None]:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, rest, parts.fragment)), schema
 
 
-def _password(url: str) -> str | None:
-    try:
-        return urlsplit(url).password
-    except ValueError:
-        return None
-
-
 def pg_message(exc: BaseException, url: str) -> str:
     """psycopg's error text, redacted: no password, no quoted values from data errors."""
     diag = getattr(exc, "diag", None)
@@ -60,7 +53,7 @@ def pg_message(exc: BaseException, url: str) -> str:
     # Class 42 (syntax, undefined column/table) quotes identifiers; others may quote data.
     if not sqlstate.startswith("42"):
         text = _QUOTED.sub("\"…\"", text)
-    text = redact(text, _password(url))
+    text = redact(text, *url_secrets(url))
     return f"{text} [SQLSTATE {sqlstate}]" if sqlstate else text
 
 

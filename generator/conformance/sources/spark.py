@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..source import LOGICAL_TABLES, SourceError
-from . import dir_tables, redact
+from ...redact import redact
+from . import dir_tables
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow
