@@ -144,6 +144,15 @@ def _key(item: Any) -> Any:
     return None
 
 
+def entity_key(item: Any) -> Any:
+    """What names an entity in a Change: its id, or its natural key (a threshold's `rule`).
+
+    None for an item with neither (compared by position). Everything in history that
+    indexes entities uses this, so an entity without an `id` is never a special case.
+    """
+    return _key(item)
+
+
 def _unique_keys(items: list) -> bool:
     keys = [_key(x) for x in items]
     return None not in keys and len(set(map(str, keys))) == len(keys)

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from ..errors import PlaybookError
 from ..model import SECTIONS, Playbook
 from ..text import md_text
-from .diff import KIND, Change, diff
+from .diff import KIND, Change, diff, entity_key
 
 PAGE = "history/changelog.md"
 TITLE = "Change log"
@@ -51,18 +51,21 @@ def role_index(model: Playbook | None) -> dict[tuple[str, str], set[str]]:
         return index
 
     def add(kind: str, item: BaseModel) -> None:
+        key = entity_key(item)  # an id, or a natural key such as a threshold's rule
+        if key is None:
+            return
         found: set[str] = set()
         _roles_in(item.model_dump(), found)
         if kind == "role":
-            found.add(item.id)  # type: ignore[attr-defined]
-        index.setdefault((kind, item.id), set()).update(found)  # type: ignore[attr-defined]
+            found.add(key)
+        index.setdefault((kind, key), set()).update(found)
 
     for section in SECTIONS:
         value = getattr(model, section)
         if isinstance(value, list):
             kind = KIND.get((section, ""))
             for item in value:
-                if kind and hasattr(item, "id"):
+                if kind:
                     add(kind, item)
         elif isinstance(value, BaseModel):
             for (sec, sub), kind in KIND.items():
