@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "conform": "generator.conformance.cli:conform",
     "demo-data": "generator.conformance.cli:demo_data",
     "init": "generator.init.cli:init",
+    "whatif": "generator.whatif.cli:whatif",
 }
 
 
