@@ -15,7 +15,7 @@ from sqlglot import exp
 
 from ..conformance import checks as ir
 from ..conformance.contract import build_contract
-from ..conformance.run import iso, run_checks
+from ..conformance.run import NOT_CHECKABLE, iso, run_checks
 from ..conformance.source import LOGICAL_TABLES, Source
 from ..model import Playbook
 from . import sql
@@ -357,12 +357,12 @@ def run_whatif(base: Revision, head: Revision, source: Source, *, as_of: int, wi
     if fused:
         res = run_checks(union, source, as_of=as_of, checks=fused, progress=progress)
         complete &= res.complete
-        counts.update({r.id: (r.checked, r.violations) for r in res.rules if r.status != "not_checkable"})
+        counts.update({k: (c.checked, c.violations) for k, c in res.counts().items() if c.status != NOT_CHECKABLE})
     if plan.alone_base:
         res = run_checks(base.model, source, as_of=as_of, checks=[_renamed(c) for c in plan.alone_base],
                          progress=progress)
         complete &= res.complete
-        counts.update({r.id: (r.checked, r.violations) for r in res.rules if r.status != "not_checkable"})
+        counts.update({k: (c.checked, c.violations) for k, c in res.counts().items() if c.status != NOT_CHECKABLE})
     ids: dict[str, list[str]] = {}
     if with_ids and synthetic:
         res = run_checks(union, source, as_of=as_of, checks=synthetic, with_ids=True)

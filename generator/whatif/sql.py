@@ -59,49 +59,38 @@ class LeadColumns:
         return cls({c.field_id: c.name for c in contract.table("leads").columns})
 
 
-def score_field(model: Playbook, contract: Contract | None = None) -> str | None:
-    """The lead field routing and bands read the score from (as the routing check reads it)."""
-    contract = contract or build_contract(model)
-    if model.scoring:
-        return model.scoring.score_field
-    c = contract.by_semantic("leads", "score")
-    return c.field_id if c else None
-
-
 def routing_fields(model: Playbook) -> list[str]:
-    """Field ids the routing of `model` reads."""
-    r = model.routing
-    if r is None:
+    """Field ids the routing of `model` reads (from the model's one routing order)."""
+    if model.routing is None:
         return []
-    out = [r.specialty_field, r.region_field]
-    if any(rule.when.min_score is not None for rule in r.rules):
-        sf = score_field(model)
-        if sf:
-            out.append(sf)
-    return list(dict.fromkeys(out))
+    fields = [c.field for e in model.routing.order(model.score_field()) for c in e.conditions if c.field]
+    return list(dict.fromkeys(fields))
 
 
 def routing_case(model: Playbook, cols: LeadColumns) -> exp.Expression | None:
-    """The queue value each lead gets under `model`'s routing, or None without routing."""
-    r = model.routing
-    if r is None:
+    """The queue value each lead gets under `model`'s routing, or None without routing.
+
+    Compiled from `Routing.order()`, the one description of "first matching rule, else the
+    fallback" that `Routing.resolve()` applies to a single lead: its entries become the
+    branches of one CASE, in order, and the fallback entry its ELSE.
+    """
+    if model.routing is None:
         return None
-    sf = score_field(model)
+    *rules, fallback = model.routing.order(model.score_field())
     ifs = []
-    for rule in r.rules:
+    for entry in rules:
         conds: list[exp.Expression] = []
-        if rule.when.specialty:
-            conds.append(exp.In(this=_col(cols.by_field[r.specialty_field]),
-                                expressions=[_lit(v) for v in rule.when.specialty]))
-        if rule.when.region:
-            conds.append(exp.In(this=_col(cols.by_field[r.region_field]),
-                                expressions=[_lit(v) for v in rule.when.region]))
-        if rule.when.min_score is not None and sf:
-            conds.append(exp.GTE(this=_col(cols.by_field[sf]), expression=_lit(rule.when.min_score)))
+        for c in entry.conditions:
+            if c.field is None:  # a minimum score without any score field never holds
+                conds.append(exp.false())
+            elif c.op == "in":
+                conds.append(exp.In(this=_col(cols.by_field[c.field]), expressions=[_lit(v) for v in c.values]))
+            else:
+                conds.append(exp.GTE(this=_col(cols.by_field[c.field]), expression=_lit(c.values[0])))
         cond = exp.and_(*conds) if conds else exp.true()
-        ifs.append(exp.If(this=_true(cond), true=_lit(queue_value(model, rule.queue))))
-    fallback = _lit(queue_value(model, r.fallback.queue))
-    return exp.Case(ifs=ifs, default=fallback) if ifs else fallback
+        ifs.append(exp.If(this=_true(cond), true=_lit(queue_value(model, entry.queue))))
+    default = _lit(queue_value(model, fallback.queue))
+    return exp.Case(ifs=ifs, default=default) if ifs else default
 
 
 def condition_sql(model: Playbook, cond: Condition, cols: LeadColumns) -> exp.Expression:
