@@ -33,6 +33,8 @@ COMMANDS: dict[str, str] = {
     "drift": "generator.export.cli:drift",
     "conform": "generator.conformance.cli:conform",
     "demo-data": "generator.conformance.cli:demo_data",
+    "trend": "generator.evidence.cli:trend",
+    "audit-pack": "generator.evidence.cli:audit_pack",
     "init": "generator.init.cli:init",
     "whatif": "generator.whatif.cli:whatif",
 }

@@ -8,6 +8,8 @@ command -v dot >/dev/null 2>&1 || need+=(graphviz)
 command -v git >/dev/null 2>&1 || need+=(git)
 if [ "$goal" = test ]; then
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  # pdftotext reads back the audit pack the tests print to PDF.
+  command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
   command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
   # npm installs Salesforce's and HubSpot's tooling (scripts/node-deps.sh); any node will do for npm.

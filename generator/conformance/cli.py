@@ -56,10 +56,12 @@ PLAYBOOK_OPT = click.option("--playbook", default="process", show_default=True,
 @click.option("--tables", "tables_text", default=None,
               help="name=location,... to override where logical tables are read from.")
 @click.option("--spark-tables", "spark_tables", default=None, help="name=path,... for --source spark.")
+@click.option("--record", "record_dir", type=click.Path(file_okay=False), default=None,
+              help="Append this run (rule counts only) to the results history in DIR; see `playbook trend`.")
 @click.pass_context
 def conform(ctx: click.Context, source_spec: str, playbook: str, as_of: str | None, json_out: str | None,
             junit_out: str | None, md_out: str | None, ids: bool, tables_text: str | None,
-            spark_tables: str | None) -> None:
+            spark_tables: str | None, record_dir: str | None) -> None:
     """Check CRM data against the playbook. Exit 0: all rules within threshold; 1: a rule fails;
     2: the source could not be read completely."""
     import time
@@ -94,6 +96,10 @@ def conform(ctx: click.Context, source_spec: str, playbook: str, as_of: str | No
         if path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             Path(path).write_text(text(result), encoding="utf-8")
+    if record_dir:
+        from ..evidence.results import record_result  # the results history is the evidence part's
+
+        click.echo(f"recorded the run in {record_result(record_dir, result, model, playbook, source_spec)}", err=True)
     ctx.exit(result.exit_code)
 
 

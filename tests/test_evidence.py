@@ -1,0 +1,201 @@
+"""Evidence: conform --record, trend, and the audit pack over a real repository with two releases,
+signed and unsigned commits, and runs recorded at several dates."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from generator.history.release import release
+from test_git import _ssh_keys
+from test_history import ANA, BEN, FIXTURE, PB, Repo, business_changes, cli
+from test_history_release import bump, contribution_builder
+
+
+def run_cli(repo: Repo, *argv: str) -> tuple[int, str, str]:
+    """The CLI in-process for a module-scoped fixture (no capsys there)."""
+    import contextlib
+    import io
+    import os
+
+    from generator.cli import run
+
+    out, err, cwd = io.StringIO(), io.StringIO(), os.getcwd()
+    os.chdir(repo.root)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = run(list(argv))
+    finally:
+        os.chdir(cwd)
+    return code, out.getvalue(), err.getvalue()
+
+
+def conform(repo: Repo, data: Path, results: Path, as_of: str) -> int:
+    code, _, err = run_cli(repo, "conform", "--source", str(data), "--playbook", PB, "--as-of", as_of,
+                           "--record", str(results))
+    assert "recorded the run in" in err, err
+    return code
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory) -> dict:
+    """v1.0 (signed, effective 2026-01-01) with two runs; v1.1 (effective 2026-03-01) with one run."""
+    tmp = tmp_path_factory.mktemp("evidence")
+    repo = Repo(tmp / "repo")
+    key, pub = _ssh_keys(tmp)
+    repo.git("config", "gpg.format", "ssh")
+    repo.git("config", "user.signingkey", key)
+    (tmp / "allowed_signers").write_text(f"ana@example.org {pub}\n")
+    repo.git("config", "gpg.ssh.allowedSignersFile", str(tmp / "allowed_signers"))
+    shutil.copytree(FIXTURE, repo.root / PB)
+    # conformance needs the leads' record id, which the history fixture does without
+    repo.edit("fields.yaml", "fields:\n", "fields:\n  - {id: lead-id, label: Lead id, description: CRM record id., "
+              "type: string, semantic: record_id}\n")
+    repo.commit("Create the clinic playbook", reason="First written version", approved=[BEN], sign=True)
+    release(repo.root / PB, "1.0", builder=contribution_builder)
+    data, results = tmp / "data", tmp / "results"
+    code, _, err = run_cli(repo, "demo-data", "--out", str(data), "--leads", "300", "--seed", "7", "--playbook", PB)
+    assert code == 0, err
+    codes = [conform(repo, data, results, "2026-01-20T12:00:00Z"), conform(repo, data, results, "2026-02-10T12:00:00Z")]
+    repo.edit("stages.yaml", "guidance: Check the form is complete.",
+              "guidance: Check the form is complete, that the phone number has enough digits to be dialled, "
+              "and that the person ticked the consent box.")
+    repo.commit("Say what a complete form is", reason="Staff asked", approved=[BEN], sign=True)
+    business_changes(repo)  # unsigned, self-approved
+    bump(repo, "2026-03-01")
+    repo.commit("Effective in March", reason="Schedule", approved=[BEN])
+    release(repo.root / PB, "1.1", builder=contribution_builder)
+    codes.append(conform(repo, data, results, "2026-03-10T12:00:00Z"))
+    return {"repo": repo, "results": results, "tmp": tmp, "codes": codes}
+
+
+class Parsed(HTMLParser):
+    def __init__(self, text: str):
+        super().__init__()
+        self.tags: list[str] = []
+        self.attrs: list[tuple[str, str | None]] = []
+        self.text: list[str] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attrs.extend(attrs)
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    @property
+    def words(self) -> str:
+        return " ".join(" ".join(self.text).split())
+
+
+def _pack(released, monkeypatch, capsys, day: str, name: str, *extra: str) -> tuple[int, str, str, Path]:
+    out = released["tmp"] / f"{name}.html"
+    code, stdout, err = cli(released["repo"], monkeypatch, capsys, "audit-pack", "--date", day, "--results",
+                            str(released["results"]), "--out", str(out), "--process", PB, *extra)
+    return code, stdout, err, out
+
+
+def test_record_writes_counts_only(released):
+    files = sorted(released["results"].glob("*.run.json"))
+    assert len(files) == 3
+    data = json.loads(files[0].read_text())
+    assert data["source"] == "files" and str(released["tmp"]) not in files[0].read_text()
+    assert data["version"] == "1.0" and len(data["tree"]) == 40 and data["dirty"] is False
+    assert set(data["rules"][0]) == {"id", "section", "table", "checked", "violations", "status"}
+    later = json.loads(files[2].read_text())
+    assert later["effective"] == "2026-03-01" and later["tree"] != data["tree"]
+    # demo data breaks rules on purpose, so conform exits 1 and still records
+    assert released["codes"] == [1, 1, 1]
+
+
+def test_trend_prints_the_series(released, monkeypatch, capsys):
+    code, out, err = cli(released["repo"], monkeypatch, capsys, "trend", str(released["results"]))
+    assert code == 0, err
+    assert out.startswith("3 run(s) from 2026-01-20T12:00:00Z to 2026-03-10T12:00:00Z")
+    rule = json.loads(sorted(released["results"].glob("*.run.json"))[0].read_text())["rules"][0]
+    code, out, err = cli(released["repo"], monkeypatch, capsys, "trend", str(released["results"]), "--rule",
+                         rule["id"])
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == f"{rule['id']}: 3 run(s)"
+    assert lines[2].split()[:4] == ["2026-01-20T12:00:00Z", "1.0", str(rule["checked"]), str(rule["violations"])]
+    code, _, err = cli(released["repo"], monkeypatch, capsys, "trend", str(released["results"]), "--rule", "nope")
+    assert code == 2 and "no recorded run has this rule" in err
+
+
+def test_audit_pack_for_the_first_version(released, monkeypatch, capsys):
+    code, out, err, path = _pack(released, monkeypatch, capsys, "2026-02-15", "pack-1.0")
+    assert code == 0, err
+    html = path.read_text()
+    page = Parsed(html)
+    assert "script" not in page.tags
+    refs = [v for k, v in page.attrs if k in ("href", "src") and v]
+    assert refs == []  # nothing outside the file, not even a link
+    words = page.words
+    assert "Version 1.0" in words and "Effective 2026-01-01 until 2026-03-01" in words
+    assert "good signature (verified)" in words
+    assert "2 of 3 recorded run(s) of this playbook fall in the period" in words
+    assert "2026-01-20T12:00:00Z" in words and "2026-03-10T12:00:00Z" not in words
+    assert "playbook clinic created" in words
+    assert "process/clinic/stages.yaml" in words
+
+
+def test_audit_pack_for_the_second_version_names_flags_and_approvals(released, monkeypatch, capsys, tmp_path):
+    code, out, err, path = _pack(released, monkeypatch, capsys, "2026-03-15", "pack-1.1", "--pdf",
+                                 str(released["tmp"] / "pack-1.1.pdf"))
+    assert code == 0, err
+    assert "version 1.1 (effective 2026-03-01), 3 change(s), 1 conformance run(s)" in out
+    words = Parsed(path.read_text()).words
+    assert "Previous version 1.0 (tag v1.0, effective 2026-01-01)" in words
+    assert "Flag self-approval: approver Ana Ops <ana@example.org> is the author" in words
+    assert "Flag unsigned" not in words  # the fixture does not require signing
+    assert "stage new: guidance changed: Check the form is complete" in words
+    assert "the CRM must be redeployed" in words
+    assert "slas Ana Ops [ana]" in words  # section approvers in force
+    html = path.read_text()
+    assert "<ins>" in html and "<del>" in html
+    # approvals per section: the self-approved commit lacks them
+    assert html.count('<span class="flag">no</span>') >= 1 and html.count('<span class="ok">yes</span>') >= 1
+    text = subprocess.run(["pdftotext", "-layout", str(released["tmp"] / "pack-1.1.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "Audit pack: Clinic lead playbook" in text
+    assert "v1.1" in text and "self-approval" in text and "Manifest" in text
+
+
+def test_audit_pack_is_byte_identical(released, monkeypatch, capsys):
+    _, _, _, a = _pack(released, monkeypatch, capsys, "2026-03-15", "same-a")
+    _, _, _, b = _pack(released, monkeypatch, capsys, "2026-03-15", "same-b")
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_pack_holds_no_lead_data(released, monkeypatch, capsys):
+    _, _, _, path = _pack(released, monkeypatch, capsys, "2026-03-15", "phi")
+    html = path.read_text()
+    leads = (released["tmp"] / "data" / "leads.csv")
+    if leads.exists():
+        import csv
+
+        with leads.open() as fh:
+            row = next(csv.DictReader(fh))
+        for key in ("email", "phone", "last_name", "first_name"):
+            if row.get(key):
+                assert row[key] not in html
+
+
+def test_date_before_the_first_release_and_no_tags(released, monkeypatch, capsys, tmp_path):
+    code, _, err, path = _pack(released, monkeypatch, capsys, "2025-12-01", "early")
+    assert code == 2 and "no release was in effect on 2025-12-01" in err and not path.exists()
+    code, _, err, _ = _pack(released, monkeypatch, capsys, "2026-13-01", "bad")
+    assert code == 2 and "is not YYYY-MM-DD" in err
+    bare = Repo(tmp_path / "bare")
+    shutil.copytree(FIXTURE, bare.root / PB)
+    bare.commit("Create", reason="First", approved=[BEN])
+    code, _, err = cli(bare, monkeypatch, capsys, "audit-pack", "--date", "2026-02-01", "--out",
+                       str(tmp_path / "x.html"), "--process", PB)
+    assert code == 2 and "no release tags" in err and not (tmp_path / "x.html").exists()
