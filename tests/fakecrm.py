@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -79,6 +82,9 @@ class FakeCRM:
         self.faults: list[Fault] = []
         self.log: list[tuple[str, str, int]] = []
         self._cursors: dict[str, list[dict]] = {}
+        # Tests rewrite answers with these (a foreign or looping link, endless cursors, a huge page).
+        self.sf_page_hook: Callable[[dict], dict] | None = None
+        self.hs_page_hook: Callable[[dict], dict] | None = None
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -293,6 +299,8 @@ class FakeCRM:
         page: dict[str, Any] = {"totalSize": len(rows), "done": done, "records": chunk}
         if not done:
             page["nextRecordsUrl"] = f"/services/data/v{v}/{'tooling/' if tooling else ''}query/{cid}-{start + self.page_size}"
+        if self.sf_page_hook is not None:
+            page = self.sf_page_hook(page)
         return 200, {}, page
 
     # HubSpot
@@ -302,11 +310,11 @@ class FakeCRM:
             return 404, {}, {"status": "error", "message": "Resource not found", "category": "OBJECT_NOT_FOUND"}
         kind, otype, rest = m["kind"], m["type"], m["rest"] or ""
         if kind == "properties" and rest == "" and method == "GET":
-            return 200, {}, {"results": self.hs.properties.get(otype, [])}
+            return 200, {}, self._hs_hook({"results": self.hs.properties.get(otype, [])})
         if kind == "properties" and rest == "/groups" and method == "GET":
-            return 200, {}, {"results": self.hs.groups.get(otype, [])}
+            return 200, {}, self._hs_hook({"results": self.hs.groups.get(otype, [])})
         if kind == "pipelines" and rest == "" and method == "GET":
-            return 200, {}, {"results": self.hs.pipelines.get(otype, [])}
+            return 200, {}, self._hs_hook({"results": self.hs.pipelines.get(otype, [])})
         if kind == "objects" and rest == "" and method == "GET":
             names = [p for v in query.get("properties", []) for p in v.split(",") if p]
             after = int((query.get("after") or ["0"])[0] or 0)
@@ -332,7 +340,10 @@ class FakeCRM:
         nxt = after + len(chunk)
         if nxt < len(rows):
             page["paging"] = {"next": {"after": str(nxt), "link": f"{self.url}/crm/v3/objects?after={nxt}"}}
-        return page
+        return self._hs_hook(page)
+
+    def _hs_hook(self, page: dict) -> dict:
+        return self.hs_page_hook(page) if self.hs_page_hook is not None else page
 
 
 STANDARD_LEAD_FIELDS = [
@@ -418,3 +429,72 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = _serve
     do_POST = _serve
     do_PATCH = _serve
+
+
+class FaultyServer:
+    """A bounded misbehaving HTTP server on 127.0.0.1: it drips or stays silent, then stops by itself.
+
+    `mode="drip"` sends a valid response one byte every `interval` seconds;
+    `mode="silent"` accepts and never answers. Every connection is closed and
+    the server stops after `lifetime` seconds at most, so a test never hangs
+    even if the client under test has no deadline. `connections` counts accepts.
+    """
+
+    def __init__(self, mode: str = "drip", interval: float = 0.25, lifetime: float = 6.0,
+                 body: bytes = b'{"records": [], "done": true}'):
+        self.mode, self.interval, self.lifetime = mode, interval, lifetime
+        self.response = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                         + str(len(body)).encode() + b"\r\n\r\n" + body)
+        self.connections = 0
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.05)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+
+    def __enter__(self) -> FaultyServer:
+        self._started = time.monotonic()
+        t = threading.Thread(target=self._accept, daemon=True)
+        t.start()
+        self._threads.append(t)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=self.lifetime + 1)
+        self._sock.close()
+
+    def _expired(self) -> bool:
+        return self._stop.is_set() or time.monotonic() - self._started > self.lifetime
+
+    def _accept(self) -> None:
+        while not self._expired():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            t = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(0.05)
+            try:
+                conn.recv(65536)  # the request; its content does not matter
+            except OSError:
+                pass
+            sent = 0
+            while not self._expired():
+                if self.mode == "drip" and sent < len(self.response):
+                    try:
+                        conn.sendall(self.response[sent:sent + 1])
+                    except OSError:
+                        return
+                    sent += 1
+                self._stop.wait(self.interval)

@@ -31,12 +31,15 @@ from urllib.parse import quote
 import httpx
 
 from .http import CrmError, HttpTransport
+from .limits import LIMIT_OPTIONS, Limits, PageGuard
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 ENV_TOKEN = "HUBSPOT_ACCESS_TOKEN"
 ENV_URL = "HUBSPOT_BASE_URL"
 PAGE_SIZE = 100
 """HubSpot's maximum `limit` for object list and search calls."""
+HISTORY_PAGE_SIZE = 50
+"""HubSpot's maximum `limit` when `propertiesWithHistory` is requested."""
 
 
 class HubSpotError(CrmError):
@@ -61,11 +64,13 @@ class HubSpotClient:
         max_attempts: int = 5,
         backoff: float = 0.5,
         transport: httpx.BaseTransport | None = None,
-        timeout: float = 30.0,
+        timeout: float | None = None,
+        limits: Limits | None = None,
     ):
         if not access_token:
             raise HubSpotError(f"HubSpot is not configured: set {ENV_TOKEN} in the environment")
-        options: dict[str, Any] = {"max_attempts": max_attempts, "backoff": backoff, "timeout": timeout}
+        options: dict[str, Any] = {"max_attempts": max_attempts, "backoff": backoff, "timeout": timeout,
+                                   "limits": limits}
         if sleep is not None:
             options["sleep"] = sleep
         self.http = HttpTransport(
@@ -79,9 +84,15 @@ class HubSpotClient:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **options: Any) -> HubSpotClient:
-        """A client configured from HUBSPOT_* environment variables."""
+        """A client configured from HUBSPOT_* (and PLAYBOOK_CRM_* limit) environment variables.
+
+        Limit keywords (`request_deadline`, `command_deadline`, `max_pages`,
+        `max_response_bytes`) override the environment.
+        """
         env = os.environ if env is None else env
-        return cls(env.get(ENV_TOKEN, ""), base_url=env.get(ENV_URL) or DEFAULT_BASE_URL, **options)
+        overrides = {k: options.pop(k) for k in LIMIT_OPTIONS if k in options}
+        limits = Limits.from_env(env, HubSpotError, **overrides)
+        return cls(env.get(ENV_TOKEN, ""), base_url=env.get(ENV_URL) or DEFAULT_BASE_URL, limits=limits, **options)
 
     def close(self) -> None:
         """Release the connection pool."""
@@ -109,22 +120,72 @@ class HubSpotClient:
             )
 
     # -- paging
-    def _pages(self, fetch: Callable[[str | None], Any]) -> Iterator[dict]:
+    def pager(self, what: str) -> PageGuard:
+        """A loop/page-cap guard for one listing's pages (see `page_of`)."""
+        return self.http.pager(what)
+
+    def page_of(self, page: Any, guard: PageGuard | None = None) -> tuple[list[dict], str | None, int | None]:
+        """(results, the `after` cursor of the next page or None, total) of one answer.
+
+        A `paging.next.link` off the configured origin, an `after` seen before
+        by `guard` raise HubSpotError (exit 2). Callers count the page on the
+        guard before fetching it, so the cap is never passed by a request.
+        """
+        if not isinstance(page, dict) or not isinstance(page.get("results"), list):
+            raise self.http.fail("HubSpot answer has no 'results' list")
+        nxt_page = (page.get("paging") or {}).get("next") if isinstance(page.get("paging"), dict) else None
+        nxt_page = nxt_page if isinstance(nxt_page, dict) else {}
+        if nxt_page.get("link") is not None:
+            self.http.local_link(nxt_page["link"], "paging.next.link")
+        nxt = nxt_page.get("after")
+        if nxt is not None and not isinstance(nxt, (str, int)):
+            raise self.http.fail("HubSpot paging.next.after is not a cursor")
+        nxt = str(nxt) if nxt not in (None, "") else None
+        if guard is not None:
+            guard.follow(nxt)
+        total = page.get("total")
+        return page["results"], nxt, total if isinstance(total, int) else None
+
+    def list_page(
+        self,
+        object_type: str,
+        properties: Iterable[str] = (),
+        *,
+        after: str | None = None,
+        properties_with_history: Iterable[str] = (),
+        associations: Iterable[str] = (),
+        archived: bool = False,
+        guard: PageGuard | None = None,
+    ) -> tuple[list[dict], str | None, int | None]:
+        """One page of `list_objects`: (objects, next `after` or None, total)."""
+        params: list[tuple[str, str]] = [("limit", str(PAGE_SIZE)), ("archived", str(archived).lower())]
+        props = sorted(set(properties))
+        if props:
+            params.append(("properties", ",".join(props)))
+        hist = sorted(set(properties_with_history))
+        if hist:
+            # HubSpot allows fewer objects per page when history is requested.
+            params[0] = ("limit", str(HISTORY_PAGE_SIZE))
+            params.append(("propertiesWithHistory", ",".join(hist)))
+        assoc = sorted(set(associations))
+        if assoc:
+            params.append(("associations", ",".join(assoc)))
+        if after:
+            params.append(("after", after))
+        url = f"/crm/v3/objects/{quote(object_type, safe='')}"
+        if guard is not None:
+            guard.page()
+        return self.page_of(self.http.get_json(url, params=params), guard)
+
+    def _pages(self, fetch: Callable[[str | None], Any], what: str) -> Iterator[dict]:
+        guard = self.pager(what)
         after: str | None = None
-        seen: set[str] = set()
         while True:
-            page = fetch(after)
-            if not isinstance(page, dict) or not isinstance(page.get("results"), list):
-                raise self.http.fail("HubSpot answer has no 'results' list")
-            yield from page["results"]
-            nxt = ((page.get("paging") or {}).get("next") or {}).get("after")
-            if not nxt:
+            guard.page()
+            results, after, _ = self.page_of(fetch(after), guard)
+            yield from results
+            if after is None:
                 return
-            nxt = str(nxt)
-            if nxt in seen:
-                raise self.http.fail("HubSpot paging looped (paging.next.after repeated)")
-            seen.add(nxt)
-            after = nxt
 
     # -- objects
     def list_objects(
@@ -137,25 +198,15 @@ class HubSpotClient:
         archived: bool = False,
     ) -> Iterator[dict]:
         """Every object of a type with the named properties, following `paging.next.after`."""
-        base: list[tuple[str, str]] = [("limit", str(PAGE_SIZE)), ("archived", str(archived).lower())]
-        props = sorted(set(properties))
-        if props:
-            base.append(("properties", ",".join(props)))
-        hist = sorted(set(properties_with_history))
-        if hist:
-            # HubSpot allows fewer objects per page when history is requested.
-            base[0] = ("limit", "50")
-            base.append(("propertiesWithHistory", ",".join(hist)))
-        assoc = sorted(set(associations))
-        if assoc:
-            base.append(("associations", ",".join(assoc)))
-        url = f"/crm/v3/objects/{quote(object_type, safe='')}"
-
-        def fetch(after: str | None) -> Any:
-            params = base + ([("after", after)] if after else [])
-            return self.http.get_json(url, params=params)
-
-        return self._pages(fetch)
+        guard = self.pager(f"list of {object_type}")
+        after: str | None = None
+        while True:
+            results, after, _ = self.list_page(
+                object_type, properties, after=after, properties_with_history=properties_with_history,
+                associations=associations, archived=archived, guard=guard)
+            yield from results
+            if after is None:
+                return
 
     def search_objects(
         self,
@@ -176,24 +227,27 @@ class HubSpotClient:
         def fetch(after: str | None) -> Any:
             return self.http.post_json(url, {**body, **({"after": after} if after else {})})
 
-        return self._pages(fetch)
+        return self._pages(fetch, f"search of {object_type}")
 
     # -- configuration
     def get_properties(self, object_type: str, archived: bool = False) -> list[dict]:
         """Property definitions of an object type (name, label, type, fieldType, options, groupName)."""
         url = f"/crm/v3/properties/{quote(object_type, safe='')}"
         return list(self._pages(lambda after: self.http.get_json(
-            url, params=[("archived", str(archived).lower())] + ([("after", after)] if after else []))))
+            url, params=[("archived", str(archived).lower())] + ([("after", after)] if after else [])),
+            f"properties of {object_type}"))
 
     def get_property_groups(self, object_type: str) -> list[dict]:
         """Property groups of an object type (name, label, displayOrder)."""
         url = f"/crm/v3/properties/{quote(object_type, safe='')}/groups"
-        return list(self._pages(lambda after: self.http.get_json(url, params=[("after", after)] if after else None)))
+        return list(self._pages(lambda after: self.http.get_json(url, params=[("after", after)] if after else None),
+                                f"property groups of {object_type}"))
 
     def get_pipelines(self, object_type: str) -> list[dict]:
         """Pipelines of an object type, each with its ordered `stages`."""
         url = f"/crm/v3/pipelines/{quote(object_type, safe='')}"
-        return list(self._pages(lambda after: self.http.get_json(url, params=[("after", after)] if after else None)))
+        return list(self._pages(lambda after: self.http.get_json(url, params=[("after", after)] if after else None),
+                                f"pipelines of {object_type}"))
 
 
 __all__ = ["HubSpotClient", "HubSpotError", "HubSpotLimitError", "DEFAULT_BASE_URL"]

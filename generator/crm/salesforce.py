@@ -33,6 +33,7 @@ from urllib.parse import quote
 import httpx
 
 from .http import CrmError, HttpTransport
+from .limits import LIMIT_OPTIONS, Limits, PageGuard
 
 DEFAULT_API_VERSION = "62.0"
 ENV_URL = "SALESFORCE_INSTANCE_URL"
@@ -82,14 +83,16 @@ class SalesforceClient:
         max_attempts: int = 5,
         backoff: float = 0.5,
         transport: httpx.BaseTransport | None = None,
-        timeout: float = 30.0,
+        timeout: float | None = None,
+        limits: Limits | None = None,
     ):
         if not instance_url or not access_token:
             raise SalesforceError(
                 f"Salesforce is not configured: set {ENV_URL} and {ENV_TOKEN} in the environment"
             )
         self.api_version = api_version.lstrip("v")
-        options: dict[str, Any] = {"max_attempts": max_attempts, "backoff": backoff, "timeout": timeout}
+        options: dict[str, Any] = {"max_attempts": max_attempts, "backoff": backoff, "timeout": timeout,
+                                   "limits": limits}
         if sleep is not None:
             options["sleep"] = sleep
         self.http = HttpTransport(
@@ -103,12 +106,19 @@ class SalesforceClient:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **options: Any) -> SalesforceClient:
-        """A client configured from SALESFORCE_* environment variables."""
+        """A client configured from SALESFORCE_* (and PLAYBOOK_CRM_* limit) environment variables.
+
+        Limit keywords (`request_deadline`, `command_deadline`, `max_pages`,
+        `max_response_bytes`) override the environment.
+        """
         env = os.environ if env is None else env
+        overrides = {k: options.pop(k) for k in LIMIT_OPTIONS if k in options}
+        limits = Limits.from_env(env, SalesforceError, **overrides)
         return cls(
             env.get(ENV_URL, ""),
             env.get(ENV_TOKEN, ""),
             api_version=env.get(ENV_VERSION) or DEFAULT_API_VERSION,
+            limits=limits,
             **options,
         )
 
@@ -139,33 +149,56 @@ class SalesforceClient:
         return f"/services/data/v{self.api_version}"
 
     # -- queries
+    def query_url(self, soql: str, *, api: str = "query") -> str:
+        """The first-page URL of a SOQL query (`api`: query, queryAll or tooling/query)."""
+        return f"{self._base}/{api}?q={quote(soql, safe='')}"
+
+    def query_page(self, url: str, guard: PageGuard | None = None) -> tuple[list[dict], str | None, int | None]:
+        """One page of a query: (records, nextRecordsUrl as a local path or None, totalSize).
+
+        `url` is a first-page URL or a saved `nextRecordsUrl`. A next link off
+        the configured instance, a cursor seen before by `guard`, or more pages
+        than the cap raise SalesforceError (exit 2) before anything is followed.
+        """
+        if guard is not None:
+            guard.page()
+        page = self.http.get_json(url)
+        if not isinstance(page, dict) or not isinstance(page.get("records"), list):
+            raise self.http.fail("Salesforce query answer has no 'records' list")
+        done = page.get("done", True)
+        nxt = None if done else page.get("nextRecordsUrl")
+        if not done and not nxt:
+            raise self.http.fail("Salesforce query answer is not done but has no nextRecordsUrl")
+        if nxt is not None:
+            nxt = self.http.local_link(nxt, "query nextRecordsUrl")
+            if guard is not None:
+                guard.follow(nxt)
+        total = page.get("totalSize")
+        return [_strip_attributes(r) for r in page["records"]], nxt, total if isinstance(total, int) else None
+
+    def pager(self, what: str) -> PageGuard:
+        """A loop/page-cap guard for one query's pages (see `query_page`)."""
+        return self.http.pager(what)
+
     def _paged(self, first_url: str) -> Iterator[dict]:
+        guard = self.pager(f"query {_path_of(first_url)}")
         url: str | None = first_url
-        seen: set[str] = set()
+        guard.follow(first_url)
         while url:
-            if url in seen:
-                raise self.http.fail("Salesforce query paging looped (nextRecordsUrl repeated)")
-            seen.add(url)
-            page = self.http.get_json(url)
-            if not isinstance(page, dict) or "records" not in page:
-                raise self.http.fail("Salesforce query answer has no 'records' list")
-            for record in page["records"]:
-                yield _strip_attributes(record)
-            url = None if page.get("done", True) else page.get("nextRecordsUrl")
-            if url is None and not page.get("done", True):
-                raise self.http.fail("Salesforce query answer is not done but has no nextRecordsUrl")
+            records, url, _ = self.query_page(url, guard)
+            yield from records
 
     def query(self, soql: str) -> Iterator[dict]:
         """Every record of a SOQL query, following `nextRecordsUrl` pages."""
-        return self._paged(f"{self._base}/query?q={quote(soql, safe='')}")
+        return self._paged(self.query_url(soql))
 
     def query_all(self, soql: str) -> Iterator[dict]:
         """Like `query`, including deleted and archived records (`queryAll`)."""
-        return self._paged(f"{self._base}/queryAll?q={quote(soql, safe='')}")
+        return self._paged(self.query_url(soql, api="queryAll"))
 
     def tooling_query(self, soql: str) -> Iterator[dict]:
         """Every record of a Tooling API query (validation rules, flows, ...)."""
-        return self._paged(f"{self._base}/tooling/query?q={quote(soql, safe='')}")
+        return self._paged(self.query_url(soql, api="tooling/query"))
 
     # -- describes and configuration reads
     def describe(self, sobject: str) -> dict:
@@ -199,6 +232,10 @@ class SalesforceClient:
     def limits(self) -> dict:
         """The org's API limits (DailyApiRequests etc.)."""
         return self.http.get_json(f"{self._base}/limits")
+
+
+def _path_of(url: str) -> str:
+    return url.split("?", 1)[0]
 
 
 def _soql_str(value: str) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from ...errors import ExternalToolError
 from ...model import Playbook
@@ -26,8 +25,6 @@ from .pull_cache import PullTask, PulledSource, open_pulled
 LEAD_OBJECT = "leads"
 ACTIVITY_OBJECTS = {"calls": "call", "emails": "email", "communications": "sms"}
 APPOINTMENT_OBJECT = "meetings"
-PAGE_LIMIT = 100
-HISTORY_PAGE_LIMIT = 50  # HubSpot allows fewer objects per page when history is requested
 
 TOP_LEVEL = {"id", "createdAt", "updatedAt", "archived"}
 
@@ -67,24 +64,14 @@ def _associated(obj: dict, object_type: str) -> str | None:
 
 
 def _list_fetch(client: Any, object_type: str, props: list[str], *, history: list[str] = (), assoc: list[str] = ()):
-    url = f"/crm/v3/objects/{quote(object_type, safe='')}"
-    base = [("limit", str(HISTORY_PAGE_LIMIT if history else PAGE_LIMIT)), ("archived", "false")]
     wanted = sorted(set(props) - TOP_LEVEL)
-    if wanted:
-        base.append(("properties", ",".join(wanted)))
-    if history:
-        base.append(("propertiesWithHistory", ",".join(sorted(set(history)))))
-    if assoc:
-        base.append(("associations", ",".join(sorted(set(assoc)))))
+    # One guard per object for the whole run: a repeated `after` (a loop), too many pages or a
+    # paging link off the configured origin stops the pull (exit 2) before the cursor is saved.
+    guard = client.pager(f"list of {object_type}")
 
     def fetch(cursor: str | None):
-        page = client.http.get_json(url, params=base + ([("after", cursor)] if cursor else []))
-        if not isinstance(page, dict) or not isinstance(page.get("results"), list):
-            raise client.http.fail("HubSpot answer has no 'results' list")
-        nxt = ((page.get("paging") or {}).get("next") or {}).get("after")
-        if nxt is not None and str(nxt) == cursor:
-            raise client.http.fail("HubSpot paging looped (paging.next.after repeated)")
-        return page["results"], (str(nxt) if nxt else None), page.get("total")
+        return client.list_page(object_type, wanted, after=cursor, properties_with_history=history,
+                                associations=assoc, guard=guard)
 
     return fetch
 

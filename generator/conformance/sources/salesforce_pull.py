@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from ...errors import ExternalToolError
 from ...model import Playbook
@@ -45,10 +44,6 @@ def _soql_str(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
-def _strip(record: dict) -> dict:
-    return {k: v for k, v in record.items() if k != "attributes"}
-
-
 def mappings(model: Playbook) -> list[Mapping]:
     """The Salesforce mapping of every record kind the data dictionary uses."""
     out = []
@@ -66,17 +61,14 @@ def _task(client: Any, m: Mapping, stage_field: str) -> PullTask:
     if m.object == "LeadHistory":
         fields = list(dict.fromkeys([*fields, "Field"]))
         soql = f"SELECT {', '.join(fields)} FROM LeadHistory WHERE Field = '{_soql_str(stage_field)}'"
-    first = f"/services/data/v{client.api_version}/query?q={quote(soql, safe='')}"
+    first = client.query_url(soql)
+    # One guard per object for the whole run: a cursor seen before (a loop) or too many pages
+    # stops the pull (exit 2) before the cursor is saved; off-instance links never get that far.
+    guard = client.pager(f"{m.object} query")
+    guard.follow(first)
 
     def fetch(cursor: str | None):
-        page = client.http.get_json(cursor or first)
-        if not isinstance(page, dict) or not isinstance(page.get("records"), list):
-            raise client.http.fail("Salesforce query answer has no 'records' list")
-        done = page.get("done", True)
-        nxt = None if done else page.get("nextRecordsUrl")
-        if not done and not nxt:
-            raise client.http.fail("Salesforce query answer is not done but has no nextRecordsUrl")
-        return [_strip(r) for r in page["records"]], nxt, page.get("totalSize")
+        return client.query_page(cursor or first, guard)
 
     def to_rows(rec: dict) -> list[dict]:
         row: dict[str, Any] = {"_key": rec.get("Id") or rec.get(key_col.crm_field if key_col else "Id")}
