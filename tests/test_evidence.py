@@ -199,3 +199,42 @@ def test_date_before_the_first_release_and_no_tags(released, monkeypatch, capsys
     code, _, err = cli(bare, monkeypatch, capsys, "audit-pack", "--date", "2026-02-01", "--out",
                        str(tmp_path / "x.html"), "--process", PB)
     assert code == 2 and "no release tags" in err and not (tmp_path / "x.html").exists()
+
+
+def test_site_shows_recorded_runs_with_trends(released, tmp_path):
+    """A real build (mkdocs --strict: every link resolves) with --results."""
+    repo = released["repo"]
+    site = tmp_path / "site"
+    docs = tmp_path / "docs"
+    code, out, err = run_cli(repo, "build", PB, "--site-dir", str(site), "--docs-dir", str(docs), "--results",
+                             str(released["results"]))
+    assert code == 0, err
+    page = (docs / "evidence" / "conformance-over-time.md").read_text()
+    assert "as of 2026\\-03\\-10T12\\:00\\:00Z" in page and "3 recorded run(s)" in page
+    assert page.count("<svg ") >= 2 and "currentColor" in page
+    assert "example data" not in page
+    html = (site / "evidence" / "conformance-over-time" / "index.html").read_text()
+    assert "<svg " in html
+    stages = "\n".join(p.read_text() for p in docs.rglob("*.md") if "stage" in p.name)
+    assert "recorded run of 2026-03-10" in stages and "holds for 97.3% of leads" in stages
+
+
+def test_site_without_results_says_example_data(released, tmp_path):
+    from generator.evidence.pages import contribute
+    from generator.validate import load_playbook
+
+    model = load_playbook(released["repo"].root / PB)
+    c = contribute(model, released["repo"].root / PB)
+    (page,) = c.pages.values()
+    assert "example data" in page and not c.stage_sections
+
+
+def test_chart_is_deterministic_and_readable_in_both_schemes():
+    from generator.evidence.svg import chart
+    from generator.evidence.trend import Point
+
+    pts = [Point("2026-01-01T00:00:00Z", "1", 10, 1, "fail", 0.9), Point("2026-02-01T00:00:00Z", "1", 10, 0, "pass", 1.0)]
+    a, b = chart("x <y>", [("r", pts)]), chart("x <y>", [("r", pts)])
+    assert a == b and "x &lt;y&gt;" in a and "<script" not in a
+    assert 'fill="currentColor"' in a  # labels follow the page's text colour in light and dark
+    assert "<polyline" in a and a.count("<circle") == 2

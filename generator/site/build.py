@@ -48,14 +48,15 @@ def resolve_playbook(process_dir: Path) -> Path:
 
 def generate(playbook_dir: Path, cache_dir: Path | None, templates_dir: Path = TEMPLATES_DIR,
              report: BuildReport | None = None,
-             contributors: tuple[str, ...] = CONTRIBUTORS) -> tuple[dict[str, str], Rendered, object]:
+             contributors: tuple[str, ...] = CONTRIBUTORS,
+             options: dict | None = None) -> tuple[dict[str, str], Rendered, object]:
     """Load, validate and render: the finished docs tree in memory (path -> text)."""
     from ..validate import load_playbook
 
     report = report if report is not None else BuildReport()
     t0 = time.perf_counter()
     model = load_playbook(playbook_dir)
-    contribution = collect(model, playbook_dir, contributors)
+    contribution = collect(model, playbook_dir, contributors, options)
     rendered = render(model, contribution, templates_dir)
     t1 = time.perf_counter()
     # dot runs in child processes, so threads render diagrams in parallel.
@@ -99,11 +100,12 @@ def _swap(new: Path, dest: Path, trash: Path) -> None:
 def build_site(process_dir: Path = Path("process"), site_dir: Path = Path("site"), docs_dir: Path | None = None,
                cache_dir: Path | None = Path(".cache/diagrams"), config: Path = DEFAULT_CONFIG,
                templates_dir: Path = TEMPLATES_DIR, strict: bool = True,
-               contributors: tuple[str, ...] = CONTRIBUTORS) -> BuildReport:
+               contributors: tuple[str, ...] = CONTRIBUTORS,
+               options: dict | None = None) -> BuildReport:
     """Build the whole site into site_dir atomically; return counts and timings."""
     report = BuildReport()
     playbook_dir = resolve_playbook(process_dir)
-    files, rendered, model = generate(playbook_dir, cache_dir, templates_dir, report, contributors)
+    files, rendered, model = generate(playbook_dir, cache_dir, templates_dir, report, contributors, options)
     site_dir = Path(site_dir).resolve()
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     env_epoch = os.environ.get("SOURCE_DATE_EPOCH")

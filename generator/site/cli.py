@@ -19,11 +19,14 @@ from ..errors import PlaybookError
               help="Also keep the generated Markdown and SVG here (for review or other builders).")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=Path(".cache/diagrams"), show_default=True,
               help="Rendered diagrams, keyed by content hash.")
-def build(process_dir: Path, site_dir: Path, docs_dir: Path | None, cache_dir: Path) -> None:
+@click.option("--results", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
+              help="Results history (`playbook conform --record DIR`): show recorded runs, not only demo data.")
+def build(process_dir: Path, site_dir: Path, docs_dir: Path | None, cache_dir: Path, results: Path | None) -> None:
     """Build the playbook site (Markdown, diagrams, mkdocs) into SITE_DIR."""
     from .build import build_site
 
-    report = build_site(process_dir, site_dir, docs_dir=docs_dir, cache_dir=cache_dir)
+    report = build_site(process_dir, site_dir, docs_dir=docs_dir, cache_dir=cache_dir,
+                        options={"results": results} if results else None)
     t = report.timings
     click.echo(f"built {site_dir}: {report.pages} pages, {report.diagrams} diagrams "
                f"(render {t.get('render', 0):.2f}s, diagrams {t.get('diagrams', 0):.2f}s, "

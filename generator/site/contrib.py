@@ -7,11 +7,13 @@ The site imports the ones that exist, so a part can land before or after the sit
 from __future__ import annotations
 
 import importlib
+import inspect
 import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CONTRIBUTORS = ("generator.history.pages", "generator.export.pages", "generator.conformance.pages")
+CONTRIBUTORS = ("generator.history.pages", "generator.export.pages", "generator.conformance.pages",
+                "generator.evidence.pages")
 
 
 @dataclass
@@ -44,8 +46,12 @@ def _module_exists(name: str) -> bool:
         return False
 
 
-def collect(model, process_dir: Path, contributors: tuple[str, ...] = CONTRIBUTORS) -> Contribution:
+def collect(model, process_dir: Path, contributors: tuple[str, ...] = CONTRIBUTORS,
+            options: dict | None = None) -> Contribution:
     """Import each contributor that exists, call it, and merge what it returns.
+
+    `options` are build options (e.g. `results`, a results history folder); a contributor
+    whose `contribute` takes an `options` parameter receives them.
 
     A contributor raising PlaybookError fails the build with its own message.
     """
@@ -54,7 +60,8 @@ def collect(model, process_dir: Path, contributors: tuple[str, ...] = CONTRIBUTO
         if not _module_exists(name):
             continue
         module = importlib.import_module(name)
-        part = module.contribute(model, Path(process_dir))
+        takes = "options" in inspect.signature(module.contribute).parameters
+        part = module.contribute(model, Path(process_dir), **({"options": options or {}} if takes else {}))
         if part is not None:
             merged.merge(part)
     return merged
