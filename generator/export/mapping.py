@@ -27,6 +27,8 @@ SF_STAGE_FIELD = "Status"
 SF_SOURCE_FIELD = "LeadSource"
 HS_OBJECT = "leads"
 """HubSpot's Leads object: the one that has a lead pipeline."""
+HS_OBJECT_TYPE_ID = "0-136"
+"""The Leads object's type id, which every leads endpoint accepts in place of `leads`."""
 HS_STAGE_PROPERTY = "hs_pipeline_stage"
 
 # Standard Lead fields by semantic tag. These are CRM facts, not playbook ids.
@@ -58,6 +60,25 @@ HS_STANDARD_NAMES = frozenset(HS_STANDARD_BY_SEMANTIC.values()) | {
     "salesforceleadid", "salesforcecontactid", "notes_last_contacted", "num_contacted_notes",
     "associatedcompanyid",
 }
+
+# Which object holds each of HubSpot's default properties the playbook can name. A lead is always
+# associated with a contact (HubSpot's Leads API requires it) and the person's details live on that
+# contact: email, phone and name are contact properties, not lead properties. The lead object has its
+# own name (hs_lead_name), type, label, pipeline, stage and owner. Checked against HubSpot's Leads
+# guide (developers.hubspot.com/docs/guides/api/crm/objects/leads) and the Properties API.
+HS_LEAD_PROPERTIES = frozenset({
+    "hs_object_id", "hs_createdate", "hs_lastmodifieddate", "hs_pipeline", HS_STAGE_PROPERTY, "hubspot_owner_id",
+    "hs_lead_name", "hs_lead_type", "hs_lead_label",
+})
+HS_CONTACT_PROPERTIES = frozenset({
+    "email", "phone", "mobilephone", "firstname", "lastname", "company", "jobtitle", "website", "address", "city",
+    "state", "zip", "country", "fax", "industry", "message", "lifecyclestage", "hs_lead_status", "hubspotscore",
+    "salesforceleadid", "salesforcecontactid", "createdate", "lastmodifieddate", "notes_last_contacted",
+    "num_contacted_notes", "associatedcompanyid",
+})
+HS_LEAD_NAME = "hs_lead_name"
+HS_LEAD_TO_CONTACT = 578
+"""HUBSPOT_DEFINED association type id of a lead's primary contact (lead to contact)."""
 
 # History tracking on Salesforce is limited to fields that matter for audit:
 # the stage, the owner and consent, plus whatever the playbook marks.
@@ -96,7 +117,8 @@ HS_TYPES: dict[str, tuple[str, str]] = {
     "string": ("string", "text"),
     "text": ("string", "textarea"),
     "email": ("string", "text"),
-    "phone": ("string", "phonenumber"),
+    # HubSpot's published PropertyCreate model (@hubspot/api-client) has no `phonenumber` field type.
+    "phone": ("string", "text"),
     "enum": ("enumeration", "select"),
     "multi_enum": ("enumeration", "checkbox"),
     "boolean": ("bool", "booleancheckbox"),
@@ -180,6 +202,11 @@ class FieldSpec:
     def id(self) -> str:
         """The playbook id."""
         return self.field.id
+
+    @property
+    def hs_object(self) -> str:
+        """`contacts` for a default contact property (a lead reads it from its contact), else `leads`."""
+        return "contacts" if not self.hs_custom and self.hs_name in HS_CONTACT_PROPERTIES else HS_OBJECT
 
     @property
     def sf_label(self) -> str:
