@@ -17,7 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -25,7 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ...errors import ExternalToolError
-from ..source import LOGICAL_TABLES, Progress
+from ..source import LOGICAL_TABLES, Progress, SourceError
 from .duckdb_dir import DuckDBSource
 
 DEFAULT_CACHE_DIR = Path(".cache") / "pull"
@@ -131,25 +133,85 @@ def _raw(name: str) -> str:
     return _q("raw__" + name.replace(":", "__").replace("-", "_"))
 
 
+@contextmanager
+def private_files() -> Iterator[None]:
+    """Files created meanwhile (DuckDB's database, WAL, spill files) are the owner's only.
+
+    DuckDB creates its WAL lazily on the first write and again after every
+    checkpoint, with the process umask: the umask is the one place to catch it.
+    """
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def secure_folder(folder: Path) -> None:
+    """Make `folder` 0700 and everything in it 0600 (folders 0700); refuse what we cannot own.
+
+    Whatever existed before is fixed: a folder or file left group- or
+    world-readable (another umask, an older playbook) is tightened. A symlink,
+    a non-folder, or anything owned by another user is refused (SourceError,
+    exit 2): chmod would not make those private.
+    """
+    folder = Path(folder)
+    if folder.is_symlink():
+        raise SourceError(f"pull cache folder {folder} is a symlink; refusing to keep CRM data through it")
+    with private_files():
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _tighten(folder, 0o700, folder)
+    for entry in sorted(folder.rglob("*")):
+        if entry.is_symlink():
+            raise SourceError(f"pull cache folder {folder} holds a symlink ({entry.name}); refusing to use it")
+        _tighten(entry, 0o700 if entry.is_dir() else 0o600, folder)
+
+
+def _tighten(path: Path, mode: int, folder: Path) -> None:
+    st = path.lstat()
+    if stat.S_ISLNK(st.st_mode) or not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
+        raise SourceError(f"pull cache {path} is not a plain file or folder; refusing to use {folder}")
+    if st.st_uid != os.getuid():
+        raise SourceError(f"pull cache {path} belongs to another user; refusing to use {folder}")
+    if stat.S_IMODE(st.st_mode) != mode:
+        os.chmod(path, mode)
+
+
 class PullCache:
-    """The local DuckDB file holding pulled rows and each object's cursor."""
+    """The local DuckDB file holding pulled rows and each object's cursor.
+
+    It holds personal data pulled from the CRM: the folder is 0700 and every
+    file in it (database, WAL, temp files) 0600, whatever existed before.
+    """
 
     def __init__(self, path: Path) -> None:
         import duckdb
 
-        # The cache holds personal data pulled from the CRM: readable by its owner only.
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        secure_folder(path.parent)
         self.path = path
-        self.con = duckdb.connect(str(path))
-        os.chmod(path, 0o600)
-        self.con.execute("SET TimeZone = 'UTC'")
-        self.con.execute(
-            "CREATE TABLE IF NOT EXISTS _pull_state (task VARCHAR PRIMARY KEY, fingerprint VARCHAR, "
-            "cursor VARCHAR, done BOOLEAN, pages BIGINT, total BIGINT)"
-        )
+        with private_files():
+            self.con = duckdb.connect(str(path))
+            self.con.execute("SET TimeZone = 'UTC'")
+            self.con.execute(
+                "CREATE TABLE IF NOT EXISTS _pull_state (task VARCHAR PRIMARY KEY, fingerprint VARCHAR, "
+                "cursor VARCHAR, done BOOLEAN, pages BIGINT, total BIGINT)"
+            )
+        secure_folder(path.parent)
+
+    def close(self) -> None:
+        """Close the database and re-check the folder's permissions; safe to call twice."""
+        con, self.con = getattr(self, "con", None), None
+        if con is not None:
+            with private_files():
+                con.close()
+            secure_folder(self.path.parent)
 
     def prepare(self, tasks: list[PullTask], refresh: bool) -> bool:
         """Reset for a fresh pull unless an unfinished one with the same tasks can resume; True if resuming."""
+        with private_files():
+            return self._prepare(tasks, refresh)
+
+    def _prepare(self, tasks: list[PullTask], refresh: bool) -> bool:
         states = {r[0]: r for r in self.con.execute("SELECT task, fingerprint, done FROM _pull_state").fetchall()}
         fps = {t.name: _fingerprint(t) for t in tasks}
         same = set(states) == set(fps) and all(states[n][1] == fps[n] for n in fps)
@@ -176,6 +238,11 @@ class PullCache:
 
     def save_page(self, task: PullTask, rows: list[dict[str, str | None]], cursor: str | None, total: int | None) -> None:
         """Store a page's rows and the cursor after it, atomically."""
+        with private_files():
+            self._save_page(task, rows, cursor, total)
+
+    def _save_page(self, task: PullTask, rows: list[dict[str, str | None]], cursor: str | None,
+                   total: int | None) -> None:
         cols = ["_key", *task.columns]
         self.con.execute("BEGIN")
         try:
@@ -195,7 +262,8 @@ class PullCache:
             raise
 
     def restart(self, task: PullTask) -> None:
-        self.con.execute("UPDATE _pull_state SET cursor = NULL, done = false WHERE task = ?", [task.name])
+        with private_files():
+            self.con.execute("UPDATE _pull_state SET cursor = NULL, done = false WHERE task = ?", [task.name])
 
     def build_views(self, tasks: list[PullTask], contract_columns: dict[str, dict[str, str]]) -> None:
         """Temp views with the contract's names and types, one per logical table."""
@@ -211,7 +279,8 @@ class PullCache:
             if not selects:
                 exprs = [_cast("NULL", ty) + f" AS {_q(c)}" for c, ty in cols.items()]
                 selects.append(f"SELECT {', '.join(exprs)} WHERE false")
-            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {_q(table)} AS " + " UNION ALL ".join(selects))
+            with private_files():
+                self.con.execute(f"CREATE OR REPLACE TEMP VIEW {_q(table)} AS " + " UNION ALL ".join(selects))
 
 
 def _cast(expr: str, ftype: str) -> str:
@@ -283,6 +352,16 @@ class PulledSource(DuckDBSource):
         note = "" if result.complete else " (INCOMPLETE: " + (result.error or "pull failed") + ")"
         super().__init__(cache.path, connection=cache.con, description=description + note, complete=result.complete)
         self.error = result.error
+
+    def query(self, sql: str) -> list[tuple]:
+        """Run one SELECT; spill files DuckDB writes meanwhile stay private."""
+        with private_files():
+            return super().query(sql)
+
+    def close(self) -> None:
+        """Close the cache (and re-check its folder's permissions); safe to call twice."""
+        self.con = None
+        self.cache.close()
 
     def columns(self, name: str) -> list[str] | None:
         """Column names of a contract view, or None."""
