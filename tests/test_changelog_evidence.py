@@ -70,3 +70,28 @@ def test_changelog_json_keeps_old_and_new_whole(repo, monkeypatch, capsys):
     # A guidance text reaches the Salesforce Path, so even that is a CRM change; a commit without
     # semantic changes has no impact at all.
     assert commits["Say what to check"]["crm_impact"]["components"]
+
+
+def test_page_says_when_a_version_cannot_be_loaded(repo):
+    """A release whose playbook does not load reads as such, never as "playbook created"."""
+    from generator.history.pages import PAGE, contribute
+    from generator.validate import load_playbook
+
+    good = repo.path("stages.yaml").read_text()
+    repo.path("stages.yaml").write_text(good + "\n  - id: [broken\n")
+    repo.commit("Break the stages file", reason="oops", approved=[BEN])
+    repo.git("tag", "-a", "v0.9", "-m", "playbook clinic 0.9\n\nEffective: 2026-01-01\n")
+    repo.path("stages.yaml").write_text(good)
+    repo.commit("Repair", reason="fix", approved=[BEN])
+    page = contribute(load_playbook(repo.root / PB), repo.root / PB).pages[PAGE]
+    assert "The playbook could not be loaded at this version" in page
+    assert "playbook clinic created" not in page.split("## 0\\.9")[1].split("### Commits")[0]
+    assert "## Unreleased: not yet in effect" in page
+
+
+def test_page_without_releases_says_so_next_to_version_and_effective(repo):
+    from generator.history.pages import PAGE, contribute
+    from generator.validate import load_playbook
+
+    page = contribute(load_playbook(repo.root / PB), repo.root / PB).pages[PAGE]
+    assert "No release has been tagged yet: the playbook says version 1\\.0, effective 2026-01-01" in page

@@ -102,7 +102,7 @@ def _unavailable(reason: str):
 
 def contribute(model: Playbook, process_dir: Path):
     """The change-log page and per-role "what changed for you" sections."""
-    from .changelog import History, render_markdown
+    from .changelog import History, change_markdown, render_markdown
     from .release import releases
 
     try:
@@ -122,22 +122,43 @@ def contribute(model: Playbook, process_dir: Path):
                    "any audit flags, and what changed in business terms. Times are the commits' own "
                    "(author-set) unless a merge time is shown.\n")
 
+        load_errors: dict[str, str] = {}
+
         def model_at(sha: str | None) -> Playbook | None:
             if sha is None:
                 return None
             try:
                 return hist.model(sha)
-            except PlaybookError:
+            except PlaybookError as exc:
+                load_errors[sha] = exc.message().splitlines()[0]
                 return None
+
+        def changes_text(a_sha: str | None, b_sha: str | None, b_model: Playbook | None = None) -> str:
+            """The version's changes, or why they cannot be shown (never "playbook created" for a load error)."""
+            before = model_at(a_sha)
+            after = b_model if b_model is not None else model_at(b_sha)
+            failed = [(label, load_errors[sha]) for label, sha in (("the previous version", a_sha), ("this version", b_sha))
+                      if sha is not None and sha in load_errors]
+            if failed:
+                return "\n".join(f"!!! failure \"The playbook could not be loaded at {label}\"\n    {md_text(why)}. "
+                                  "Its changes cannot be listed; the commits below still are.\n"
+                                  for label, why in failed)
+            return "\n".join(f"* {change_markdown(c)}" for c in diff(before, after)) or "No semantic changes."
 
         head = hist.git.head()
         unreleased = hist.entries(since=found[-1].tag) if found else []
+        pb = model.playbook
+        if not found:
+            out.append(f"No release has been tagged yet: the playbook says version {md_text(pb.version)}, effective "
+                       f"{pb.effective.isoformat()}, but no version is in effect until one is released "
+                       "(`playbook release VERSION`).\n")
         if unreleased or not found:
-            out.append("## Unreleased\n")
-            current_changes = diff(model_at(found[-1].commit) if found else None, model)
+            out.append("## Unreleased: not yet in effect\n")
+            out.append(f"Work after the last release (the playbook says version {md_text(pb.version)}, effective "
+                       f"{pb.effective.isoformat()}); none of it applies until it is released.\n")
             if found:
                 out.append("### What changed since " + md_text(found[-1].version) + "\n")
-                out.append("\n".join(f"* {md_text(c.text)}" for c in current_changes) or "No semantic changes.")
+                out.append(changes_text(found[-1].commit, None, model))
                 out.append("")
             out.append("### Commits\n")
             out.append(render_markdown(unreleased if found else hist.entries(),
@@ -151,9 +172,8 @@ def contribute(model: Playbook, process_dir: Path):
             if prev:
                 out.append(f"- Previous version: {md_text(prev.version)} (effective {prev.effective.isoformat()})")
             out.append("")
-            changes = diff(model_at(prev.commit) if prev else None, model_at(r.commit))
             out.append("### What changed\n")
-            out.append("\n".join(f"* {md_text(c.text)}" for c in changes) or "No semantic changes.")
+            out.append(changes_text(prev.commit if prev else None, r.commit))
             out.append("")
             entries = hist.entries(since=prev.tag, until=r.tag) if prev else hist.entries(until=r.tag)
             out.append("### Commits\n")
