@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
+from ..writer import write_file
 
 
 def _load(playbook: str):
@@ -94,8 +95,7 @@ def conform(ctx: click.Context, source_spec: str, playbook: str, as_of: str | No
     report.print_table(result, Console() if sys.stdout.isatty() else Console(width=160))
     for path, text in ((json_out, report.to_json), (junit_out, report.to_junit), (md_out, report.to_markdown)):
         if path:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            Path(path).write_text(text(result), encoding="utf-8")
+            write_file(Path(path), text(result))
     if record_dir:
         from ..evidence.results import record_result  # the results history is the evidence part's
 
@@ -140,14 +140,12 @@ def export_conformance(out: str, process_dir: str) -> None:
     """Write the checks as plain SQL per dialect and as dbt singular tests."""
     from ..load import playbook_dirs
     from ..validate import load_playbook
+    from ..writer import replace_tree
     from .export import render_export
 
     roots = playbook_dirs(Path(process_dir))
     rendered = [(root, render_export(load_playbook(root))) for root in roots]
     for root, files in rendered:
         target = Path(out) if len(roots) == 1 else Path(out) / root.name
-        for rel, text in sorted(files.items()):
-            p = target / rel
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_text(text, encoding="utf-8")
+        replace_tree(target, files, marker="DATA-CONTRACT.md", what="export")
         click.echo(f"wrote {len(files)} files to {target}")

@@ -2,16 +2,14 @@
 
 Reads top to bottom as its stages: load and validate, gather contributions,
 render Markdown, draw diagrams, write the docs tree to a temporary folder,
-run mkdocs into another, then swap the result into place. Everything that can
-fail happens before the swap, so a failed build leaves the previous site as
-it was.
+run mkdocs into another, then swap the result into place in one step
+(generator/writer.py). Everything that can fail happens before the swap, so a
+failed or killed build leaves the previous site as it was.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,6 +18,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..load import playbook_dirs
+from ..writer import staging, swap, write_files
 from . import graphviz, mkdocs
 from .contrib import CONTRIBUTORS, collect
 from .render import DIAGRAM_TOKEN, TEMPLATES_DIR, Rendered, render
@@ -79,22 +78,14 @@ def generate(playbook_dir: Path, cache_dir: Path | None, templates_dir: Path = T
 
 
 def write_tree(files: dict[str, str], root: Path) -> None:
-    """Write a docs tree; paths are ours (ids are slugs), never outside root."""
-    root = root.resolve()
-    for rel, text in sorted(files.items()):
-        target = (root / rel).resolve()
-        if root not in target.parents:
-            raise UsageError(f"refusing to write {rel!r} outside the docs folder")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+    """Write a docs tree into the new folder `root`; paths are ours (ids are slugs), never outside root."""
+    write_files(root, files, what="docs")
 
 
-def _swap(new: Path, dest: Path, trash: Path) -> None:
-    """Put `new` at `dest`; the old tree moves aside first and is removed after."""
-    if dest.exists():
-        os.replace(dest, trash)
-    os.replace(new, dest)
-    shutil.rmtree(trash, ignore_errors=True)
+def _absolute(path: Path) -> Path:
+    """The folder's absolute path, its last part unresolved: a site that is a symbolic link stays one."""
+    path = Path(path).absolute()
+    return path.parent.resolve() / path.name
 
 
 def build_site(process_dir: Path = Path("process"), site_dir: Path = Path("site"), docs_dir: Path | None = None,
@@ -106,14 +97,14 @@ def build_site(process_dir: Path = Path("process"), site_dir: Path = Path("site"
     report = BuildReport()
     playbook_dir = resolve_playbook(process_dir)
     files, rendered, model = generate(playbook_dir, cache_dir, templates_dir, report, contributors, options)
-    site_dir = Path(site_dir).resolve()
+    site_dir = _absolute(site_dir)
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     env_epoch = os.environ.get("SOURCE_DATE_EPOCH")
     # Same input, same bytes: sitemap dates come from the playbook's effective date.
     epoch = env_epoch or str(int(datetime.combine(model.playbook.effective, datetime.min.time(),
                                                   tzinfo=timezone.utc).timestamp()))
-    with tempfile.TemporaryDirectory(prefix=".playbook-build-", dir=site_dir.parent) as tmp:
-        work = Path(tmp)
+    # Killed builds leave staging folders behind; each build removes those no build holds.
+    with staging(site_dir.parent) as work:
         docs = work / "docs"
         write_tree(files, docs)
         cfg = mkdocs.write_config(config, docs, rendered.nav, work / "mkdocs.yml")
@@ -121,11 +112,10 @@ def build_site(process_dir: Path = Path("process"), site_dir: Path = Path("site"
         mkdocs.build(cfg, work / "site", strict=strict, build_epoch=epoch)
         report.timings["mkdocs"] = time.perf_counter() - t0
         if docs_dir is not None:
-            docs_dir = Path(docs_dir).resolve()
-            docs_dir.parent.mkdir(parents=True, exist_ok=True)
+            docs_dir = _absolute(docs_dir)
             # Staged beside its destination: a rename cannot cross file systems.
-            with tempfile.TemporaryDirectory(prefix=".playbook-docs-", dir=docs_dir.parent) as dtmp:
-                shutil.copytree(docs, Path(dtmp) / "docs")
-                _swap(Path(dtmp) / "docs", docs_dir, Path(dtmp) / "old")
-        _swap(work / "site", site_dir, work / "site-old")
+            with staging(docs_dir.parent) as dwork:
+                write_tree(files, dwork / "docs")
+                swap(dwork / "docs", docs_dir)
+        swap(work / "site", site_dir)
     return report
