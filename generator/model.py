@@ -592,12 +592,11 @@ class RouteEntry:
         return self.rule is None
 
 
+# Routing: rules evaluated in order, the first whose conditions all hold wins, else the fallback.
+# `order()` is the one description of that order (the check IR, exports and pages render it);
+# `resolve()` applies it to one lead's values (the demo generator, what-if and validation use it).
+# (A comment, not a docstring: a class docstring becomes the JSON schema's description.)
 class Routing(Strict):
-    """Routing: rules evaluated in order, the first whose conditions all hold wins, else the fallback.
-
-    `order()` is the one description of that order (the check IR, exports and pages render it);
-    `resolve()` applies it to one lead's values (the demo generator, what-if and validation use it).
-    """
 
     specialty_field: Ref
     region_field: Ref
