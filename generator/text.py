@@ -25,6 +25,14 @@ def md_text(value: object) -> str:
     return re.sub(r"\s*\n\s*", " ", s).strip()
 
 
+def md_code(value: object) -> str:
+    """Inline code for an identifier (rule id, column, table); anything unusual falls back to escaped text."""
+    text = "" if value is None else str(value)
+    if re.fullmatch(r"[A-Za-z0-9_.\-]+", text):
+        return f"`{text}`"
+    return md_text(text)
+
+
 def md_block(value: object) -> str:
     """Escape multi-line text as Markdown paragraphs."""
     s = "" if value is None else str(value)

@@ -19,12 +19,12 @@ from sqlglot import exp
 from ..errors import UsageError
 from ..model import Playbook
 from . import checks as ir
-from .contract import Contract, build_contract
+from .contract import LOGICAL_TABLES, Contract, build_contract
 from .source import BUSINESS_HOURS_TABLE
 
 RUN_DIALECTS = ("duckdb", "postgres", "spark")
 EXPORT_DIALECTS = RUN_DIALECTS + ("snowflake", "bigquery", "trino")
-TABLE_ORDER = ("leads", "activities", "stage_history", "appointments")
+TABLE_ORDER = LOGICAL_TABLES  # one fused query per table, in this order
 
 
 class CompileError(UsageError, ValueError):

@@ -24,7 +24,9 @@ from typing import Iterator
 from ..errors import UsageError
 from ..model import Playbook
 from . import checks as ir
-from .contract import Contract, build_contract
+from .clock import iso
+from .contract import LOGICAL_TABLES, Contract, build_contract
+from .families import families
 from .reference import Interpreter, LeadContext
 
 HOUR = 3600
@@ -71,6 +73,12 @@ class LeadRows:
     path: list[str] = field(default_factory=list)
     recent: bool = False
 
+    def by_table(self) -> dict[str, list[dict]]:
+        """The rows of each logical table, in LOGICAL_TABLES order."""
+        rows = {"leads": [self.lead], "activities": self.activities, "stage_history": self.history,
+                "appointments": self.appointments}
+        return {t: rows[t] for t in LOGICAL_TABLES}
+
 
 class DemoGenerator:
     """Generate demo data for one model."""
@@ -86,6 +94,7 @@ class DemoGenerator:
         self.inject = inject  # False: clean data, every rule holds (used to test passing runs)
         self.contract: Contract = build_contract(model)
         self.checks = ir.build_checks(model, self.contract)
+        self.families = families()
         cal = model.playbook.calendar
         # B(t) from the calendar's hour table, built once (the direct computation re-derives
         # holidays on every call); generated times stay within a year before as_of.
@@ -184,7 +193,7 @@ class DemoGenerator:
     def clean_lead(self, rng: random.Random, i: int, counters: dict) -> LeadRows:
         """A lead that follows every rule, with its history, activities and appointments."""
         m = self.model
-        ls, acs, hs, aps = (self.sem[t] for t in ("leads", "activities", "stage_history", "appointments"))
+        ls, acs, hs, aps = (self.sem[t] for t in LOGICAL_TABLES)
         path = self._walk(rng)
         w = self.window
         lead: dict = {}
@@ -313,8 +322,7 @@ class DemoGenerator:
 
     def _shift(self, rows: LeadRows, t0: int) -> None:
         """Move a lead's relative times (seconds after creation) to absolute epochs from t0."""
-        for table, items in (("leads", [rows.lead]), ("activities", rows.activities),
-                             ("stage_history", rows.history), ("appointments", rows.appointments)):
+        for table, items in rows.by_table().items():
             tf = self._time_fields(table)
             for r in items:
                 for f in tf:
@@ -465,113 +473,134 @@ class DemoGenerator:
         return all_rows, truth
 
     def _inject(self, c: ir.Check, rows: LeadRows, leads, rng, counters, extra):
-        """Break `rows` so it violates check `c`; False when this lead cannot carry it."""
-        m, ls = self.model, self.sem["leads"]
-        lead, path = rows.lead, rows.path
-        kind, _, arg = c.id.partition(".")
-        lid = lead.get(ls.get("record_id"))
-        if kind == "required-fields":
-            if arg not in path:
-                return False
-            req = [f for f in self.stages[arg].required_fields if f in lead]
-            sensitive = {"stage", "record_id", "created_at", "closure_reason", "reason_note", "consent",
-                         "do_not_contact"}
-            if not req:
-                return False
-            req.sort(key=lambda f: self.fields[f].semantic in sensitive)
-            lead[req[0]] = None
-            self._requeue(lead)
-            return True
-        if kind == "reason-note-present" and arg != "closure":
-            if arg not in path:
-                return False
-            lead[ls["reason_note"]] = rng.choice((None, "", "   "))
-            return True
+        """Break `rows` so it violates check `c`; False when this lead cannot carry it.
+
+        One `_break_<family>` method per check family (the same families `build_checks` uses)."""
+        fam = next((f for f in self.families if f.matches(c.id)), None)
+        if fam is None:
+            raise AssertionError(f"no injection for rule {c.id}")
+        arg = c.id.partition(".")[2]
+        return getattr(self, f"_break_{fam.name}")(c, arg, rows, leads, rng, counters, extra)
+
+    def _break_required_fields(self, c, arg, rows, leads, rng, counters, extra):
+        if arg not in rows.path:
+            return False
+        lead = rows.lead
+        req = [f for f in self.stages[arg].required_fields if f in lead]
+        sensitive = {"stage", "record_id", "created_at", "closure_reason", "reason_note", "consent",
+                     "do_not_contact"}
+        if not req:
+            return False
+        req.sort(key=lambda f: self.fields[f].semantic in sensitive)
+        lead[req[0]] = None
+        self._requeue(lead)
+        return True
+
+    def _break_reason_notes(self, c, arg, rows, leads, rng, counters, extra):
+        ls, lead, path = self.sem["leads"], rows.lead, rows.path
         if c.id == "reason-note-present.closure":
             if self.stage_values[path[-1]] not in self.closed_values:
                 return False
-            need = [r.id for r in m.closure_reasons if r.requires_note]
+            need = [r.id for r in self.model.closure_reasons if r.requires_note]
             lead[ls["closure_reason"]] = need[0]
             lead[ls["reason_note"]] = None
             return True
-        if c.id == "closure-reason-present":
-            if self.stage_values[path[-1]] not in self.closed_values:
-                return False
-            lead[ls["closure_reason"]] = rng.choice((None, ""))
-            return True
-        if kind == "allowed-values":
-            target = {"leads": [lead], "activities": rows.activities, "stage_history": rows.history[1:],
-                      "appointments": rows.appointments}[c.table]
-            target = [t for t in target if t.get(arg) not in (None, "")]
-            if not target:
-                return False
-            rng.choice(target)[arg] = BOGUS
-            return True
-        if c.id == "transition-allowed":
-            hs = self.sem["stage_history"]
-            last = self.stage_values[path[-1]]
-            for s in self.model.stages:
-                v = self.stage_values[s.id]
-                if (last, v) not in self.allowed_pairs and v != last:
-                    counters["history"] += 1
-                    t = max(h[hs["changed_at"]] for h in rows.history if h[hs["changed_at"]] is not None) + 60
-                    rows.history.append(self._history_row(counters["history"], lid, last, v, t))
-                    return True
+        if arg not in path:
             return False
-        if kind in ("sla", "sla-escalated"):
-            return self._inject_sla(m.by_id("slas")[arg], rows, rng, escalate=(kind == "sla"))
-        if kind == "duplicates":
-            return self._inject_dup(rows, leads, rng, counters, extra, rule_id=arg)
-        if c.id == "attribution-present":
-            a = m.attribution
-            opts = [a.field] + [u for u in a.utm_fields if u in lead]
-            lead[rng.choice(opts)] = rng.choice((None, ""))
-            return True
-        if c.id in ("outreach-before-consent", "outreach-do-not-contact"):
-            if not rows.activities:
-                return False
-            cons = m.consent
-            f = self.fields[cons.consent_field if c.id == "outreach-before-consent" else cons.do_not_contact_field]
-            if c.id == "outreach-before-consent":
-                if not any(a.get(self.sem["activities"]["activity_type"]) in cons.channels_requiring_consent
-                           for a in rows.activities) and cons.channels_requiring_consent:
-                    return False
-                lead[f.id] = (max(a[self.sem["activities"]["occurred_at"]] for a in rows.activities) + 60
-                              if f.type == "datetime" else False)
-            else:
-                lead[f.id] = (min(a[self.sem["activities"]["occurred_at"]] for a in rows.activities) - 60
-                              if f.type == "datetime" else True)
-            return True
-        if c.id.endswith("-logging"):
-            kind_name = c.id[: -len("-logging")]
-            acs = self.sem["activities"]
-            mine = [a for a in rows.activities if a.get(acs["activity_type"]) == kind_name]
-            if not mine:
-                return False
-            fields = [f for req in m.logging if req.activity == kind_name for f in req.required_fields
-                      if f in mine[0]]
-            rng.choice(mine)[rng.choice(fields)] = None
-            return True
-        if c.id == "routing-consistent":
-            q = ls["queue"]
-            if lead.get(q) is None:
-                return False
-            fallback = ir.queue_value(m, m.routing.fallback.queue)
-            others = [ir.queue_value(m, x.id) for x in m.routing.queues]
-            others = [v for v in others if v not in (lead[q], fallback)]
-            if not others:
-                return False
-            lead[q] = rng.choice(others)
-            return True
-        if c.id == "appointment-stage-consistent":
-            for a in m.appointments.stages:
-                if a.lead_stage and a.lead_stage not in path:
-                    counters["appointments"] += 1
-                    t = lead[ls["created_at"]] + 120
-                    rows.appointments.append(self._appointment_row(rng, counters["appointments"], lid, a.id, t))
-                    return True
+        lead[ls["reason_note"]] = rng.choice((None, "", "   "))
+        return True
+
+    def _break_closure(self, c, arg, rows, leads, rng, counters, extra):
+        if self.stage_values[rows.path[-1]] not in self.closed_values:
             return False
-        raise AssertionError(f"no injection for rule {c.id}")
+        rows.lead[self.sem["leads"]["closure_reason"]] = rng.choice((None, ""))
+        return True
+
+    def _break_allowed_values(self, c, arg, rows, leads, rng, counters, extra):
+        target = {"leads": [rows.lead], "activities": rows.activities, "stage_history": rows.history[1:],
+                  "appointments": rows.appointments}[c.table]
+        target = [t for t in target if t.get(arg) not in (None, "")]
+        if not target:
+            return False
+        rng.choice(target)[arg] = BOGUS
+        return True
+
+    def _break_transitions(self, c, arg, rows, leads, rng, counters, extra):
+        hs = self.sem["stage_history"]
+        last = self.stage_values[rows.path[-1]]
+        lid = rows.lead.get(self.sem["leads"].get("record_id"))
+        for s in self.model.stages:
+            v = self.stage_values[s.id]
+            if (last, v) not in self.allowed_pairs and v != last:
+                counters["history"] += 1
+                t = max(h[hs["changed_at"]] for h in rows.history if h[hs["changed_at"]] is not None) + 60
+                rows.history.append(self._history_row(counters["history"], lid, last, v, t))
+                return True
+        return False
+
+    def _break_slas(self, c, arg, rows, leads, rng, counters, extra):
+        return self._inject_sla(self.model.by_id("slas")[arg], rows, rng, escalate=c.id.startswith("sla."))
+
+    def _break_duplicates(self, c, arg, rows, leads, rng, counters, extra):
+        return self._inject_dup(rows, leads, rng, counters, extra, rule_id=arg)
+
+    def _break_attribution(self, c, arg, rows, leads, rng, counters, extra):
+        a, lead = self.model.attribution, rows.lead
+        opts = [a.field] + [u for u in a.utm_fields if u in lead]
+        lead[rng.choice(opts)] = rng.choice((None, ""))
+        return True
+
+    def _break_consent(self, c, arg, rows, leads, rng, counters, extra):
+        if not rows.activities:
+            return False
+        cons, acs, lead = self.model.consent, self.sem["activities"], rows.lead
+        if c.id == "outreach-before-consent":
+            f = self.fields[cons.consent_field]
+            if not any(a.get(acs["activity_type"]) in cons.channels_requiring_consent
+                       for a in rows.activities) and cons.channels_requiring_consent:
+                return False
+            lead[f.id] = (max(a[acs["occurred_at"]] for a in rows.activities) + 60
+                          if f.type == "datetime" else False)
+        else:
+            f = self.fields[cons.do_not_contact_field]
+            lead[f.id] = (min(a[acs["occurred_at"]] for a in rows.activities) - 60
+                          if f.type == "datetime" else True)
+        return True
+
+    def _break_activity_logging(self, c, arg, rows, leads, rng, counters, extra):
+        kind_name = c.id[: -len("-logging")]
+        acs = self.sem["activities"]
+        mine = [a for a in rows.activities if a.get(acs["activity_type"]) == kind_name]
+        if not mine:
+            return False
+        fields = [f for req in self.model.logging if req.activity == kind_name for f in req.required_fields
+                  if f in mine[0]]
+        rng.choice(mine)[rng.choice(fields)] = None
+        return True
+
+    def _break_routing(self, c, arg, rows, leads, rng, counters, extra):
+        m, lead = self.model, rows.lead
+        q = self.sem["leads"]["queue"]
+        if lead.get(q) is None:
+            return False
+        fallback = ir.queue_value(m, m.routing.fallback.queue)
+        others = [ir.queue_value(m, x.id) for x in m.routing.queues]
+        others = [v for v in others if v not in (lead[q], fallback)]
+        if not others:
+            return False
+        lead[q] = rng.choice(others)
+        return True
+
+    def _break_appointments(self, c, arg, rows, leads, rng, counters, extra):
+        ls, lead = self.sem["leads"], rows.lead
+        lid = lead.get(ls.get("record_id"))
+        for a in self.model.appointments.stages:
+            if a.lead_stage and a.lead_stage not in rows.path:
+                counters["appointments"] += 1
+                t = lead[ls["created_at"]] + 120
+                rows.appointments.append(self._appointment_row(rng, counters["appointments"], lid, a.id, t))
+                return True
+        return False
 
     def _requeue(self, lead: dict) -> None:
         q = self.sem["leads"].get("queue")
@@ -628,8 +657,7 @@ class DemoGenerator:
 
     def _times(self, rows: LeadRows) -> list[int]:
         out = []
-        for table, items in (("leads", [rows.lead]), ("activities", rows.activities),
-                             ("stage_history", rows.history), ("appointments", rows.appointments)):
+        for table, items in rows.by_table().items():
             for r in items:
                 for f in self._time_fields(table):
                     v = r.get(f)
@@ -638,8 +666,7 @@ class DemoGenerator:
         return out
 
     def _shift_all(self, rows: LeadRows, delta: int) -> None:
-        for table, items in (("leads", [rows.lead]), ("activities", rows.activities),
-                             ("stage_history", rows.history), ("appointments", rows.appointments)):
+        for table, items in rows.by_table().items():
             for r in items:
                 for f in self._time_fields(table):
                     if isinstance(r.get(f), int) and not isinstance(r.get(f), bool):
@@ -839,7 +866,7 @@ def write_demo(model: Playbook, out: str, *, leads: int, seed: int, as_of: int |
     truth = dict(sorted(truth.items()))
     (folder / "truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True) + "\n")
     meta = {"playbook": model.playbook.id, "leads": leads, "seed": seed,
-            "as_of": datetime.fromtimestamp(as_of, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "as_of": iso(as_of),
             "format": fmt, "activities_per_lead": activities_per_lead}
     (folder / "demo.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return truth

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timezone
 from ..model import Playbook
 from .checks import build_checks
 from .compile import EXPORT_DIALECTS, Compiler
-from .contract import render_markdown
+from .pages import contract_page
 from .source import BUSINESS_HOURS_TABLE, LOGICAL_TABLES
 
 CALENDAR_YEARS_BEFORE = 1
@@ -54,7 +54,7 @@ def render_export(model: Playbook) -> dict[str, str]:
     by_id = {c.id: c for c in checks}
     files: dict[str, str] = {}
     files["business_hours.csv"] = _calendar_csv(model)
-    files["DATA-CONTRACT.md"] = render_markdown(model, checks=checks)
+    files["DATA-CONTRACT.md"] = contract_page(model, checks=checks)
     for dialect in EXPORT_DIALECTS:
         comp = Compiler(model, dialect, table_names=PLACEHOLDERS).compile(checks, as_of=None, with_ids=True)
         for q in comp.queries:

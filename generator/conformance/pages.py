@@ -1,4 +1,4 @@
-"""Site pages: the latest conformance results (on demo data) and the data contract.
+"""Pages: the latest conformance results (on demo data) and the data contract (site and export).
 
 The site has no CRM to read, so it runs the checks on demo data generated from
 the playbook itself (fixed seed, fixed clock: 30 days after the playbook took
@@ -12,9 +12,10 @@ import tempfile
 from pathlib import Path
 
 from ..model import Playbook
+from ..text import md_code as code
 from ..text import md_text
-from .checks import build_checks
-from .contract import code, render_markdown
+from .checks import build_checks, not_checkable, unmeasurable_slas
+from .contract import build_contract
 
 DEMO_LEADS = 2000
 DEMO_SEED = 2026
@@ -123,7 +124,7 @@ def contribute(model: Playbook, process_dir: Path):
     result, truth = demo_results(model)
     checks = build_checks(model)
     pages = {PAGE: conformance_page(model, result, truth),
-             CONTRACT_PAGE: render_markdown(model, checks=checks)}
+             CONTRACT_PAGE: contract_page(model, checks=checks)}
     stage_sections, sla_sections = {}, {}
     for s in model.stages:
         mine = [r for r in result.rules if r.section == f"stages.{s.id}"]
@@ -135,3 +136,53 @@ def contribute(model: Playbook, process_dir: Path):
             sla_sections[sla.id] = _section_md(mine)
     return Contribution(pages=pages, nav=[("Conformance", PAGE), ("Data contract", CONTRACT_PAGE)],
                         stage_sections=stage_sections, sla_sections=sla_sections)
+
+
+def contract_page(model: Playbook, heading: str = "#", checks=None) -> str:
+    """The contract as Markdown: one table per logical table, then how each check counts."""
+    contract = build_contract(model)
+    out = [
+        f"{heading} Data contract",
+        "",
+        "Conformance checks read four tables. Produce them from your CRM export with exactly these "
+        "table and column names (CSV or Parquet files named `<table>.csv` / `<table>.parquet` in one "
+        "folder, or tables of these names in PostgreSQL or Spark). Every time is a UTC timestamp "
+        "without a time zone; `--as-of` fixes the clock of a run. Stage columns hold each stage's CRM "
+        "value (or its id when it has none); activity types hold the playbook's activity kinds "
+        "(`call`, `email`, `sms`, ...). Columns the checks do not use may be left out or empty.",
+        "",
+    ]
+    for t in contract.tables:
+        out += [f"{heading}# `{t.name}`", "", md_text(t.description), ""]
+        if not t.columns:
+            out += ["_No fields of this record kind in the data dictionary._", ""]
+            continue
+        out += ["| column | type | meaning | field | tag |", "| --- | --- | --- | --- | --- |"]
+        for c in t.columns:
+            flags = ", ".join(x for x, on in (("PII", c.pii), ("PHI", c.phi)) if on)
+            tag = md_text(c.semantic or "") + (f" ({flags})" if flags else "")
+            out.append(
+                f"| {code(c.name)} | {md_text(c.sql_type)} | {md_text(c.meaning)} | "
+                f"{md_text(c.label)} | {tag} |"
+            )
+        out.append("")
+    skipped = unmeasurable_slas(model)
+    if skipped:
+        names = {s.id: s.name for s in model.slas}
+        out += [f"{heading}# SLAs these tables cannot time", ""]
+        out += [f"- {md_text(names[sid])} ({code(sid)}): {md_text(why)}" for sid, why in skipped]
+        out.append("")
+    timed = {f"sla.{sid}" for sid, _ in skipped}
+    missing = [u for u in not_checkable(model) if u.id not in timed]
+    if missing:
+        out += [f"{heading}# Rules these tables cannot check", "",
+                "The playbook asks for these rules, but its data dictionary has no fields to check them "
+                "with; reports list them as not checkable until the fields are added.", ""]
+        out += [f"- {code(u.id)} ({md_text(u.title)}): not checkable ({md_text(u.reason)})" for u in missing]
+        out.append("")
+    if checks:
+        out += [f"{heading}# How each check counts", "", "| rule | table | counts |", "| --- | --- | --- |"]
+        for ch in checks:
+            out.append(f"| {code(ch.id)} | {code(ch.table)} | {md_text(ch.counts)} |")
+        out.append("")
+    return "\n".join(out)

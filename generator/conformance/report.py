@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
+from ..text import md_code as code
 from ..text import md_text
-from .contract import code
 from .run import NOT_CHECKABLE, RuleResult, RunResult
 
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "incomplete": "yellow", NOT_CHECKABLE: "dim"}

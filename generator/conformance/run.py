@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 from ..model import Playbook
 from .checks import Check, build_checks, not_checkable
+from .clock import iso, parse_time  # noqa: F401  (re-exported: callers read times through run)
 from .compile import Compiler
 from .source import BUSINESS_HOURS_TABLE, Source
 
@@ -89,20 +90,6 @@ class RunResult:
             "complete": self.complete,
             "rules": [r.as_dict() for r in self.rules],
         }
-
-
-def iso(ts: int) -> str:
-    """Epoch seconds as `YYYY-MM-DDTHH:MM:SSZ`."""
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(text: str) -> int:
-    """`--as-of` text (ISO date or date-time; naive means UTC) as epoch seconds."""
-    t = text.strip().replace("Z", "+00:00")
-    dt = datetime.fromisoformat(t)
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return int(dt.timestamp())
 
 
 def _register_calendar(model: Playbook, source: Source, comp: Compiler, compiled, as_of: int) -> None:

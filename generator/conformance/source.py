@@ -43,8 +43,7 @@ from ..errors import ExternalToolError
 if TYPE_CHECKING:  # pragma: no cover - typing only; pyarrow is imported lazily
     import pyarrow
 
-LOGICAL_TABLES: tuple[str, ...] = ("leads", "activities", "stage_history", "appointments")
-"""The tables of the data contract, in documentation order."""
+from .contract import LOGICAL_TABLES  # noqa: E402,F401  (the tables of the data contract, defined once)
 
 BUSINESS_HOURS_TABLE = "business_hours"
 """Name under which the calendar helper table is registered on a source."""
