@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..model import Playbook
+from ..text import md_code as code  # noqa: F401  (older callers import it here; it lives in text.py)
 
 TABLES: tuple[tuple[str, str, str, str], ...] = (
     ("leads", "lead", "lead", "One row per lead (person interested in care), as it is now."),
