@@ -6,6 +6,7 @@ pages still build and say plainly what is missing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -100,8 +101,42 @@ def _unavailable(reason: str):
     return _contribution(pages={PAGE: text}, nav=[(TITLE, PAGE)])
 
 
+@dataclass
+class VersionView:
+    """One section of the change-log page: a released version, or the unreleased work after the last one."""
+
+    title: str
+    effective: str = ""
+    tag: str = ""
+    commit: str = ""
+    previous: str = ""
+    changes: list[Any] = field(default_factory=list)  # Md lines (word diffs marked)
+    load_errors: list[tuple[str, str]] = field(default_factory=list)  # (which side, why it did not load)
+    commits: Any = ""  # Md: the commits' change log, from changelog.render_markdown
+
+
+@dataclass
+class ChangelogView:
+    """Everything the change-log template shows."""
+
+    shallow: bool
+    pb_version: str
+    pb_effective: str
+    released: bool
+    unreleased: VersionView | None
+    versions: list[VersionView]
+
+
+def changelog_page(view: ChangelogView) -> str:
+    """The change-log page from its template (templates/changelog.md.j2)."""
+    from ..site.render import environment
+
+    return environment().get_template("changelog.md.j2").render(v=view, title=TITLE).rstrip() + "\n"
+
+
 def contribute(model: Playbook, process_dir: Path):
     """The change-log page and per-role "what changed for you" sections."""
+    from ..site.render import Md
     from .changelog import History, change_markdown, render_markdown
     from .release import releases
 
@@ -114,14 +149,6 @@ def contribute(model: Playbook, process_dir: Path):
             return _unavailable("the repository has no commits yet")
         shallow = hist.git.is_shallow()
         found = releases(hist.git)
-        out = [f"# {TITLE}\n"]
-        if shallow:
-            out.append("!!! warning \"Incomplete history\"\n    This site was built from a shallow clone: "
-                       "commits before the cut are missing.\n")
-        out.append("Every released version with its effective date, the reasons and approvals of each change, "
-                   "any audit flags, and what changed in business terms. Times are the commits' own "
-                   "(author-set) unless a merge time is shown.\n")
-
         load_errors: dict[str, str] = {}
 
         def model_at(sha: str | None) -> Playbook | None:
@@ -133,52 +160,39 @@ def contribute(model: Playbook, process_dir: Path):
                 load_errors[sha] = exc.message().splitlines()[0]
                 return None
 
-        def changes_text(a_sha: str | None, b_sha: str | None, b_model: Playbook | None = None) -> str:
+        def fill(v: VersionView, a_sha: str | None, b_sha: str | None, b_model: Playbook | None = None) -> VersionView:
             """The version's changes, or why they cannot be shown (never "playbook created" for a load error)."""
             before = model_at(a_sha)
             after = b_model if b_model is not None else model_at(b_sha)
-            failed = [(label, load_errors[sha]) for label, sha in (("the previous version", a_sha), ("this version", b_sha))
-                      if sha is not None and sha in load_errors]
-            if failed:
-                return "\n".join(f"!!! failure \"The playbook could not be loaded at {label}\"\n    {md_text(why)}. "
-                                  "Its changes cannot be listed; the commits below still are.\n"
-                                  for label, why in failed)
-            return "\n".join(f"* {change_markdown(c)}" for c in diff(before, after)) or "No semantic changes."
+            v.load_errors = [(label, load_errors[sha]) for label, sha in
+                             (("the previous version", a_sha), ("this version", b_sha))
+                             if sha is not None and sha in load_errors]
+            if not v.load_errors:
+                v.changes = [Md(change_markdown(c)) for c in diff(before, after)]
+            return v
 
         head = hist.git.head()
         unreleased = hist.entries(since=found[-1].tag) if found else []
         pb = model.playbook
-        if not found:
-            out.append(f"No release has been tagged yet: the playbook says version {md_text(pb.version)}, effective "
-                       f"{pb.effective.isoformat()}, but no version is in effect until one is released "
-                       "(`playbook release VERSION`).\n")
+        pending = None
         if unreleased or not found:
-            out.append("## Unreleased: not yet in effect\n")
-            out.append(f"Work after the last release (the playbook says version {md_text(pb.version)}, effective "
-                       f"{pb.effective.isoformat()}); none of it applies until it is released.\n")
+            pending = VersionView("Unreleased: not yet in effect",
+                                  commits=Md(render_markdown(unreleased if found else hist.entries(), heading="####")))
             if found:
-                out.append("### What changed since " + md_text(found[-1].version) + "\n")
-                out.append(changes_text(found[-1].commit, None, model))
-                out.append("")
-            out.append("### Commits\n")
-            out.append(render_markdown(unreleased if found else hist.entries(),
-                                       shallow=False, heading="####"))
+                pending.previous = found[-1].version
+                fill(pending, found[-1].commit, None, model)
+        versions = []
         for i in range(len(found) - 1, -1, -1):
             r = found[i]
             prev = found[i - 1] if i > 0 else None
-            out.append(f"## {md_text(r.version)}\n")
-            out.append(f"- Effective: {r.effective.isoformat()}")
-            out.append(f"- Tag: `{md_text(r.tag)}` (commit `{r.commit[:12]}`)")
-            if prev:
-                out.append(f"- Previous version: {md_text(prev.version)} (effective {prev.effective.isoformat()})")
-            out.append("")
-            out.append("### What changed\n")
-            out.append(changes_text(prev.commit if prev else None, r.commit))
-            out.append("")
             entries = hist.entries(since=prev.tag, until=r.tag) if prev else hist.entries(until=r.tag)
-            out.append("### Commits\n")
-            out.append(render_markdown(entries, heading="####"))
-        page = "\n".join(out).rstrip() + "\n"
+            # Dates and commit ids are ours (ISO, hex): trusted; versions and tags are escaped by the template.
+            v = VersionView(r.version, Md(r.effective.isoformat()), r.tag, r.commit[:12],
+                            Md(f"{md_text(prev.version)} (effective {prev.effective.isoformat()})") if prev else "",
+                            commits=Md(render_markdown(entries, heading="####")))
+            versions.append(fill(v, prev.commit if prev else None, r.commit))
+        page = changelog_page(ChangelogView(shallow, str(pb.version), Md(pb.effective.isoformat()), bool(found), pending,
+                                            versions))
 
         # "What changed for you": from the previous version to the one this site shows.
         role_sections: dict[str, str] = {}
@@ -193,7 +207,7 @@ def contribute(model: Playbook, process_dir: Path):
             changes = diff(before, model)
             for role in model.roles:
                 mine = changes_for_role(changes, role.id, before, model)
-                body = "\n".join(f"* {md_text(c.text)}" for c in mine) if mine else \
+                body = "\n".join(f"* {change_markdown(c)}" for c in mine) if mine else \
                     "Nothing that names this role changed."
                 role_sections[role.id] = (f"## What changed for you\n\nSince version {md_text(base.version)} "
                                           f"(effective {base.effective.isoformat()}):\n\n{body}\n")
@@ -201,7 +215,7 @@ def contribute(model: Playbook, process_dir: Path):
                 for c in changes:
                     if c.entity_kind == kind and c.entity_id:
                         target.setdefault(c.entity_id, f"**Changed since version {md_text(base.version)}:**\n")
-                        target[c.entity_id] += f"\n* {md_text(c.text)}"
+                        target[c.entity_id] += f"\n* {change_markdown(c)}"
             for target in (stage_sections, sla_sections):
                 for key in target:
                     target[key] += "\n"
