@@ -328,7 +328,7 @@ class Git:
         check_rev(remote, "remote")
         for r in refs:
             check_rev(r, "ref")
-        self.run("push", "--end-of-options", remote, *refs)
+        self.run("push", "--atomic", "--end-of-options", remote, *refs)
 
 
 class NotARepository(GitError):

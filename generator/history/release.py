@@ -8,16 +8,18 @@ the site's version selector reads.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from ..errors import UsageError
-from .git import Git
+from .git import Git, GitError, check_rev
 from .publish import BRANCH, LATEST, deploy, versions
 
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+]{0,62}$")
@@ -69,9 +71,72 @@ def tag_message(playbook_id: str, version: str, effective: date, commit: str) ->
     return f"playbook {playbook_id} {version}\n\nEffective: {effective.isoformat()}\nCommit: {commit}\n"
 
 
+def _ref(git: Git, ref: str) -> str | None:
+    try:
+        return git.run("rev-parse", "--verify", "--quiet", ref)
+    except GitError:
+        return None
+
+
+def _is_ancestor(git: Git, older: str, newer: str) -> bool:
+    try:
+        git.run("merge-base", "--is-ancestor", older, newer)
+        return True
+    except GitError:
+        return False
+
+
+def _check_remote(git: Git, remote: str, tag: str, local_pages: str | None) -> None:
+    """Everything about a push that can be known before anything is changed."""
+    check_rev(remote, "remote")
+    if remote not in git.run("remote").split():
+        raise UsageError(f"no remote named {remote!r} (`git remote -v` lists them); nothing was changed")
+    try:
+        out = git.run("ls-remote", "--end-of-options", remote, f"refs/tags/{tag}", f"refs/heads/{BRANCH}")
+    except GitError as exc:
+        raise GitError(f"cannot reach remote {remote!r}; nothing was changed", exc.stderr) from None
+    found = dict(reversed(line.split("\t", 1)) for line in out.splitlines() if "\t" in line)
+    if f"refs/tags/{tag}" in found:
+        raise UsageError(f"tag {tag} already exists on {remote}; releases are immutable, pick a new version")
+    theirs = found.get(f"refs/heads/{BRANCH}")
+    if theirs and (local_pages is None or not _ref(git, f"{theirs}^{{commit}}")
+                   or not _is_ancestor(git, theirs, local_pages)):
+        raise UsageError(f"{BRANCH} on {remote} has commits the local {BRANCH} lacks: "
+                         f"`git fetch {remote} {BRANCH}:{BRANCH}` first; nothing was changed")
+
+
+def _check_pages(git: Git, remote: str, local_pages: str | None) -> None:
+    """The local gh-pages must not be behind or diverged from the remote-tracking one."""
+    tracking = _ref(git, f"refs/remotes/{remote}/{BRANCH}") if not remote.startswith("-") else None
+    if tracking and (local_pages is None or not _is_ancestor(git, tracking, local_pages)):
+        raise UsageError(f"the local {BRANCH} is behind or diverged from {remote}/{BRANCH}: "
+                         f"update it (`git fetch {remote} {BRANCH}:{BRANCH}`) first; nothing was changed")
+
+
+@contextlib.contextmanager
+def _tagged_tree(git: Git, commit: str) -> Iterator[Path]:
+    """A checkout of exactly `commit` (a detached worktree): what the tag holds, nothing else."""
+    with tempfile.TemporaryDirectory(prefix="playbook-release-tree-") as tmp:
+        tree = Path(tmp) / "tree"
+        git.run("worktree", "add", "--quiet", "--detach", "--end-of-options", str(tree), commit)
+        try:
+            yield tree
+        finally:
+            try:
+                git.run("worktree", "remove", "--force", "--end-of-options", str(tree))
+            except GitError:
+                shutil.rmtree(tree, ignore_errors=True)
+                git.run("worktree", "prune")
+
+
 def release(process_dir: Path, version: str, push: bool = False, remote: str = "origin",
             builder: SiteBuilder | None = None) -> Release:
-    """Validate, build, deploy with mike, then tag `v{VERSION}`; push only when asked."""
+    """Validate, build, deploy with mike, then tag `v{VERSION}`; push only when asked.
+
+    All or nothing: everything that can be checked is checked before the first change,
+    and any failure after it (build, deploy, push, an interrupt) puts the tag and the
+    `gh-pages` branch (so `versions.json`) back exactly as they were.
+    """
     from ..validate import load_playbook
 
     check_version(version)
@@ -86,28 +151,48 @@ def release(process_dir: Path, version: str, push: bool = False, remote: str = "
         raise UsageError(f"tag {tag} already exists; releases are immutable, pick a new version")
     if git.run("status", "--porcelain", "--untracked-files=all", "--", rel):
         raise UsageError(f"{rel} has uncommitted changes: commit them so the release matches its tag")
-    model = load_playbook(process_dir)
-    effective = model.playbook.effective
-    for name, _, message in git.tags("v*"):
-        m = _EFFECTIVE.search(message)
-        if m and date.fromisoformat(m.group(1)) > effective:
-            raise UsageError(f"effective date {effective} is before that of {name} ({m.group(1)}): "
-                             "a later release cannot take effect earlier; update `playbook.effective`")
-    props = {"effective": effective.isoformat(), "commit": head, "tag": tag}
-    # Tag first so the change log built into this version's site lists it as released;
-    # a failed build or deploy removes the tag again, so a release lands whole or not at all.
-    git.create_tag(tag, tag_message(model.playbook.id, version, effective, head), head)
-    try:
-        with tempfile.TemporaryDirectory(prefix="playbook-release-") as tmp:
-            site_dir = Path(tmp) / "site"
-            build = builder or build_site
-            deploy(git.root, version, site_dir, lambda: build(process_dir, site_dir), props)
-    except BaseException:
-        git.run("tag", "--delete", "--end-of-options", tag)
-        raise
+    pages_before = _ref(git, f"refs/heads/{BRANCH}")
     if push:
-        git.push(remote, f"refs/tags/{tag}", f"refs/heads/{BRANCH}")
+        _check_remote(git, remote, tag, pages_before)
+    _check_pages(git, remote, pages_before)
+    with _tagged_tree(git, head) as tree:
+        # Built from the commit the tag names, so a git-ignored or untracked file is never published.
+        tagged_dir = tree / rel
+        model = load_playbook(tagged_dir)
+        effective = model.playbook.effective
+        for name, _, message in git.tags("v*"):
+            m = _EFFECTIVE.search(message)
+            if m and date.fromisoformat(m.group(1)) > effective:
+                raise UsageError(f"effective date {effective} is before that of {name} ({m.group(1)}): "
+                                 "a later release cannot take effect earlier; update `playbook.effective`")
+        props = {"effective": effective.isoformat(), "commit": head, "tag": tag}
+        # Tag first so the change log built into this version's site lists it as released.
+        git.create_tag(tag, tag_message(model.playbook.id, version, effective, head), head)
+        try:
+            with tempfile.TemporaryDirectory(prefix="playbook-release-") as tmp:
+                site_dir = Path(tmp) / "site"
+                build = builder or build_site
+                deploy(git.root, version, site_dir, lambda: build(tagged_dir, site_dir), props)
+            if push:
+                # --atomic: the remote takes both refs or neither.
+                git.push(remote, f"refs/tags/{tag}", f"refs/heads/{BRANCH}")
+        except BaseException:
+            _restore(git, tag, pages_before)
+            raise
     return Release(version, tag, effective, head)
+
+
+def _restore(git: Git, tag: str, pages_before: str | None) -> None:
+    """Undo a release that failed half way: no tag, gh-pages where it was."""
+    with contextlib.suppress(GitError):
+        git.run("tag", "--delete", "--end-of-options", tag)
+    now = _ref(git, f"refs/heads/{BRANCH}")
+    if now == pages_before:
+        return
+    if pages_before is None:
+        git.run("update-ref", "-d", f"refs/heads/{BRANCH}")
+    else:
+        git.run("update-ref", f"refs/heads/{BRANCH}", pages_before)
 
 
 def releases(git: Git) -> list[Release]:
