@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "audit-pack": "generator.evidence.cli:audit_pack",
     "init": "generator.init.cli:init",
     "whatif": "generator.whatif.cli:whatif",
+    "lsp": "generator.lsp.cli:lsp",
 }
 
 

@@ -441,10 +441,40 @@ def playbook_dirs(path: Path) -> list[Path]:
     return found
 
 
-def load_data(root: Path, display_root: Path | None = None) -> Loaded:
+ParseCache = dict[str, tuple[str, Any, list[Problem]]]
+"""rel path -> (text, parse result, its problems): the last parse of each file, for the editor."""
+
+
+def _load_cached(path: Path, rel: str, problems: list[Problem], overlay: dict[Path, str] | None,
+                 cache: ParseCache | None) -> tuple[Any, _Builder] | None:
+    """load_file, reading `overlay`'s text for an open editor buffer and reusing an unchanged file's parse."""
+    own: list[Problem] = []
+    text = overlay.get(path) if overlay is not None else None
+    if text is None:
+        text = _read_text(path, rel, own)
+    elif _too_big(len(text.encode("utf-8", "surrogatepass")), rel, own):
+        text = None
+    if text is None:
+        problems.extend(own)
+        return None
+    hit = cache.get(rel) if cache is not None else None
+    if hit is not None and hit[0] == text:
+        problems.extend(hit[2])
+        return hit[1]
+    result = _load_text(text, rel, own)
+    if cache is not None:
+        cache[rel] = (text, result, own)  # read only from here on: the merge copies lists and never edits
+    problems.extend(own)
+    return result
+
+
+def load_data(root: Path, display_root: Path | None = None, overlay: dict[Path, str] | None = None,
+              cache: ParseCache | None = None) -> Loaded:
     """Read every YAML file of a playbook folder and merge them by section.
 
-    Raises ProcessErrors with every problem found across all files.
+    Raises ProcessErrors with every problem found across all files. The language
+    server passes `overlay` (absolute path -> unsaved text, read instead of the disk)
+    and `cache`, so an edit re-parses only the file that changed.
     """
     root = Path(root)
     if not root.is_dir():
@@ -455,6 +485,12 @@ def load_data(root: Path, display_root: Path | None = None) -> Loaded:
     smap = SourceMap()
     owner: dict[str, Loc] = {}
     files = playbook_files(root)
+    if overlay:
+        # A buffer not yet saved under the folder is part of the playbook too.
+        resolved = root.resolve()
+        files = sorted({p.resolve() for p in files} | {
+            p for p in overlay if p.suffix in YAML_SUFFIXES and resolved in p.parents
+            and not any(part.startswith(".") for part in p.relative_to(resolved).parts)})
     if not files:
         raise UsageError(f"{root}: no .yaml files found")
     rels: list[str] = []
@@ -464,7 +500,8 @@ def load_data(root: Path, display_root: Path | None = None) -> Loaded:
         except ValueError:
             rel = str(path)
         rels.append(rel)
-        result = load_file(path, rel, problems)
+        result = load_file(path, rel, problems) if overlay is None and cache is None else \
+            _load_cached(path, rel, problems, overlay, cache)
         if result is None:
             continue
         data, b = result

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import Problem, ProcessErrors
-from ..load import Loaded, load_data
+from ..load import Loaded, ParseCache, load_data
 from ..model import Playbook
 from .rules import run_rules
 from .schema_errors import schema_problems
@@ -27,10 +27,11 @@ class Result:
         return [p for p in self.problems if strict or p.level == "error"]
 
 
-def check(root: Path, display_root: Path | None = None) -> Result:
-    """Load, check the schema, then run every semantic rule."""
+def check(root: Path, display_root: Path | None = None, overlay: dict[Path, str] | None = None,
+          cache: ParseCache | None = None) -> Result:
+    """Load, check the schema, then run every semantic rule (`overlay`, `cache`: see load_data)."""
     try:
-        loaded = load_data(root, display_root)
+        loaded = load_data(root, display_root, overlay, cache)
     except ProcessErrors as exc:
         return Result(None, None, list(exc.problems))
     model, problems = schema_problems(loaded)
