@@ -213,6 +213,8 @@ def test_site_shows_recorded_runs_with_trends(released, tmp_path):
     assert "as of 2026\\-03\\-10T12\\:00\\:00Z" in page and "3 recorded run(s)" in page
     assert page.count("<svg ") >= 2 and "currentColor" in page
     assert "example data" not in page
+    # with recorded results, no demo figure sits beside them on stage entries
+    assert "(demo data)" not in (docs / "stages.md").read_text()
     html = (site / "evidence" / "conformance-over-time" / "index.html").read_text()
     assert "<svg " in html
     stages = "\n".join(p.read_text() for p in docs.rglob("*.md") if "stage" in p.name)
@@ -231,7 +233,8 @@ def test_site_without_results_says_example_data(released, tmp_path):
     model = load_playbook(released["repo"].root / PB)
     c = contribute(model, released["repo"].root / PB)
     (page,) = c.pages.values()
-    assert "example data" in page and not c.stage_sections
+    assert "demo run: example data" in page and "<svg " in page
+    assert not c.stage_sections  # the Conformance part's demo lines are there already, labelled demo data
 
 
 def test_chart_is_deterministic_and_readable_in_both_schemes():

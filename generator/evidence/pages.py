@@ -34,6 +34,17 @@ def _anchor(rule_id: str) -> str:
     return "trend-" + rule_id.replace(".", "-")
 
 
+def example_run(model: Playbook, result: Any) -> Run:
+    """The demo RunResult as a Run marked as example data."""
+    from .results import RuleCount
+
+    rules = tuple(RuleCount(r.id, r.section, r.table or "", int(r.checked or 0), int(r.violations or 0), r.status)
+                  for r in result.rules)
+    return Run(playbook=model.playbook.id, version=str(model.playbook.version),
+               effective=model.playbook.effective.isoformat(), tree=None, dirty=False, content_sha256="",
+               as_of=result.as_of, source="demo data", complete=bool(result.complete), rules=rules, example=True)
+
+
 def _no_history(reason: str) -> str:
     return (f"# {TITLE}\n\n{md_text(reason)}\n\nThe [Conformance](../conformance.md) page shows the checks run on "
             "**demo data generated from the playbook: example data**, not results from your CRM. Record real runs "
@@ -64,13 +75,21 @@ def history_page(model: Playbook, runs: list[Run], now: datetime) -> tuple[str, 
     age = age_text(latest.as_of, now)
     ran = [r for r in latest.rules if r.holds is not None]
     ok = sum(r.status == "pass" for r in ran)
-    out = [f"# {TITLE}", "",
-           f"Current state: the latest recorded run, **as of {md_text(latest.as_of)}** ({md_text(age)} when this "
-           f"site was built), checked against playbook version {md_text(latest.version)} "
-           f"(effective {md_text(latest.effective)}) on a {md_text(latest.source)} source: "
-           f"{ok} of {len(ran)} checked rules within threshold"
-           + ("" if latest.complete else "; **the source was read incompletely**") + ".",
-           "", f"{len(runs)} recorded run(s) from {md_text(runs[0].day)} to {md_text(latest.day)}.", ""]
+    state = (f"{ok} of {len(ran)} checked rules within threshold"
+             + ("" if latest.complete else "; **the source was read incompletely**") + ".")
+    if latest.example:
+        out = [f"# {TITLE}", "",
+               "!!! warning \"Example data\"",
+               "    No results history was given to this build, so this page shows the **demo run: example data** "
+               "generated from the playbook, not results from your CRM. Record real runs with "
+               "`playbook conform --source ... --record DIR` and build with `playbook build --results DIR`.",
+               "", f"Demo run as of {md_text(latest.as_of)}, on {md_text(latest.source)}: {state}", ""]
+    else:
+        out = [f"# {TITLE}", "",
+               f"Current state: the latest recorded run, **as of {md_text(latest.as_of)}** ({md_text(age)} when this "
+               f"site was built), checked against playbook version {md_text(latest.version)} "
+               f"(effective {md_text(latest.effective)}) on a {md_text(latest.source)} source: {state}",
+               "", f"{len(runs)} recorded run(s) from {md_text(runs[0].day)} to {md_text(latest.day)}.", ""]
     sections: dict[str, list[str]] = {}
     for kind, items in (("stages", model.stages), ("slas", model.slas)):
         for item in items:
@@ -107,8 +126,12 @@ def contribute(model: Playbook, process_dir: Path, options: dict[str, Any] | Non
 
     results = (options or {}).get("results")
     if results is None:
-        return Contribution(pages={PAGE: _no_history("No results history was given to this build.")},
-                            nav=[(TITLE, PAGE)])
+        # The Conformance page runs the demo in this build; the same run (kept by the conformance
+        # part) is shown here, labelled example data. Stage and SLA entries already carry its lines.
+        from ..conformance.pages import demo_results
+
+        page, _ = history_page(model, [example_run(model, demo_results(model)[0])], _now())
+        return Contribution(pages={PAGE: page}, nav=[(TITLE, PAGE)])
     runs = load(Path(results), model.playbook.id)
     if not runs:
         return Contribution(pages={PAGE: _no_history(f"The results history holds no run of playbook "
