@@ -246,3 +246,53 @@ def test_chart_is_deterministic_and_readable_in_both_schemes():
     assert a == b and "x &lt;y&gt;" in a and "<script" not in a
     assert 'fill="currentColor"' in a  # labels follow the page's text colour in light and dark
     assert "<polyline" in a and a.count("<circle") == 2
+
+
+def _luminance(rgb: str) -> float:
+    import re
+
+    r, g, b = (int(x) / 255 for x in re.findall(r"\d+", rgb)[:3])
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_trend_charts_read_in_light_and_dark(released, tmp_path, scheme):
+    """In Chromium, chart labels take the page's text colour and lines keep 3:1 against the page."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from generator.site.build import build_site
+    from generator.site.serve import start_server
+
+    site = tmp_path / "site"
+    build_site(released["repo"].root / PB, site, cache_dir=None,
+               contributors=("generator.evidence.pages",), options={"results": released["results"]})
+    server = start_server(site, 0)
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+            try:
+                page = browser.new_page(color_scheme=scheme)
+                page.goto(f"http://127.0.0.1:{server.server_port}/evidence/conformance-over-time/")
+                svg = page.locator("svg[role=img]").first
+                assert svg.is_visible()
+                bg = page.evaluate("getComputedStyle(document.querySelector('.md-main') || document.body)"
+                                   ".backgroundColor")
+                if "0, 0, 0, 0" in bg:  # transparent: the scheme's colour sits on body
+                    bg = page.evaluate("getComputedStyle(document.body).backgroundColor")
+                fg = page.evaluate("getComputedStyle(document.querySelector('article')).color")
+                label = page.evaluate("getComputedStyle(document.querySelector('svg[role=img] text')).fill")
+                assert label == fg and _contrast(label, bg) >= 4.5, (label, fg, bg)
+                stroke = page.evaluate("getComputedStyle(document.querySelector('svg[role=img] circle')).fill")
+                assert _contrast(stroke, bg) >= 3, (stroke, bg)
+                page.screenshot(path=str(tmp_path / f"trend-{scheme}.png"), full_page=False)
+            finally:
+                browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()

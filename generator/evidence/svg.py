@@ -62,10 +62,13 @@ def chart(title: str, series: list[tuple[str, list[Point]]]) -> str:
                    f"{_num(100 * v)}%</text>")
     days = sorted({p.as_of[:10] for _, pts in series for p in pts})
     shown = days if len(days) <= 6 else [days[round(i * (len(days) - 1) / 5)] for i in range(6)]
-    for d in dict.fromkeys(shown):
+    labels = list(dict.fromkeys(shown))
+    for i, d in enumerate(labels):
         t = _epoch(f"{d}T00:00:00Z")
         t = min(max(t, t0), t1)
-        out.append(f'<text x="{_num(x(t))}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" '
+        # The outer labels hang inwards, so none is cut at the chart's edge.
+        anchor = "middle" if len(labels) == 1 or 0 < i < len(labels) - 1 else ("start" if i == 0 else "end")
+        out.append(f'<text x="{_num(x(t))}" y="{HEIGHT - BOTTOM + 16}" text-anchor="{anchor}" '
                    f'fill="currentColor">{d}</text>')
     for i, (name, pts) in enumerate(series):
         colour = PALETTE[i % len(PALETTE)]
