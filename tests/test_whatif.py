@@ -303,3 +303,49 @@ def test_parity_duckdb_postgres_spark(world, postgres_server, spark_session, mon
     assert found["duckdb"]["routing"]["moved"] > 0
     assert found["postgres"] == found["duckdb"]
     assert found["spark"] == found["duckdb"]
+
+
+def test_whatif_on_a_salesforce_pull(tmp_path):
+    """CRM pulls are a source like any other: both versions' fields are pulled once, and every count
+    equals a plain conformance run of each version over the same pulled data."""
+    from fake_crm_data import salesforce_tables
+    from fakecrm import FakeCRM
+
+    from generator.conformance.checks import build_checks
+    from generator.validate import load_playbook
+    from generator.whatif.plan import union_model
+    from generator.whatif.revisions import Revision
+    from generator.whatif.run import run_whatif
+
+    from whatif_data import FIXTURE
+
+    base = load_playbook(FIXTURE)
+    fields = [f.model_copy(update={"names": f.names.model_copy(update={"salesforce": n})})
+              if (n := {"consent-to-contact": "Consent__c", "specialty": "Specialty__c",
+                            "appointment-stage": "Appointment__c.Stage__c", "appointment-lead": "Lead__c",
+                            "appointment-at": "Scheduled_At__c"}.get(f.id)) else f
+              for f in base.fields]
+    # the fake org's Status values are Salesforce's labels
+    labels = {"new": "New", "qualified": "Qualified"}
+    base = base.model_copy(update={"fields": fields, "stages": [
+        s.model_copy(update={"crm_value": labels[s.id]}) if s.id in labels else s for s in base.stages]})
+    stages = [s.model_copy(update={"required_fields": ["specialty", "consent-to-contact"]}) if s.id == "qualified" else s
+              for s in base.stages]
+    head = base.model_copy(update={"stages": stages})
+    as_of = default_as_of(head)
+    with FakeCRM(token="fake-token-5ecret-value", page_size=2) as crm:
+        crm.sf.tables.update(salesforce_tables())
+        src = open_source("salesforce", model=union_model(base, head), env=crm.sf_env(), cache_dir=tmp_path,
+                          sleep=lambda s: None, max_attempts=2)
+        try:
+            result = run_whatif(Revision("base", "0" * 40, base), Revision("head", "1" * 40, head), src, as_of=as_of)
+            plain = {name: {r.id: r.violations for r in run_checks(m, src, as_of=as_of, checks=build_checks(m)).rules}
+                     for name, m in (("base", base), ("head", head))}
+        finally:
+            src.close()
+    assert result.complete and "Salesforce" in result.source and "5ecret" not in result.source
+    for r in result.rules:
+        assert (r.base, r.head) == (plain["base"].get(r.id), plain["head"].get(r.id)), r.id
+    (req,) = [x for x in result.requirements if x.rule == "required-fields.qualified"]
+    assert req.head_violations == req.base_violations + req.newly_violating - req.newly_passing
+    assert req.newly_passing > 0  # region has no Salesforce name (pulled empty): no longer required
