@@ -77,6 +77,33 @@ def generate(playbook_dir: Path, cache_dir: Path | None, templates_dir: Path = T
     return files, rendered, model
 
 
+def _generate_many(dirs: list[Path], cache_dir: Path | None, templates_dir: Path, report: BuildReport,
+                   contributors: tuple[str, ...], options: dict | None) -> tuple[dict[str, str], list, object]:
+    """Each playbook rendered as alone, then combined under one landing page (site/multi.py)."""
+    from ..errors import ProcessErrors
+    from .multi import combine
+
+    built = []
+    problems = []
+    pages = diagrams = 0
+    for d in dirs:
+        part = BuildReport()
+        try:
+            files, rendered, model = generate(d, cache_dir, templates_dir, part, contributors, options)
+        except ProcessErrors as exc:  # every playbook's problems at once, as `validate` reports them
+            problems.extend(exc.problems)
+            continue
+        built.append((d, files, rendered.nav, model))
+        pages, diagrams = pages + part.pages, diagrams + part.diagrams
+        for k, v in part.timings.items():
+            report.timings[k] = report.timings.get(k, 0.0) + v
+    if problems:
+        raise ProcessErrors(problems)
+    files, nav, effective = combine(built, templates_dir)
+    report.pages, report.diagrams = pages + 1, diagrams
+    return files, nav, effective
+
+
 def write_tree(files: dict[str, str], root: Path) -> None:
     """Write a docs tree into the new folder `root`; paths are ours (ids are slugs), never outside root."""
     write_files(root, files, what="docs")
@@ -95,19 +122,23 @@ def build_site(process_dir: Path = Path("process"), site_dir: Path = Path("site"
                options: dict | None = None) -> BuildReport:
     """Build the whole site into site_dir atomically; return counts and timings."""
     report = BuildReport()
-    playbook_dir = resolve_playbook(process_dir)
-    files, rendered, model = generate(playbook_dir, cache_dir, templates_dir, report, contributors, options)
+    dirs = playbook_dirs(Path(process_dir))
+    if len(dirs) == 1:
+        files, rendered, model = generate(dirs[0], cache_dir, templates_dir, report, contributors, options)
+        nav, effective = rendered.nav, model.playbook.effective
+    else:
+        files, nav, effective = _generate_many(dirs, cache_dir, templates_dir, report, contributors, options)
     site_dir = _absolute(site_dir)
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     env_epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    # Same input, same bytes: sitemap dates come from the playbook's effective date.
-    epoch = env_epoch or str(int(datetime.combine(model.playbook.effective, datetime.min.time(),
+    # Same input, same bytes: sitemap dates come from the playbook's effective date (the newest one).
+    epoch = env_epoch or str(int(datetime.combine(effective, datetime.min.time(),
                                                   tzinfo=timezone.utc).timestamp()))
     # Killed builds leave staging folders behind; each build removes those no build holds.
     with staging(site_dir.parent) as work:
         docs = work / "docs"
         write_tree(files, docs)
-        cfg = mkdocs.write_config(config, docs, rendered.nav, work / "mkdocs.yml")
+        cfg = mkdocs.write_config(config, docs, nav, work / "mkdocs.yml")
         t0 = time.perf_counter()
         mkdocs.build(cfg, work / "site", strict=strict, build_epoch=epoch)
         report.timings["mkdocs"] = time.perf_counter() - t0
