@@ -68,7 +68,8 @@ def released(tmp_path_factory) -> dict:
     repo.commit("Say what a complete form is", reason="Staff asked", approved=[BEN], sign=True)
     business_changes(repo)  # unsigned, self-approved
     bump(repo, "2026-03-01")
-    repo.commit("Effective in March", reason="Schedule", approved=[BEN])
+    repo.edit("playbook.yaml", "  approvers:", "  require_signed_commits: true\n  approvers:")
+    repo.commit("Effective in March", reason="Schedule", approved=[BEN])  # unsigned, though it asks for signing
     release(repo.root / PB, "1.1", builder=contribution_builder)
     codes.append(conform(repo, data, results, "2026-03-10T12:00:00Z"))
     return {"repo": repo, "results": results, "tmp": tmp, "codes": codes}
@@ -154,7 +155,9 @@ def test_audit_pack_for_the_second_version_names_flags_and_approvals(released, m
     words = Parsed(path.read_text()).words
     assert "Previous version 1.0 (tag v1.0, effective 2026-01-01)" in words
     assert "Flag self-approval: approver Ana Ops <ana@example.org> is the author" in words
-    assert "Flag unsigned" not in words  # the fixture does not require signing
+    assert "Flag unsigned: the playbook requires signed commits" in words
+    assert words.count("Flag unsigned") == 1  # signing was not required before that commit
+    assert "the playbook requires signed commits" in words.split("Previous version")[0]
     assert "stage new: guidance changed: Check the form is complete" in words
     assert "the CRM must be redeployed" in words
     assert "slas Ana Ops [ana]" in words  # section approvers in force
