@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: site test serve validate bench golden clean
+.PHONY: site test serve validate bench golden mutation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ bench: $(STAMP)
 	# Soda Core (conformance reference) pins ruamel.yaml<0.19, so it gets its own virtualenv.
 	test -f .cache/soda-venv/.installed || ($(PYTHON) -m venv .cache/soda-venv && .cache/soda-venv/bin/python -m pip install -q -r benchmarks/requirements-soda.txt && touch .cache/soda-venv/.installed)
 	$(BIN)/python -m benchmarks
+
+# Mutation testing of the core modules (not part of CI: it takes tens of minutes);
+# writes .cache/mutation/report.md. See scripts/mutate.py.
+mutation: $(STAMP)
+	scripts/system-deps.sh test
+	$(BIN)/python scripts/mutate.py
 
 clean:
 	rm -rf site .cache build *.egg-info
