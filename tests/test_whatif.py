@@ -41,6 +41,14 @@ CASES = [
         ("fields.yaml", "  - {id: score,", "  - {id: insurance, label: Insurance, description: Plan., type: string}\n"
                                            "  - {id: score,"),
         ("stages.yaml", "required_fields: [phone]", "required_fields: [phone, insurance]")], "unanswerable"),
+    ("sla-start-without-time", [
+        ("events.yaml", "      stage: closed-lost\n", "      stage: closed-lost\n  - id: consent-given\n"
+                                                   "    name: Consent given\n    signal: {kind: field_set, field: consent-to-contact}\n"),
+        ("routing.yaml", "        action: Reassign the lead.\n", "        action: Reassign the lead.\n"
+                                                               "  - id: call-after-consent\n    name: Call after consent\n"
+                                                               "    start_event: consent-given\n    stop_event: first-call\n"
+                                                               "    within: 1 business days\n    owner: agent\n")],
+     "unanswerable-sla"),
 ]
 
 
@@ -221,6 +229,10 @@ def test_whatif_case(world, monkeypatch, capsys, tmp_path, name, edits, kind):
     if kind == "sla":
         assert result["slas"] and any(s["base_breaches"] != s["head_breaches"] for s in result["slas"])
 
+    if kind == "unanswerable-sla":
+        subjects = {x["subject"]: x["reason"] for x in result["not_answerable"]}
+        assert "no time in the data" in subjects["sla.call-after-consent under HEAD"]
+        assert [s["change"] for s in result["slas"]] == ["added"]
     if kind == "unanswerable":
         subjects = {x["subject"]: x["reason"] for x in result["not_answerable"]}
         assert "no column insurance in leads" in subjects["required-fields.scheduled under HEAD"]
@@ -349,3 +361,12 @@ def test_whatif_on_a_salesforce_pull(tmp_path):
     (req,) = [x for x in result.requirements if x.rule == "required-fields.qualified"]
     assert req.head_violations == req.base_violations + req.newly_violating - req.newly_passing
     assert req.newly_passing > 0  # region has no Salesforce name (pulled empty): no longer required
+
+
+def test_a_revision_that_does_not_validate_is_refused_with_located_errors(world, monkeypatch, capsys):
+    repo, data, _ = world
+    head = _case(repo, "broken", [("routing.yaml", "queue: cardiology-queue", "queue: cardiology-queu")])
+    code, out, err = _whatif(repo, monkeypatch, capsys, "base", head, "--source", str(data))
+    assert code == 1 and "Traceback" not in err
+    assert f"{head}:{PB}/routing.yaml:" in err and "R001" in err and "cardiology-queu" in err
+    assert out == ""

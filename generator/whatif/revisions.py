@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..errors import Problem, ProcessErrors
 from ..model import Playbook
 
 
@@ -18,7 +20,9 @@ class Revision:
 
 
 def load_pair(process_dir: Path, base: str, head: str) -> tuple[Revision, Revision]:
-    """BASE and HEAD models of the playbook folder, loaded exactly as `playbook diff` loads them."""
+    """BASE and HEAD models of the playbook folder, loaded exactly as `playbook diff` loads them,
+    then held to the same semantic rules as `validate` (checks compiled from a playbook whose
+    references do not resolve would be wrong or fail half-way)."""
     from ..history.changelog import History
     from ..history.git import check_rev
 
@@ -28,7 +32,28 @@ def load_pair(process_dir: Path, base: str, head: str) -> tuple[Revision, Revisi
     hist = History(process_dir)
     try:
         sha_b, sha_h = hist.git.resolve(base), hist.git.resolve(head)
-        return (Revision(base, sha_b, hist.model(sha_b, base)),
-                Revision(head, sha_h, hist.model(sha_h, head)))
+        pair = (Revision(base, sha_b, hist.model(sha_b, base)), Revision(head, sha_h, hist.model(sha_h, head)))
+        problems: list[Problem] = []
+        for r in pair if sha_b != sha_h else pair[:1]:
+            problems += semantic_errors(hist.git, hist.rel, r.commit, r.rev)
     finally:
         hist.close()
+    if problems:
+        raise ProcessErrors(problems)
+    return pair
+
+
+def semantic_errors(git, rel: str, sha: str, label: str) -> list[Problem]:
+    """Errors `validate` reports for the playbook folder at a commit, located as `REV:path`."""
+    from ..validate import check
+
+    with tempfile.TemporaryDirectory(prefix="playbook-whatif-") as tmp:
+        for path in git.list_files(sha, rel):
+            raw = git.read_file(sha, path)
+            if raw is None:
+                continue
+            dest = Path(tmp) / path
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(raw)
+        result = check(Path(tmp) / rel, display_root=Path(tmp))
+    return [replace(p, file=f"{label}:{p.file}") for p in result.problems if p.level == "error"]
