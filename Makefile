@@ -19,6 +19,7 @@ site: $(STAMP)
 test: $(STAMP)
 	scripts/system-deps.sh test
 	scripts/node-deps.sh
+	scripts/dbt-venv.sh
 	$(BIN)/python -m pytest
 
 validate: $(STAMP)

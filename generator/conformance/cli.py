@@ -134,10 +134,10 @@ def demo_data(out: str, leads: int, seed: int, fmt: str, activities_per_lead: fl
 
 
 @click.command("conformance")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for SQL and dbt tests.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the SQL files.")
 @click.argument("process_dir", required=False, default="process", type=click.Path(exists=True, file_okay=False))
 def export_conformance(out: str, process_dir: str) -> None:
-    """Write the checks as plain SQL per dialect and as dbt singular tests."""
+    """Write the checks as plain SQL per dialect (a dbt project: `playbook export dbt`)."""
     from ..load import playbook_dirs
     from ..validate import load_playbook
     from ..writer import replace_tree

@@ -1,8 +1,9 @@
-"""`playbook export conformance`: the checks as plain SQL per dialect and as dbt singular tests.
+"""`playbook export conformance`: the checks as plain SQL per dialect.
 
 Exports read the warehouse's own clock (CURRENT_TIMESTAMP, in a UTC session)
-instead of a fixed `--as-of`, and ship the business-hours table as a CSV
-(a dbt seed) so business-time SLAs work in any warehouse.
+instead of a fixed `--as-of`, and ship the business-hours table as a CSV so
+business-time SLAs work in any warehouse. A runnable dbt project with the same
+checks is `playbook export dbt` (generator/export/dbt.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ CALENDAR_YEARS_BEFORE = 1
 CALENDAR_YEARS_AFTER = 3
 
 
-def _calendar_csv(model: Playbook) -> str:
+def calendar_csv(model: Playbook) -> str:
     from .calendar import business_hours_table
 
     eff = model.playbook.effective
@@ -40,20 +41,12 @@ def _plain(sql_text: str) -> str:
     return sql_text
 
 
-def _dbt(sql_text: str) -> str:
-    """Logical table names as dbt source()/ref() calls."""
-    for t, ph in PLACEHOLDERS.items():
-        call = "{{ ref('" + t + "') }}" if t == BUSINESS_HOURS_TABLE else "{{ source('crm', '" + t + "') }}"
-        sql_text = sql_text.replace(ph, call)
-    return sql_text
-
-
 def render_export(model: Playbook) -> dict[str, str]:
     """Relative path -> file text for the whole export (deterministic)."""
     checks = build_checks(model)
     by_id = {c.id: c for c in checks}
     files: dict[str, str] = {}
-    files["business_hours.csv"] = _calendar_csv(model)
+    files["business_hours.csv"] = calendar_csv(model)
     files["DATA-CONTRACT.md"] = contract_page(model, checks=checks)
     for dialect in EXPORT_DIALECTS:
         comp = Compiler(model, dialect, table_names=PLACEHOLDERS).compile(checks, as_of=None, with_ids=True)
@@ -66,33 +59,13 @@ def render_export(model: Playbook) -> dict[str, str]:
         for cid, sql_text in sorted(comp.ids_sql.items()):
             c = by_id[cid]
             files[f"sql/{dialect}/ids/{cid}.sql"] = f"-- {c.title}\n-- Lists violating record ids.\n{_plain(sql_text)};\n"
-            t = c.threshold
-            if t.max_violations is not None and t.max_rate is None:
-                cfg = f"{{{{ config(severity='error', error_if='>{t.max_violations}') }}}}"
-            elif t.max_rate is not None:
-                cfg = "{{ config(severity='warn') }}"  # a rate budget needs the row count: see the plain SQL
-            else:
-                cfg = "{{ config(severity='error') }}"
-            files[f"dbt/{dialect}/tests/conformance/{cid}.sql"] = (
-                f"{cfg}\n-- {c.title} (playbook section {c.section})\n-- Counts: {c.counts}\n"
-                + _dbt(sql_text) + "\n")
-        files[f"dbt/{dialect}/models/conformance_sources.yml"] = _sources_yml()
-        files[f"dbt/{dialect}/seeds/business_hours.csv"] = files["business_hours.csv"]
     files["README.md"] = (
         f"# Conformance checks for {model.playbook.id}\n\n"
         "- `sql/<dialect>/<table>.sql`: one fused query per table returning checked/violation counts per rule.\n"
         "- `sql/<dialect>/ids/<rule>.sql`: the record ids violating one rule.\n"
-        "- `dbt/<dialect>/`: singular tests (copy `tests/`, `models/` and `seeds/` into your dbt project; "
-        "declare the `crm` source's schema).\n"
+        "- dbt: `playbook export dbt --out DIR` writes a runnable dbt project with the same checks.\n"
         "- `business_hours.csv`: the playbook calendar as a UTC hour table (load it as `business_hours`).\n"
         "- `DATA-CONTRACT.md`: the tables and columns the checks read.\n\n"
         "Run in a UTC session: times are UTC timestamps without a time zone.\n"
     )
     return files
-
-
-def _sources_yml() -> str:
-    lines = ["version: 2", "sources:", "  - name: crm", "    description: CRM export in the playbook data contract",
-             "    tables:"]
-    lines += [f"      - name: {t}" for t in LOGICAL_TABLES]
-    return "\n".join(lines) + "\n"

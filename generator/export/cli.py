@@ -87,6 +87,23 @@ def export_hubspot(out: str, process_dir: str) -> None:
     _export("hubspot", out, process_dir)
 
 
+@export.command("dbt")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder for the dbt project.")
+@click.argument("process_dir", required=False, default="process", type=click.Path(exists=True, file_okay=False))
+def export_dbt(out: str, process_dir: str) -> None:
+    """A complete dbt project (dbt-duckdb by default) running the conformance rules as singular tests."""
+    from ..validate import load_playbook
+    from . import dbt
+    from .writer import write_tree
+
+    roots = _playbooks(process_dir)
+    rendered = [(root, dbt.render(load_playbook(root))) for root in roots]
+    for root, files in rendered:
+        target = Path(out) if len(roots) == 1 else Path(out) / root.name
+        write_tree(target, {k: v.encode("utf-8") for k, v in files.items()}, "dbt_project.yml")
+        click.echo(f"wrote {len(files)} files to {target}")
+
+
 @click.command()
 @click.argument("system", type=click.Choice(["salesforce", "hubspot"]))
 @click.argument("process_dir", required=False, default="process", type=click.Path(exists=True, file_okay=False))
