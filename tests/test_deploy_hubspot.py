@@ -109,7 +109,8 @@ def test_extras_are_deleted_only_with_prune(spec, fake, capsys):
     code, out = deploy(capsys, "--prune")
     assert code == 0
     assert sorted((m, p) for m, p, _ in fake.hs_writes[start:]) == [
-        ("DELETE", f"/crm/v3/pipelines/leads/{pipe['id']}/stages/old"), ("DELETE", "/crm/v3/properties/leads/stale_field")]
+        ("DELETE", f"/crm/v3/pipelines/leads/{pipe['id']}/stages/old"),
+        ("DELETE", "/crm/v3/properties/leads/stale_field")]
     assert "someone_elses" in {p["name"] for p in fake.hs.properties["leads"]}
 
 

@@ -46,7 +46,8 @@ def test_export_bodies_match_the_published_models(name):
 def test_the_check_rejects_what_hubspot_rejects():
     """The old wrapped property-groups body, a boolean stage state and `phonenumber` all fail."""
     report = check([
-        {"method": "POST", "path": "/crm/v3/properties/0-136/groups", "body": {"inputs": [{"name": "g", "label": "G"}]}},
+        {"method": "POST", "path": "/crm/v3/properties/0-136/groups",
+         "body": {"inputs": [{"name": "g", "label": "G"}]}},
         {"method": "POST", "path": "/crm/v3/pipelines/0-136",
          "body": {"label": "P", "displayOrder": 0, "stages": [{"label": "a", "displayOrder": 0,
                                                                "metadata": {"isClosed": True}}]}},

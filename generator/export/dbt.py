@@ -112,7 +112,7 @@ _MACRO = """{#- The conformance clock in epoch seconds: var('as_of') as an ISO t
 
 def _project_yml(model: Playbook) -> str:
     name = _project_name(model)
-    return f"""# dbt project for the conformance checks of playbook {model.playbook.id} (written by `playbook export dbt`).
+    return f"""# The conformance checks of playbook {model.playbook.id} as a dbt project (`playbook export dbt`).
 name: {name}
 version: "1.0.0"
 config-version: 2

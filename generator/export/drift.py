@@ -336,8 +336,8 @@ def check_properties(spec: CrmSpec, client: HubSpotClient, report: DriftReport) 
                        f"expects {q(f.hs_type)}/{q(f.hs_field_type)}")
             continue
         if f.is_picklist:
-            actual = [str(o.get("value")) for o in sorted(p.get("options") or [], key=lambda o: o.get("displayOrder", 0))
-                      if not o.get("hidden", False)]
+            options = sorted(p.get("options") or [], key=lambda o: o.get("displayOrder", 0))
+            actual = [str(o.get("value")) for o in options if not o.get("hidden", False)]
             _compare_values(
                 report, "options", f.hs_name, [v.value for v in f.field.allowed_values], actual,
                 missing=lambda v, n=f.hs_name: f"property {n} is missing option {q(v)}",

@@ -230,83 +230,92 @@ def _duplicate_rule(spec: CrmSpec, m: MatchSpec, order: int) -> bytes:
 # ------------------------------------------------------------------ SLAs
 
 
-def _flow(spec: CrmSpec, s: SlaSpec) -> bytes:
-    sla = s.sla
+def _plans(spec: CrmSpec, sla) -> list[tuple[str, str, str]]:
+    """(when, task subject, task description) per escalation level; one level when none is defined."""
     roles = spec.model.by_id("roles")
+
+    def who(role: str) -> str:
+        return roles[role].name if role in roles else role
+
+    if sla.escalations:
+        return [(add_durations(sla.within, esc.after), f"SLA '{sla.name}' missed: escalate to {who(esc.notify)}",
+                 esc.action) for esc in sla.escalations]
+    owner = who(sla.owner)
+    return [(sla.within, f"SLA '{sla.name}' missed: tell {owner}", f"Deadline of {sla.within} passed.")]
+
+
+def _level(spec: CrmSpec, s: SlaSpec, i: int, when: str, subject: str, action: str) -> dict[str, list[E]]:
+    """One escalation level: its scheduled path, decisions, escalation-time update and task."""
     escalated = spec.semantic("escalated_at")
-    levels = sla.escalations or []
-    plans = []
-    if levels:
-        for esc in levels:
-            who = roles[esc.notify].name if esc.notify in roles else esc.notify
-            plans.append((add_durations(sla.within, esc.after), f"SLA '{sla.name}' missed: escalate to {who}",
-                          esc.action))
-    else:
-        owner = roles[sla.owner].name if sla.owner in roles else sla.owner
-        plans.append((sla.within, f"SLA '{sla.name}' missed: tell {owner}", f"Deadline of {sla.within} passed."))
+    number, unit = business_offset(when)
+    check, mark, owner_check, task = f"Still_open_{i}", f"Mark_escalated_{i}", f"Owner_is_user_{i}", f"Task_{i}"
+    after_check = mark if escalated is not None else owner_check
+    out: dict[str, list[E]] = {"paths": [], "decisions": [], "updates": [], "creates": []}
+    out["paths"].append(E(
+        "scheduledPaths",
+        E("name", f"Level_{i}"),
+        E("connector", E("targetReference", check if s.open_while else after_check)),
+        E("label", _cut(f"Level {i}: {number} {unit.lower()} after start ({when})", 255)),
+        E("offsetNumber", number),
+        E("offsetUnit", unit),
+        E("recordField", s.time_field) if s.time_field else None,
+        E("timeSource", "RecordField" if s.time_field else "RecordTriggerEvent"),
+    ))
+    if s.open_while:
+        conds = [E("conditions", E("leftValueReference", f"$Record.{fld}"), E("operator", op),
+                   E("rightValue", E("booleanValue", True) if op == "IsNull" else E("stringValue", val)))
+                 for fld, op, val in s.open_while]
+        out["decisions"].append(E(
+            "decisions", E("name", check), E("label", f"Stop event not yet seen ({i})"),
+            E("locationX", 176), E("locationY", 300 * i),
+            E("defaultConnectorLabel", "SLA met"),
+            E("rules", E("name", f"{check}_yes"), E("conditionLogic", "and"), *conds,
+              E("connector", E("targetReference", after_check)), E("label", "SLA missed")),
+        ))
+    if escalated is not None:
+        out["updates"].append(E(
+            "recordUpdates", E("name", mark), E("label", f"Record escalation time ({i})"),
+            E("locationX", 176), E("locationY", 300 * i + 100),
+            E("connector", E("targetReference", owner_check)),
+            E("inputAssignments", E("field", escalated.sf_name),
+              E("value", E("elementReference", "$Flow.CurrentDateTime"))),
+            E("inputReference", "$Record"),
+        ))
+    out["decisions"].append(E(
+        "decisions", E("name", owner_check), E("label", f"Owner is a user ({i})"),
+        E("locationX", 176), E("locationY", 300 * i + 150),
+        E("defaultConnectorLabel", "Owned by a queue"),
+        E("rules", E("name", f"{owner_check}_yes"), E("conditionLogic", "and"),
+          E("conditions", E("leftValueReference", "$Record.OwnerId"), E("operator", "StartsWith"),
+            E("rightValue", E("stringValue", "005"))),
+          E("connector", E("targetReference", task)), E("label", "User")),
+    ))
+    out["creates"].append(_task(task, i, subject, action))
+    return out
 
-    paths, decisions, updates, creates = [], [], [], []
-    for i, (when, subject, action) in enumerate(plans, start=1):
-        number, unit = business_offset(when)
-        check, mark, owner_check, task = f"Still_open_{i}", f"Mark_escalated_{i}", f"Owner_is_user_{i}", f"Task_{i}"
-        after_check = mark if escalated is not None else owner_check
-        first = check if s.open_while else after_check
-        paths.append(E(
-            "scheduledPaths",
-            E("name", f"Level_{i}"),
-            E("connector", E("targetReference", first)),
-            E("label", _cut(f"Level {i}: {number} {unit.lower()} after start ({when})", 255)),
-            E("offsetNumber", number),
-            E("offsetUnit", unit),
-            E("recordField", s.time_field) if s.time_field else None,
-            E("timeSource", "RecordField" if s.time_field else "RecordTriggerEvent"),
-        ))
-        if s.open_while:
-            conds = [E("conditions", E("leftValueReference", f"$Record.{fld}"), E("operator", op),
-                       E("rightValue", E("booleanValue", True) if op == "IsNull" else E("stringValue", val)))
-                     for fld, op, val in s.open_while]
-            decisions.append(E(
-                "decisions", E("name", check), E("label", f"Stop event not yet seen ({i})"),
-                E("locationX", 176), E("locationY", 300 * i),
-                E("defaultConnectorLabel", "SLA met"),
-                E("rules", E("name", f"{check}_yes"), E("conditionLogic", "and"), *conds,
-                  E("connector", E("targetReference", after_check)), E("label", "SLA missed")),
-            ))
-        if escalated is not None:
-            updates.append(E(
-                "recordUpdates", E("name", mark), E("label", f"Record escalation time ({i})"),
-                E("locationX", 176), E("locationY", 300 * i + 100),
-                E("connector", E("targetReference", owner_check)),
-                E("inputAssignments", E("field", escalated.sf_name),
-                  E("value", E("elementReference", "$Flow.CurrentDateTime"))),
-                E("inputReference", "$Record"),
-            ))
-        decisions.append(E(
-            "decisions", E("name", owner_check), E("label", f"Owner is a user ({i})"),
-            E("locationX", 176), E("locationY", 300 * i + 150),
-            E("defaultConnectorLabel", "Owned by a queue"),
-            E("rules", E("name", f"{owner_check}_yes"), E("conditionLogic", "and"),
-              E("conditions", E("leftValueReference", "$Record.OwnerId"), E("operator", "StartsWith"),
-                E("rightValue", E("stringValue", "005"))),
-              E("connector", E("targetReference", task)), E("label", "User")),
-        ))
-        creates.append(E(
-            "recordCreates", E("name", task), E("label", f"Escalation task ({i})"),
-            E("locationX", 176), E("locationY", 300 * i + 200),
-            E("inputAssignments", E("field", "Subject"), E("value", E("stringValue", _cut(subject, 255)))),
-            E("inputAssignments", E("field", "Description"), E("value", E("stringValue", _cut(action, 32000)))),
-            E("inputAssignments", E("field", "Priority"), E("value", E("stringValue", "High"))),
-            E("inputAssignments", E("field", "ActivityDate"), E("value", E("elementReference", "$Flow.CurrentDate"))),
-            E("inputAssignments", E("field", "OwnerId"), E("value", E("elementReference", "$Record.OwnerId"))),
-            E("inputAssignments", E("field", "WhoId"), E("value", E("elementReference", "$Record.Id"))),
-            E("object", "Task"),
-            E("storeOutputAutomatically", True),
-        ))
 
+def _task(name: str, i: int, subject: str, action: str) -> E:
+    """The escalation task for the lead's owner."""
+    return E(
+        "recordCreates", E("name", name), E("label", f"Escalation task ({i})"),
+        E("locationX", 176), E("locationY", 300 * i + 200),
+        E("inputAssignments", E("field", "Subject"), E("value", E("stringValue", _cut(subject, 255)))),
+        E("inputAssignments", E("field", "Description"), E("value", E("stringValue", _cut(action, 32000)))),
+        E("inputAssignments", E("field", "Priority"), E("value", E("stringValue", "High"))),
+        E("inputAssignments", E("field", "ActivityDate"), E("value", E("elementReference", "$Flow.CurrentDate"))),
+        E("inputAssignments", E("field", "OwnerId"), E("value", E("elementReference", "$Record.OwnerId"))),
+        E("inputAssignments", E("field", "WhoId"), E("value", E("elementReference", "$Record.Id"))),
+        E("object", "Task"),
+        E("storeOutputAutomatically", True),
+    )
+
+
+def _start(s: SlaSpec, paths: list[E]) -> E:
+    """The record trigger: which lead changes start the SLA, then its scheduled paths."""
     filters = [E("filters", E("field", fld), E("operator", op),
                  E("value", E("booleanValue", val == "true") if op == "IsNull" else E("stringValue", val)))
                for fld, op, val in s.start_filters]
-    start = E(
+    return E(
         "start",
         E("locationX", 50), E("locationY", 0),
         E("object", SF_OBJECT),
@@ -317,6 +326,16 @@ def _flow(spec: CrmSpec, s: SlaSpec) -> bytes:
         E("doesRequireRecordChangedToMeetCriteria", True) if filters else None,
         *paths,
     )
+
+
+def _flow(spec: CrmSpec, s: SlaSpec) -> bytes:
+    """A record-triggered flow: one scheduled path per escalation level, each checking the stop event,
+    recording the escalation time and giving the owner a task."""
+    sla = s.sla
+    parts: dict[str, list[E]] = {"paths": [], "decisions": [], "updates": [], "creates": []}
+    for i, (when, subject, action) in enumerate(_plans(spec, sla), start=1):
+        for k, v in _level(spec, s, i, when, subject, action).items():
+            parts[k] += v
     desc = (f"Playbook SLA '{sla.name}': {sla.within} from '{_event_name(spec, sla.start_event)}' "
             f"to '{s.stop_description}'. Escalates while {_open_text(s)}. Scheduled paths run on the "
             "wall clock; business-hours compliance is measured by `playbook conform`.")
@@ -327,9 +346,9 @@ def _flow(spec: CrmSpec, s: SlaSpec) -> bytes:
         E("interviewLabel", _cut(f"{sla.name} {{!$Flow.CurrentDateTime}}", 255)),
         E("label", _cut(f"Playbook SLA: {sla.name}", 255)),
         E("processType", "AutoLaunchedFlow"),
-        start,
+        _start(s, parts["paths"]),
         E("status", "Active"),
-        *decisions, *updates, *creates,
+        *parts["decisions"], *parts["updates"], *parts["creates"],
     ))
 
 

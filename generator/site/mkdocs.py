@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,26 @@ from pathlib import Path
 from ..errors import ExternalToolError
 
 MKDOCS_TIMEOUT = 600
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_NOTICE_SHOWN: set[str] = set()
+
+
+def eol_notice(stderr_text: str) -> str | None:
+    """mkdocs-material's own end-of-life notice (Zensical as its successor) from mkdocs' stderr, plain text."""
+    lines = _ANSI.sub("", stderr_text).splitlines()
+    start = next((i for i, ln in enumerate(lines) if "reaches end of life" in ln), None)
+    if start is None:
+        return None
+    end = next((i for i in range(start, len(lines)) if "NO_MKDOCS_2_WARNING" in lines[i]), len(lines) - 1)
+    return "\n".join(ln.rstrip() for ln in lines[start:end + 1] if ln.strip())
+
+
+def show_notice_once(stderr_text: str) -> None:
+    """Pass the theme's end-of-life notice on to our stderr, once per process (one `playbook build`)."""
+    notice = eol_notice(stderr_text)
+    if notice and notice not in _NOTICE_SHOWN:
+        _NOTICE_SHOWN.add(notice)
+        print(notice, file=sys.stderr)
 
 
 class MkdocsError(ExternalToolError):
@@ -48,3 +69,6 @@ def build(config_file: Path, site_dir: Path, strict: bool = True, build_epoch: s
     if proc.returncode != 0:
         out = "\n".join(x for x in (proc.stderr.strip(), proc.stdout.strip()) if x)
         raise MkdocsError(f"mkdocs build failed (exit {proc.returncode}):\n{out}")
+    # --quiet keeps mkdocs' INFO lines out, and its output is captured: the theme's own end-of-life
+    # notice would be lost, so it is shown here (once, however many times mkdocs runs in this build).
+    show_notice_once(proc.stderr)
