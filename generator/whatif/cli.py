@@ -40,6 +40,29 @@ def _write(path: str, text: str) -> None:
     tmp.replace(p)  # a reader never sees half a report
 
 
+def _clock(text: str) -> int:
+    from ..conformance.run import parse_time
+
+    try:
+        return parse_time(text)
+    except ValueError:
+        raise UsageError(f"--as-of: expected an ISO date or date-time like 2026-03-01T12:00:00Z, got {text!r}") from None
+
+
+def _process_dir(value: str | None) -> Path:
+    """The one playbook folder to compare (`--process`, else the one under process/)."""
+    from ..load import playbook_dirs
+
+    root = Path(value) if value else Path("process")
+    if not root.is_dir():
+        raise UsageError(f"{value}: not a folder" if value else "no process/ folder here; pass --process DIR")
+    dirs = playbook_dirs(root)
+    if len(dirs) != 1:
+        names = ", ".join(str(d) for d in dirs) or "none"
+        raise UsageError(f"{root} holds {len(dirs)} playbooks ({names}); pick one with --process DIR")
+    return dirs[0]
+
+
 @click.command()
 @click.argument("base")
 @click.argument("head")
@@ -66,19 +89,18 @@ def whatif(ctx: click.Context, base: str, head: str, source_spec: str, process: 
     Exit 0; 1 when a --fail-on limit is exceeded; 2 when the source could not be read completely."""
     import time
 
-    from ..conformance.cli import _as_of, _tables
-    from ..conformance.sources import open_source
-    from ..history.cli import _process_dir
+    from ..conformance.sources import open_source, parse_table_map
     from . import report
     from .plan import union_model
     from .revisions import load_pair
     from .run import run_whatif
 
     limits = parse_fail_on(fail_on)
-    clock = _as_of(as_of, int(time.time()))
+    clock = _clock(as_of) if as_of is not None else int(time.time())
     rev_b, rev_h = load_pair(_process_dir(process), base, head)
     spec = source_spec.strip().lower()
-    tables = _tables(spark_tables if spec == "spark" and spark_tables else tables_text)
+    table_text = spark_tables if spec == "spark" and spark_tables else tables_text
+    tables = parse_table_map(table_text) if table_text else None
     # CRM pulls fetch the fields of both versions' data dictionaries.
     options = {"model": union_model(rev_b.model, rev_h.model)} if spec in ("salesforce", "hubspot") else {}
     source = open_source(source_spec, tables=tables, **options)
