@@ -34,6 +34,7 @@ CASES = [
     ("scoring-points", [("routing.yaml", "points: 10", "points: 60")], "scoring"),
     ("required-fields", [("stages.yaml", "required_fields: [specialty, region, consent-to-contact]",
                           "required_fields: [specialty, consent-to-contact, closure-reason]")], "requirements"),
+    ("required-fields-dropped", [("stages.yaml", "    required_fields: [phone]\n", "")], "requirements"),
     ("allowed-values", [("fields.yaml", "      - {value: orthopedics, label: Orthopedics}\n", "")], "requirements"),
     ("sla-duration", [("routing.yaml", "within: 4 business hours", "within: 2 business hours")], "sla"),
     ("calendar", [("playbook.yaml", 'close: "18:00"', 'close: "09:00"')], "sla"),
@@ -192,6 +193,7 @@ def test_whatif_case(world, monkeypatch, capsys, tmp_path, name, edits, kind):
     for req in result["requirements"]:
         if req["kind"] == "required-fields":
             applies = [ld for ld in leads if _entered(hm, ld, history, req["subject"])]
+            assert req["rule"] in {r["id"] for r in result["rules"]}
             vb = {ld["lead_id"] for ld in applies if _violates_required(bm, ld, req["subject"])}
             vh = {ld["lead_id"] for ld in applies if _violates_required(hm, ld, req["subject"])}
         else:

@@ -131,32 +131,36 @@ def data_columns(source: Source) -> dict[str, set[str] | None]:
 # ------------------------------------------------------------------ requirement deltas
 
 
-def _delta_checks(plan: Plan) -> list[tuple[ir.Check, ir.Check, ir.Check]]:
-    """(BASE check, HEAD check, synthetic newly-violating check) per changed requirement rule;
-    the newly-passing twin is built next to it."""
+def _delta_checks(plan: Plan) -> list[tuple[ir.Check | None, ir.Check | None]]:
+    """(BASE check, HEAD check) per requirement rule that changed and can be compared row by row in
+    one query; a side is None when that version has no such rule (nothing violates it there)."""
     if not plan.fusable:
         return []
-    by_b = {c.id: c for c in plan.base}
+    by_b, by_h = {c.id: c for c in plan.base}, {c.id: c for c in plan.head}
     fused = {c.id for c in plan.fused_base}
     out = []
-    for h in plan.head:
-        if not h.id.startswith(("required-fields.", "allowed-values.")) or ("head", h.id) in plan.missing:
+    for cid in sorted(set(by_b) | set(by_h)):
+        if not cid.startswith(("required-fields.", "allowed-values.")) or cid in plan.same:
             continue
-        b = by_b.get(h.id)
-        if b is None or h.id not in fused:
+        b, h = by_b.get(cid), by_h.get(cid)
+        if ("head", cid) in plan.missing or ("base", cid) in plan.missing or (b is not None and cid not in fused):
             continue
         out.append((b, h))
     return out
 
 
-def _synthetic(b: ir.Check, h: ir.Check) -> list[ir.Check]:
-    in_b = ir.IsTrue(ir.all_of(b.applies, b.violates))
-    in_h = ir.IsTrue(ir.all_of(h.applies, h.violates))
-    applies = ir.any_of(ir.IsTrue(b.applies), ir.IsTrue(h.applies))
-    common = dict(section=h.section, table=h.table, counts="what-if delta")
+def _synthetic(b: ir.Check | None, h: ir.Check | None) -> list[ir.Check]:
+    """The newly-violating and newly-passing checks of one rule: rows counted where either version
+    applies the rule, violating under one version and not the other."""
+    never = ir.Not(ir.TRUE)
+    in_b = ir.IsTrue(ir.all_of(b.applies, b.violates)) if b else never
+    in_h = ir.IsTrue(ir.all_of(h.applies, h.violates)) if h else never
+    applies = ir.any_of(*(ir.IsTrue(c.applies) for c in (b, h) if c))
+    one = h or b
+    common = dict(section=one.section, table=one.table, counts="what-if delta")
     return [
-        ir.Check(id=NEW_V + h.id, title=h.title, applies=applies, violates=ir.all_of(in_h, ir.Not(in_b)), **common),
-        ir.Check(id=NEW_P + h.id, title=h.title, applies=applies, violates=ir.all_of(in_b, ir.Not(in_h)), **common),
+        ir.Check(id=NEW_V + one.id, title=one.title, applies=applies, violates=ir.all_of(in_h, ir.Not(in_b)), **common),
+        ir.Check(id=NEW_P + one.id, title=one.title, applies=applies, violates=ir.all_of(in_b, ir.Not(in_h)), **common),
     ]
 
 
@@ -394,14 +398,16 @@ def run_whatif(base: Revision, head: Revision, source: Source, *, as_of: int, wi
         out.not_answerable.append(NotAnswerable(f"{cid} under {label}", why))
     # 4. Requirement deltas.
     for b, h in deltas:
-        nv, np_ = counts.get(NEW_V + h.id, (0, 0)), counts.get(NEW_P + h.id, (0, 0))
-        kind, _, subject = h.id.partition(".")
-        bc, hc = base_count(h.id) or (0, 0), counts.get(h.id, (0, 0))
+        cid = (h or b).id
+        nv, np_ = counts.get(NEW_V + cid, (0, 0)), counts.get(NEW_P + cid, (0, 0))
+        kind, _, subject = cid.partition(".")
+        bc = (base_count(cid) if b else None) or (0, 0)
+        hc = (counts.get(cid) if h else None) or (0, 0)
         out.requirements.append(RequirementDelta(
-            rule=h.id, kind=kind, subject=subject, table=h.table, checked=nv[0], newly_violating=nv[1],
+            rule=cid, kind=kind, subject=subject, table=(h or b).table, checked=nv[0], newly_violating=nv[1],
             newly_passing=np_[1], base_violations=bc[1], head_violations=hc[1],
-            ids_newly_violating=ids.get(NEW_V + h.id) if with_ids else None,
-            ids_newly_passing=ids.get(NEW_P + h.id) if with_ids else None))
+            ids_newly_violating=ids.get(NEW_V + cid) if with_ids else None,
+            ids_newly_passing=ids.get(NEW_P + cid) if with_ids else None))
     if not plan.fusable:
         changed = [c.id for c in plan.base if c.id.startswith(("required-fields.", "allowed-values."))
                    and c.id not in plan.same]
