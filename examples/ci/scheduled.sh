@@ -32,13 +32,8 @@ for crm in ${PLAYBOOK_DRIFT-salesforce}; do
   worst $?
 done
 
-# `--record` keeps every run (rule counts, playbook version, clock) for the evidence pages.
-if "$pb" conform --help | grep -q -- '--record'; then
-  conform_args+=(--record "$results")
-else
-  echo "warning: this playbook has no 'conform --record' yet; the run is not recorded" >&2
-fi
-"$pb" conform --source "$source_spec" --junit "$out/conformance.xml" --json "$out/conformance.json" \
-  --markdown "$out/conformance.md" "${conform_args[@]}"
+# `--record` keeps every run (rule counts, playbook version, clock) for `playbook trend` and the site.
+"$pb" conform --source "$source_spec" --record "$results" --junit "$out/conformance.xml" \
+  --json "$out/conformance.json" --markdown "$out/conformance.md" "${conform_args[@]}"
 worst $?
 exit "$status"
