@@ -14,7 +14,7 @@ import sys
 import click
 
 from . import __version__
-from .errors import EXIT_USAGE, PlaybookError
+from .errors import EXIT_USAGE, FileSystemError, PlaybookError
 from .redact import redact
 
 # command name -> "module:attribute" of a click command
@@ -63,7 +63,28 @@ def main() -> None:
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Entry point: run the CLI and map errors to exit codes."""
+    """Entry point: run the CLI and map errors to exit codes.
+
+    Everything the command prints goes through one sanitiser (generator/text.py):
+    control characters from commit messages, process text or CRM answers are shown
+    as escapes, never sent to the terminal, whether it is a terminal or a pipe.
+    """
+    from .text import SafeStream
+
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = SafeStream(sys.stdout), SafeStream(sys.stderr)
+    try:
+        return _run(argv)
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        sys.stdout, sys.stderr = saved
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         # Without standalone mode click returns ctx.exit(code)'s code instead of raising.
         result = main.main(args=argv, prog_name="playbook", standalone_mode=False)
@@ -81,6 +102,12 @@ def run(argv: list[str] | None = None) -> int:
         # The last line of defence: no message leaves without the one redactor.
         click.echo(redact(exc.message()), err=True)
         return exc.exit_code
+    except BrokenPipeError:  # `playbook history | head`: the reader has gone, nothing to say
+        return 141
+    except OSError as exc:  # disk full, read-only, a mount point, a lost race: one line, exit 2
+        error = FileSystemError.from_os_error(exc)
+        click.echo(redact(error.message()), err=True)
+        return error.exit_code
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130

@@ -7,6 +7,7 @@ beside the module that wraps it, so the message can say which part failed.
 
 from __future__ import annotations
 
+import errno
 import json
 from dataclasses import asdict, dataclass, field
 
@@ -35,13 +36,24 @@ class Problem:
     def github(self) -> str:
         """A GitHub Actions workflow command, so problems annotate the diff."""
         kind = "error" if self.level == "error" else "warning"
-        msg = self.message + (f" ({self.hint})" if self.hint else "")
-        msg = msg.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        return f"::{kind} file={self.file},line={self.line},col={self.column},title={self.code}::{msg}"
+        msg = _github_data(self.message + (f" ({self.hint})" if self.hint else ""))
+        props = ",".join(f"{k}={_github_property(str(v))}" for k, v in
+                         (("file", self.file), ("line", self.line), ("col", self.column), ("title", self.code)))
+        return f"::{kind} {props}::{msg}"
 
     def as_dict(self) -> dict:
         d = asdict(self)
         return {k: d[k] for k in ("file", "line", "column", "code", "level", "message", "hint")}
+
+
+def _github_data(text: str) -> str:
+    """A workflow command's message, escaped as GitHub's runner unescapes it (% first)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _github_property(text: str) -> str:
+    """A workflow command's property value: also `:` and `,`, which end a value."""
+    return _github_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def format_problems(problems: list[Problem], fmt: str = "text") -> str:
@@ -86,3 +98,43 @@ class ExternalToolError(PlaybookError):
     """An external tool (git, dot, mkdocs, a database, a CRM API) failed."""
 
     exit_code = EXIT_USAGE
+
+
+class FileSystemError(PlaybookError):
+    """The operating system refused a file operation: disk full, read-only, busy, gone.
+
+    Raised at the CLI boundary from any OSError, so every command says what
+    happened in one line instead of a traceback, whatever call failed.
+    """
+
+    exit_code = EXIT_USAGE
+
+    HINTS = {
+        errno.ENOSPC: "the disk is full: free some space and run again",
+        errno.EDQUOT: "the disk quota is used up: free some space and run again",
+        errno.EROFS: "the file system is read-only: write somewhere else (e.g. --site/--out)",
+        errno.EACCES: "permission denied: write somewhere you may, or fix the folder's permissions",
+        errno.EPERM: "not permitted: write somewhere you may, or fix the folder's permissions",
+        errno.EBUSY: "it is busy or a mount point: a mount point cannot be replaced; write into a folder inside it",
+        errno.EXDEV: "it is on another file system than its staging folder; write into a plain folder",
+        errno.ENOENT: "it is missing (removed while playbook ran?); run again",
+        errno.ENOTEMPTY: "it changed while playbook ran (another build at the same time?); run again",
+        errno.EEXIST: "it appeared while playbook ran (another build at the same time?); run again",
+        errno.ENOTDIR: "a part of the path is a file, not a folder",
+        errno.EISDIR: "it is a folder, not a file",
+        errno.ENAMETOOLONG: "the path is too long",
+        errno.EMFILE: "too many open files: raise the limit (ulimit -n) and run again",
+    }
+
+    def __init__(self, message: str, errno_: int | None = None):
+        super().__init__(message)
+        self.errno = errno_
+
+    @classmethod
+    def from_os_error(cls, exc: OSError) -> "FileSystemError":
+        paths = [str(p) for p in (exc.filename, exc.filename2) if p not in (None, "")]
+        where = " -> ".join(paths)
+        reason = exc.strerror or type(exc).__name__
+        hint = cls.HINTS.get(exc.errno or -1, "")
+        text = f"cannot {('use ' + where) if where else 'complete the command'}: {reason}"
+        return cls(text + (f" ({hint})" if hint else "") + "; nothing was replaced", exc.errno)

@@ -117,6 +117,9 @@ def _run(report: DriftReport, spec: CrmSpec, client: object, checks: Iterable[tu
             return  # the allowance is spent: every further call would fail too
         except CrmError as exc:
             report.errors.append(f"{name}: {exc}")
+        except (TypeError, KeyError, AttributeError, ValueError, IndexError):
+            # A number where an object belongs, a missing key: say which check, never the answer's values.
+            report.errors.append(f"{name}: the CRM's answer does not have the documented shape")
         else:
             report.checked.append(name)
 

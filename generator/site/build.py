@@ -122,6 +122,10 @@ def build_site(process_dir: Path = Path("process"), site_dir: Path = Path("site"
                options: dict | None = None) -> BuildReport:
     """Build the whole site into site_dir atomically; return counts and timings."""
     report = BuildReport()
+    for dest in (site_dir, docs_dir):
+        if dest is not None and os.path.ismount(dest):
+            raise UsageError(f"{dest}: is a mount point; a build replaces its output folder whole, which a "
+                             f"mount point cannot be: build into a folder inside it instead; nothing was changed")
     dirs = playbook_dirs(Path(process_dir))
     if len(dirs) == 1:
         files, rendered, model = generate(dirs[0], cache_dir, templates_dir, report, contributors, options)
