@@ -367,3 +367,23 @@ def test_buffers_and_parse_cache_match_a_fresh_validate(tmp_path):
         want = sorted((p.file, (p.line - 1, p.column - 1), p.code, p.message) for p in check(copy, copy).problems)
         assert got == want
     assert stages.read_text() == original  # buffers never reach the disk
+
+
+def test_other_yaml_is_left_alone_and_a_new_playbook_is_checked(tmp_path):
+    """mkdocs.yml or a CI file gets no diagnostics; a first file under process/ does."""
+    other = tmp_path / "mkdocs.yml"
+    other.write_text("site_name: x\nstages: 3\n")
+    new = tmp_path / "process" / "new" / "stages.yaml"
+    new.parent.mkdir(parents=True)
+    new.write_text("stages:\n  - id: new\n")
+
+    async def scenario(s):
+        s.open(other)
+        s.open(new)
+        await s.sync(new)
+        assert other.resolve() not in s.diagnostics
+        assert await s.hover(other, 1, 2) is None
+        assert await s.definition(other, 1, 9) == []
+        assert {"S002"} <= set(codes(s.diagnostics[new.resolve()]))  # lanes, roles, steps, ... missing
+
+    run(tmp_path, scenario)

@@ -58,8 +58,10 @@ class PlaybookServer(LanguageServer):
 
     def publish(self, path: Path, edit_line: int | None = None) -> None:
         """Check the folder of `path` and publish every file's diagnostics (empty lists clear old ones)."""
-        by_file = self.ws.analyze(path, edit_line)
         root = self.ws.root_for(path)
+        if root is None:
+            return  # not a process file: nothing to say about it
+        by_file = self.ws.analyze(path, edit_line)
         shown = {f for f, diags in by_file.items() if diags}
         for f in sorted(set(by_file) | self.published.get(root, set())):
             diags = [self.diagnostic(f, d) for d in by_file.get(f, [])]
@@ -117,6 +119,7 @@ def did_close(ls: PlaybookServer, params: t.DidCloseTextDocumentParams) -> None:
 
 @server.feature(t.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 def did_change_watched(ls: PlaybookServer, params: t.DidChangeWatchedFilesParams) -> None:
+    ls.ws.forget_roots()
     for change in params.changes:
         ls.publish(_path(change.uri))
 

@@ -88,17 +88,28 @@ class Workspace:
     def __init__(self) -> None:
         self.buffers: dict[Path, str] = {}
         self.folders: dict[Path, _Folder] = {}
+        self._roots: dict[Path, Path | None] = {}  # folder of a file -> its playbook folder
 
     # ---------------------------------------------------------------- buffers
 
-    def root_for(self, path: Path) -> Path:
-        """The playbook folder of a file: the nearest folder above it whose YAML holds `playbook:`."""
-        path = Path(path).resolve()
-        for d in [path.parent, *path.parent.parents][:8]:
-            for candidate in self._yaml_in(d):
-                if _PLAYBOOK_SECTION.search(self.text(candidate) or ""):
-                    return d
-        return path.parent
+    def root_for(self, path: Path) -> Path | None:
+        """The playbook folder of a file, or None for YAML that is no process file (mkdocs.yml, CI files).
+
+        It is the nearest folder above the file whose YAML holds the `playbook:` section, else
+        (a playbook being started) the folder directly under a `process/` folder.
+        """
+        start = Path(path).resolve().parent
+        if start in self._roots:
+            return self._roots[start]
+        found = None
+        for d in [start, *start.parents][:8]:
+            if any(_PLAYBOOK_SECTION.search(self.text(c) or "") for c in self._yaml_in(d)):
+                found = d
+                break
+        if found is None:
+            found = next((d for d in [start, *start.parents] if d.parent.name == "process"), None)
+        self._roots[start] = found
+        return found
 
     def _yaml_in(self, d: Path) -> list[Path]:
         on_disk = [p for p in d.iterdir() if p.is_file() and p.suffix in YAML_SUFFIXES] if d.is_dir() else []
@@ -117,10 +128,16 @@ class Workspace:
     def set_buffer(self, path: Path, text: str) -> Path:
         path = Path(path).resolve()
         self.buffers[path] = text
+        self._roots.clear()  # the edit may add or remove a `playbook:` section
         return path
 
     def close_buffer(self, path: Path) -> None:
         self.buffers.pop(Path(path).resolve(), None)
+        self._roots.clear()
+
+    def forget_roots(self) -> None:
+        """Files appeared or went on disk: find playbook folders afresh."""
+        self._roots.clear()
 
     # ------------------------------------------------------------ diagnostics
 
@@ -132,6 +149,8 @@ class Workspace:
         """
         path = Path(path).resolve()
         root = self.root_for(path)
+        if root is None:
+            return {}
         folder = self.folders.setdefault(root, _Folder(root))
         overlay = {p: t for p, t in self.buffers.items() if root in p.parents}
         try:
@@ -207,6 +226,8 @@ class Workspace:
     def _folder(self, path: Path) -> tuple[_Folder, str] | None:
         path = Path(path).resolve()
         root = self.root_for(path)
+        if root is None:
+            return None
         folder = self.folders.get(root)
         if folder is None:
             self.analyze(path)
@@ -290,6 +311,8 @@ class Workspace:
 
     def hover(self, path: Path, pos: Pos) -> tuple[str, Range] | None:
         """Markdown for the key or id under the cursor."""
+        if self.root_for(path) is None:
+            return None
         hit = self.occurrence_at(path, pos)
         text = self.text(path) or ""
         ctx = context_at(text, *pos)
