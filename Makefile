@@ -32,7 +32,7 @@ serve: $(STAMP)
 # Regenerate every golden file; review the diff before committing.
 golden: $(STAMP)
 	scripts/system-deps.sh test
-	PLAYBOOK_UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q -k golden
+	PLAYBOOK_UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q -k "golden or readme"
 
 bench: $(STAMP)
 	scripts/system-deps.sh test

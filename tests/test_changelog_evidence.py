@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
+from golden_files import check_file
 
 from test_history import ANA, BEN, GOLDEN, PB, business_changes, cli, repo  # noqa: F401  (fixture)
 
@@ -48,9 +48,7 @@ def test_changelog_golden(repo, monkeypatch, capsys, fmt):
     code, out, err = cli(repo, monkeypatch, capsys, "history", "--since", "start", "--format", fmt, "--process", PB)
     assert code == 0, err
     golden = GOLDEN / f"changelog.{ {'text': 'txt', 'markdown': 'md'}[fmt] }"
-    if os.environ.get("PLAYBOOK_UPDATE_GOLDEN"):
-        golden.write_text(out)
-    assert out == golden.read_text()
+    check_file(golden, out)
 
 
 def test_changelog_json_keeps_old_and_new_whole(repo, monkeypatch, capsys):

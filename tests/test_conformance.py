@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 import sqlglot
+
+from golden_files import check_file, check_tree
 
 from generator.cli import run as cli_run
 from generator.conformance.checks import build_checks
@@ -24,7 +25,6 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "conformance" / "playbook"
 DEFAULT = ROOT / "process" / "lead-management"
 GOLDEN = ROOT / "tests" / "golden" / "conformance"
-UPDATE = os.environ.get("PLAYBOOK_UPDATE_GOLDEN") == "1"
 
 KINDS = ("required-fields.", "allowed-values.", "closure-reason-present", "reason-note-present.",
          "transition-allowed", "sla.", "sla-escalated.", "duplicates.", "attribution-present",
@@ -223,16 +223,14 @@ def test_demo_data_command(tmp_path, capsys):
 
 def test_golden_sql_per_dialect(model):
     checks = build_checks(model)
-    GOLDEN.mkdir(parents=True, exist_ok=True)
     for dialect in EXPORT_DIALECTS:
         comp = compile_checks(model, checks, dialect, as_of=1769860800)
         text = "".join(f"-- {q.table}: {', '.join(q.check_ids)}\n{q.sql};\n\n" for q in comp.queries)
         for q in comp.queries:
             sqlglot.parse_one(q.sql, read=dialect)  # each dialect reads back what it wrote
-        path = GOLDEN / f"{dialect}.sql"
-        if UPDATE or not path.exists():
-            path.write_text(text)
-        assert text == path.read_text(), f"{path} differs; regenerate with PLAYBOOK_UPDATE_GOLDEN=1"
+        check_file(GOLDEN / f"{dialect}.sql", text)
+    # One golden per dialect, no more: a dialect dropped from the exports must drop its golden too.
+    assert sorted(p.name for p in GOLDEN.glob("*.sql")) == sorted(f"{d}.sql" for d in EXPORT_DIALECTS)
 
 
 def test_one_fused_query_per_table(model):
@@ -312,10 +310,4 @@ def test_golden_site_pages(model):
     from generator.conformance.pages import contribute
 
     contrib = contribute(model, FIXTURE)
-    folder = GOLDEN / "pages"
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in sorted(contrib.pages.items()):
-        path = folder / name
-        if UPDATE or not path.exists():
-            path.write_text(text)
-        assert text == path.read_text(), f"{path} differs; regenerate with PLAYBOOK_UPDATE_GOLDEN=1"
+    check_tree(GOLDEN / "pages", dict(contrib.pages))

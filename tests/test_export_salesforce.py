@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
+from golden_files import check_tree
 
 from generator.cli import run
 from generator.export import salesforce
@@ -18,7 +18,6 @@ HERE = Path(__file__).parent
 FIXTURE = HERE / "fixtures" / "export" / "clinic"
 GOLDEN = HERE / "golden" / "export"
 NS = "{http://soap.sforce.com/2006/04/metadata}"
-UPDATE = os.environ.get("PLAYBOOK_UPDATE_GOLDEN") == "1"
 
 # Element names each metadata type may contain, anywhere below its root, as
 # documented in the Metadata API Developer Guide for the type and its
@@ -100,18 +99,8 @@ def _tag(el: ET.Element) -> str:
 
 
 def compare_golden(files: dict[str, bytes], golden: Path) -> None:
-    """Compare rendered files with a golden folder, or rewrite it when asked."""
-    if UPDATE:
-        import shutil
-
-        shutil.rmtree(golden, ignore_errors=True)
-        for rel, data in files.items():
-            (golden / rel).parent.mkdir(parents=True, exist_ok=True)
-            (golden / rel).write_bytes(data)
-    on_disk = {str(p.relative_to(golden)): p.read_bytes() for p in sorted(golden.rglob("*")) if p.is_file()}
-    assert sorted(on_disk) == sorted(files), "file list differs; run `make golden` and review the diff"
-    for rel, data in files.items():
-        assert data == on_disk[rel], f"{rel} differs from its golden file; run `make golden` and review"
+    """Compare rendered files with a golden folder, or rewrite it under `make golden`."""
+    check_tree(golden, files)
 
 
 def test_salesforce_export_matches_golden(files):

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from golden_files import check_file
 
 from generator.cli import run
 
@@ -130,10 +131,7 @@ def test_diff_golden(repo, monkeypatch, capsys, fmt):
                        "new": {"amount": 2, "unit": "hours", "business": True},
                        "section": "slas", "text": "SLA first-call: 4 business hours -> 2 business hours"}
     golden = GOLDEN / f"diff.{ {'text': 'txt', 'json': 'json', 'markdown': 'md'}[fmt] }"
-    if os.environ.get("PLAYBOOK_UPDATE_GOLDEN"):
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(out)
-    assert out == golden.read_text()
+    check_file(golden, out)
 
 
 def test_rename_and_split_show_no_change(repo, monkeypatch, capsys):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from golden_files import check_file
 
 from generator.cli import run
 from generator.errors import UsageError
@@ -156,9 +156,7 @@ def test_owners_golden(repo, monkeypatch, capsys):
     code, out, _ = cli(repo, monkeypatch, capsys, "owners", "--out", "-", "--process", PB)
     assert code == 0
     golden = GOLDEN / "CODEOWNERS"
-    if os.environ.get("PLAYBOOK_UPDATE_GOLDEN"):
-        golden.write_text(out)
-    assert out == golden.read_text()
+    check_file(golden, out)
     assert "/process/clinic/routing\\ and\\ slas.yaml @cy-score @ana-ops @ben-lead\n" in out
     code, out, _ = cli(repo, monkeypatch, capsys, "owners", "--process", PB)
     assert code == 0 and (repo.root / ".github" / "CODEOWNERS").read_text().startswith("# Generated")

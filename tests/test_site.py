@@ -8,7 +8,6 @@ playbook in tests/fixtures/site/clinic carries hostile text (raw HTML,
 from __future__ import annotations
 
 import html
-import os
 import posixpath
 import shutil
 import subprocess
@@ -18,6 +17,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from golden_files import check_tree
 
 from generator.errors import PlaybookError, ProcessErrors
 from generator.site import diagrams, graphviz
@@ -30,7 +30,6 @@ from generator.validate import check, load_playbook
 HERE = Path(__file__).parent
 FIXTURE = HERE / "fixtures" / "site" / "clinic"
 GOLDEN = HERE / "golden" / "site"
-UPDATE = os.environ.get("PLAYBOOK_UPDATE_GOLDEN") == "1"
 
 HOSTILE = [
     "<script>alert('x')</script>",
@@ -67,16 +66,7 @@ def built(tmp_path_factory):
 
 
 def _compare_tree(actual: dict[str, str], golden_dir: Path) -> None:
-    if UPDATE:
-        shutil.rmtree(golden_dir, ignore_errors=True)
-        for rel, text in actual.items():
-            (golden_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-            (golden_dir / rel).write_text(text, encoding="utf-8")
-    expected = {p.relative_to(golden_dir).as_posix(): p.read_text("utf-8")
-                for p in golden_dir.rglob("*") if p.is_file()}
-    assert sorted(actual) == sorted(expected), "set of files differs (PLAYBOOK_UPDATE_GOLDEN=1 to regenerate)"
-    for rel in sorted(actual):
-        assert actual[rel] == expected[rel], f"{rel} differs from its golden (PLAYBOOK_UPDATE_GOLDEN=1 to regenerate)"
+    check_tree(golden_dir, actual)
 
 
 def test_pages_match_golden(model):
