@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 from pathlib import Path
 
 from lsprotocol import types as t
@@ -168,4 +169,7 @@ def serve() -> None:
     """Run the server on stdin/stdout until the client says exit."""
     # stdout carries the protocol: logging goes to stderr, quietly.
     logging.basicConfig(level=logging.WARNING)
-    server.start_io()
+    # The protocol is bytes framed by Content-Length, not text for a terminal: it goes to the
+    # process's own stdout, past the CLI's terminal sanitiser (which would change byte counts).
+    # JSON escapes every control character, so none reaches the stream raw.
+    server.start_io(sys.__stdin__.buffer, sys.__stdout__.buffer)
