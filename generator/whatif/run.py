@@ -336,6 +336,99 @@ def _sla_change(base: Playbook, head: Playbook, sla_id: str) -> str | None:
 # ------------------------------------------------------------------ the run
 
 
+@dataclass
+class _Counts:
+    """(checked, violations) by run id, read per version: a BASE check that is the same as HEAD's
+    was run once, under HEAD's id."""
+
+    plan: Plan
+    by_id: dict[str, tuple[int, int]] = field(default_factory=dict)
+    ids: dict[str, list[str]] = field(default_factory=dict)
+    complete: bool = True
+
+    def add(self, res) -> None:
+        self.complete &= res.complete
+        self.by_id.update({k: (c.checked, c.violations) for k, c in res.counts().items() if c.status != NOT_CHECKABLE})
+
+    def base(self, cid: str) -> tuple[int, int] | None:
+        if not any(c.id == cid for c in self.plan.base):
+            return None
+        return self.by_id.get(cid if cid in self.plan.same else BASE_PREFIX + cid)
+
+    def head(self, cid: str) -> tuple[int, int] | None:
+        return self.by_id.get(cid) if any(c.id == cid for c in self.plan.head) else None
+
+
+def _run_checks(base: Revision, head: Revision, source: Source, plan: Plan, deltas, as_of: int,
+                with_ids: bool, progress) -> _Counts:
+    """HEAD's checks, BASE's changed ones and the requirement deltas in one fused run; BASE checks
+    that read the data differently in a run of their own."""
+    union = union_model(base.model, head.model)
+    synthetic = [s for b, h in deltas for s in _synthetic(b, h)]
+    head_checks = [c for c in plan.head if ("head", c.id) not in plan.missing]
+    fused = head_checks + [_renamed(c) for c in plan.fused_base] + synthetic
+    counts = _Counts(plan)
+    if fused:
+        counts.add(run_checks(union, source, as_of=as_of, checks=fused, progress=progress))
+    if plan.alone_base:
+        counts.add(run_checks(base.model, source, as_of=as_of, checks=[_renamed(c) for c in plan.alone_base],
+                              progress=progress))
+    if with_ids and synthetic:
+        res = run_checks(union, source, as_of=as_of, checks=synthetic, with_ids=True)
+        counts.ids = {r.id: r.ids or [] for r in res.rules if r.ids is not None}
+    return counts
+
+
+def _rule_deltas(plan: Plan, counts: _Counts, out: WhatIf) -> None:
+    ids_b, ids_h = {c.id for c in plan.base}, {c.id for c in plan.head}
+    for cid in sorted(ids_b | ids_h):
+        b, h = counts.base(cid), counts.head(cid)
+        if cid in ids_b and cid in ids_h:
+            status = "same" if cid in plan.same else "changed"
+        else:
+            status = "added" if cid in ids_h else "removed"
+        out.rules.append(RuleDelta(cid, status, b[1] if b else None, h[1] if h else None,
+                                   b[0] if b else None, h[0] if h else None))
+    for (side, cid), why in sorted(plan.missing.items()):
+        out.not_answerable.append(NotAnswerable(f"{cid} under {'BASE' if side == 'base' else 'HEAD'}", why))
+
+
+def _requirement_deltas(plan: Plan, deltas, counts: _Counts, with_ids: bool, out: WhatIf) -> None:
+    for b, h in deltas:
+        cid = (h or b).id
+        nv, np_ = counts.by_id.get(NEW_V + cid, (0, 0)), counts.by_id.get(NEW_P + cid, (0, 0))
+        kind, _, subject = cid.partition(".")
+        bc, hc = counts.base(cid) or (0, 0), counts.head(cid) or (0, 0)
+        out.requirements.append(RequirementDelta(
+            rule=cid, kind=kind, subject=subject, table=(h or b).table, checked=nv[0], newly_violating=nv[1],
+            newly_passing=np_[1], base_violations=bc[1], head_violations=hc[1],
+            ids_newly_violating=counts.ids.get(NEW_V + cid) if with_ids else None,
+            ids_newly_passing=counts.ids.get(NEW_P + cid) if with_ids else None))
+    changed = [c.id for c in plan.base if c.id.startswith(("required-fields.", "allowed-values."))
+               and c.id not in plan.same]
+    if not plan.fusable and changed:
+        out.not_answerable.append(NotAnswerable(
+            "newly violating / newly passing", "the two versions read the data differently (a semantic column, "
+            "stage value, event or matching rule changed), so per-lead deltas are not compared; the rule "
+            "counts below still are"))
+
+
+def _sla_deltas(base: Playbook, head: Playbook, counts: _Counts, out: WhatIf) -> None:
+    for sid in dict.fromkeys([s.id for s in base.slas] + [s.id for s in head.slas]):
+        change = _sla_change(base, head, sid)
+        if not change:
+            continue
+        cid = f"sla.{sid}"
+        b, h = counts.base(cid), counts.head(cid)
+        out.slas.append(SlaDelta(sid, change, b[1] if b else None, h[1] if h else None,
+                                 b[0] if b else None, h[0] if h else None))
+        for side, model, got in (("BASE", base, b), ("HEAD", head, h)):
+            if got is None and any(s.id == sid for s in model.slas):
+                why = next((u.reason for u in ir.not_checkable(model) if u.id == cid), None)
+                if why:
+                    out.not_answerable.append(NotAnswerable(f"{cid} under {side}", why))
+
+
 def run_whatif(base: Revision, head: Revision, source: Source, *, as_of: int, with_ids: bool = False,
                generated_at: int | None = None, progress=None) -> WhatIf:
     """Every difference between BASE and HEAD the data can show, as counts."""
@@ -350,86 +443,13 @@ def run_whatif(base: Revision, head: Revision, source: Source, *, as_of: int, wi
         generated_at=iso(generated_at if generated_at is not None else int(datetime.now(timezone.utc).timestamp())),
         complete=True,
     )
-    # 1. One fused run: HEAD's checks, BASE's changed ones and the requirement deltas.
-    union = union_model(base.model, head.model)
     deltas = _delta_checks(plan)
-    synthetic = [s for b, h in deltas for s in _synthetic(b, h)]
-    head_checks = [c for c in plan.head if ("head", c.id) not in plan.missing]
-    fused = head_checks + [_renamed(c) for c in plan.fused_base] + synthetic
-    counts: dict[str, tuple[int, int]] = {}
-    complete = True
-    if fused:
-        res = run_checks(union, source, as_of=as_of, checks=fused, progress=progress)
-        complete &= res.complete
-        counts.update({k: (c.checked, c.violations) for k, c in res.counts().items() if c.status != NOT_CHECKABLE})
-    if plan.alone_base:
-        res = run_checks(base.model, source, as_of=as_of, checks=[_renamed(c) for c in plan.alone_base],
-                         progress=progress)
-        complete &= res.complete
-        counts.update({k: (c.checked, c.violations) for k, c in res.counts().items() if c.status != NOT_CHECKABLE})
-    ids: dict[str, list[str]] = {}
-    if with_ids and synthetic:
-        res = run_checks(union, source, as_of=as_of, checks=synthetic, with_ids=True)
-        ids = {r.id: r.ids or [] for r in res.rules if r.ids is not None}
-    # 2. Queues and score bands under each version, one GROUP BY over the leads.
+    counts = _run_checks(base, head, source, plan, deltas, as_of, with_ids, progress)
+    # Queues and score bands under each version, one GROUP BY over the leads.
     items, asks = _assignments(base.model, head.model, have, out)
     _matrices(base.model, head.model, source, items, asks, with_ids, out)
-    out.complete = complete and bool(getattr(source, "complete", True))
-
-    def base_count(cid: str) -> tuple[int, int] | None:
-        if cid in plan.same:
-            return counts.get(cid)
-        return counts.get(BASE_PREFIX + cid)
-
-    # 3. Every rule side by side.
-    ids_b = {c.id for c in plan.base}
-    ids_h = {c.id for c in plan.head}
-    for cid in sorted(ids_b | ids_h):
-        b = base_count(cid) if cid in ids_b else None
-        h = counts.get(cid) if cid in ids_h else None
-        if cid in ids_b and cid in ids_h:
-            status = "same" if cid in plan.same else "changed"
-        else:
-            status = "added" if cid in ids_h else "removed"
-        out.rules.append(RuleDelta(cid, status, b[1] if b else None, h[1] if h else None,
-                                   b[0] if b else None, h[0] if h else None))
-    for (side, cid), why in sorted(plan.missing.items()):
-        label = "BASE" if side == "base" else "HEAD"
-        out.not_answerable.append(NotAnswerable(f"{cid} under {label}", why))
-    # 4. Requirement deltas.
-    for b, h in deltas:
-        cid = (h or b).id
-        nv, np_ = counts.get(NEW_V + cid, (0, 0)), counts.get(NEW_P + cid, (0, 0))
-        kind, _, subject = cid.partition(".")
-        bc = (base_count(cid) if b else None) or (0, 0)
-        hc = (counts.get(cid) if h else None) or (0, 0)
-        out.requirements.append(RequirementDelta(
-            rule=cid, kind=kind, subject=subject, table=(h or b).table, checked=nv[0], newly_violating=nv[1],
-            newly_passing=np_[1], base_violations=bc[1], head_violations=hc[1],
-            ids_newly_violating=ids.get(NEW_V + cid) if with_ids else None,
-            ids_newly_passing=ids.get(NEW_P + cid) if with_ids else None))
-    if not plan.fusable:
-        changed = [c.id for c in plan.base if c.id.startswith(("required-fields.", "allowed-values."))
-                   and c.id not in plan.same]
-        if changed:
-            out.not_answerable.append(NotAnswerable(
-                "newly violating / newly passing", "the two versions read the data differently (a semantic column, "
-                "stage value, event or matching rule changed), so per-lead deltas are not compared; the rule "
-                "counts below still are"))
-    # 5. SLAs whose definition or calendar changed.
-    sla_ids = list(dict.fromkeys([s.id for s in base.model.slas] + [s.id for s in head.model.slas]))
-    for sid in sla_ids:
-        change = _sla_change(base.model, head.model, sid)
-        if not change:
-            continue
-        cid = f"sla.{sid}"
-        b = base_count(cid) if cid in ids_b else None
-        h = counts.get(cid) if cid in ids_h else None
-        out.slas.append(SlaDelta(sid, change, b[1] if b else None, h[1] if h else None,
-                                 b[0] if b else None, h[0] if h else None))
-        for side, model, ids_side in (("BASE", base.model, ids_b), ("HEAD", head.model, ids_h)):
-            if cid not in ids_side and any(s.id == sid for s in model.slas):
-                why = next((u.reason for u in ir.not_checkable(model) if u.id == cid), None)
-                if why:
-                    out.not_answerable.append(NotAnswerable(f"{cid} under {side}", why))
+    out.complete = counts.complete and bool(getattr(source, "complete", True))
+    _rule_deltas(plan, counts, out)
+    _requirement_deltas(plan, deltas, counts, with_ids, out)
+    _sla_deltas(base.model, head.model, counts, out)
     return out
