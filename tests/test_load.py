@@ -186,14 +186,59 @@ def test_console_script_prints_no_traceback(pb):
     assert not marker.exists()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def _run_unprivileged(args: list[str]) -> tuple[int, str]:
+    """Run the CLI in a forked child that has dropped root, so file permissions apply.
+
+    Root reads any file, and CI runs as root. The parent has already imported
+    everything the command needs (it ran it once), so the child reads nothing
+    but the playbook after giving up its uid.
+    """
+    import io
+    import json as _json
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        os.close(read_end)
+        code = 99
+        try:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            err = io.StringIO()
+            sys.stderr = sys.stdout = err
+            code = run(args)
+            payload = _json.dumps([code, err.getvalue()])
+        except BaseException as exc:  # noqa: BLE001 - report anything to the parent
+            payload = _json.dumps([code, f"child failed: {type(exc).__name__}: {exc}"])
+        os.write(write_end, payload.encode())
+        os._exit(0)
+    os.close(write_end)
+    chunks = []
+    while chunk := os.read(read_end, 65536):
+        chunks.append(chunk)
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    code, text = _json.loads(b"".join(chunks))
+    return code, text
+
+
 def test_unreadable_file_is_a_usage_error(pb, capsys):
+    assert run(["validate", "pb"]) in (0, 1)  # imports everything the command needs
+    capsys.readouterr()
     bad = pb / "secret.yaml"
     bad.write_text("lanes: []\n")
     bad.chmod(0)
-    rc = run(["validate", "pb"])
-    out, err = capsys.readouterr()
-    assert rc == 2 and "cannot read" in err and "Traceback" not in err
+    if os.geteuid() == 0:
+        for d in (pb, *pb.parents):  # the unprivileged child must reach the folder
+            d.chmod(d.stat().st_mode | 0o111) if d != Path("/") else None
+        rc, err = _run_unprivileged(["validate", str(pb)])
+    else:
+        rc = run(["validate", "pb"])
+        err = capsys.readouterr().err
+    assert rc == 2, err
+    assert "secret.yaml: cannot read: Permission denied" in err
+    assert "Traceback" not in err
 
 
 def test_missing_folder_is_a_usage_error(tmp_path, monkeypatch, capsys):
