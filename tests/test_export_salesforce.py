@@ -269,7 +269,7 @@ def test_failed_write_leaves_the_previous_export_untouched(tmp_path, monkeypatch
         return real(self, data)
 
     monkeypatch.setattr(Path, "write_bytes", flaky)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="disk full"):
         write_tree(out, {"sfdx-project.json": b"new", "a/b.xml": b"<new/>"}, "sfdx-project.json")
     monkeypatch.undo()
     assert (out / "sfdx-project.json").read_bytes() == b"old"

@@ -327,7 +327,7 @@ def test_playbook_dirs(tmp_path):
     (tmp_path / "empty").mkdir()
     assert playbook_dirs(tmp_path) == [tmp_path / "one", tmp_path / "two"]
     assert playbook_dirs(tmp_path / "one") == [tmp_path / "one"]
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match="empty: no playbook found"):
         playbook_dirs(tmp_path / "empty")
 
 

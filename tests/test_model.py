@@ -25,7 +25,7 @@ def test_duration_parses_text(text, amount, unit, business, shown):
 
 @pytest.mark.parametrize("text", ["four hours", "4 fortnights", "-1 hours", "4"])
 def test_duration_rejects_nonsense(text):
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="expected a duration like '4 business hours'"):
         Duration.model_validate(text)
 
 
@@ -36,19 +36,19 @@ def test_business_days_use_the_business_day_length():
 
 def test_dates_accept_iso_text_only():
     assert Holiday.model_validate({"date": "2026-12-24", "name": "Closure"}).date == date(2026, 12, 24)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="expected a date as YYYY-MM-DD, got '24/12/2026'"):
         Holiday.model_validate({"date": "24/12/2026", "name": "Closure"})
 
 
 @pytest.mark.parametrize("bad", ["Call Team", "call--team", "-call", "call_", "1call"])
 def test_ids_are_slugs(bad):
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match=r"(?s)\bid\n.*String should match pattern"):
         Lane.model_validate({"id": bad, "name": "x"})
 
 
 def test_strict_types_do_not_coerce():
     # "yes" must not become True: YAML 1.2 keeps it text, and the model refuses it.
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match=r"(?s)terminal\n.*Input should be a valid boolean"):
         Stage.model_validate({"id": "new", "name": "New", "entry_event": "created", "terminal": "yes"})
 
 

@@ -181,8 +181,9 @@ def test_failed_build_leaves_previous_site_untouched(built, tmp_path):
     shutil.copytree(FIXTURE, broken)
     (broken / "steps.yaml").write_text(
         (broken / "steps.yaml").read_text().replace("owner: scheduler", "owner: nobody"))
-    with pytest.raises(ProcessErrors):
+    with pytest.raises(ProcessErrors) as bad_process:
         build_site(broken, site, cache_dir=None, contributors=())
+    assert any("nobody" in p.text() for p in bad_process.value.problems), bad_process.value.problems
 
     bad_config = tmp_path / "mkdocs.yml"
     bad_config.write_text("site_name: x\ntheme:\n  name: no-such-theme\n")
