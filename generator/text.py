@@ -100,7 +100,8 @@ class SafeStream:
     """A text stream that writes through `terminal_safe`: the output layer every command prints to.
 
     Colour passes only when the stream is a terminal (piped output is plain text).
-    It exposes no `buffer`, so nothing can write around it.
+    Text written to it is sanitised; its `buffer` stays the raw binary stream, for
+    protocols such as the language server's, which are not text for a reader.
     """
 
     def __init__(self, raw):
@@ -133,6 +134,5 @@ class SafeStream:
         return getattr(self.raw, "errors", None)
 
     def __getattr__(self, name: str):
-        if name == "buffer":
-            raise AttributeError(name)
+        # `buffer` included: binary protocols (the language server's JSON-RPC) write there, not text.
         return getattr(self.raw, name)
