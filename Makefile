@@ -16,10 +16,17 @@ site: $(STAMP)
 	scripts/system-deps.sh site
 	$(BIN)/playbook build
 
+# axe-core for the browser tests, from the committed lock file (project-local, never global).
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --silent
+	touch $(AXE)
+
 test: $(STAMP)
 	scripts/system-deps.sh test
 	scripts/node-deps.sh
 	scripts/dbt-venv.sh
+	$(MAKE) $(AXE)
 	$(BIN)/python -m pytest
 
 validate: $(STAMP)
@@ -32,6 +39,7 @@ serve: $(STAMP)
 # Regenerate every golden file; review the diff before committing.
 golden: $(STAMP)
 	scripts/system-deps.sh test
+	$(MAKE) $(AXE)
 	PLAYBOOK_UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q -k "golden or readme"
 
 bench: $(STAMP)
