@@ -49,25 +49,40 @@ def dot_version(dot: str = "dot") -> str:
     return _version_cache[dot]
 
 
+# A diagram may end with this line and edge statements after it: those edges are
+# added once dot has placed every node, and routed around the boxes by
+# `neato -n2` (which keeps the positions), so they cannot change the layout.
+AFTER_LAYOUT = "// after layout\n"
+
+
+def _run(cmd: list[str], source: str) -> str:
+    try:
+        proc = subprocess.run(cmd, input=source.encode("utf-8"), capture_output=True, timeout=DOT_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GraphvizError(f"graphviz `{cmd[0]}` could not run: {exc}") from exc
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip()
+        raise GraphvizError(f"graphviz `{Path(cmd[0]).name}` failed (exit {proc.returncode}): {err}")
+    return proc.stdout.decode("utf-8")
+
+
 def render_svg(source: str, cache_dir: Path | None = None, dot: str = "dot") -> str:
     """Render DOT to SVG text ready to inline in a page; cached by content hash."""
     key = hashlib.sha256((dot_version(dot) + "\0" + source).encode("utf-8")).hexdigest()
     cached = Path(cache_dir) / f"{key}.svg" if cache_dir is not None else None
     if cached is not None and cached.is_file():
         return cached.read_text(encoding="utf-8")
-    try:
-        proc = subprocess.run(
-            [shutil.which(dot) or dot, "-Tsvg"],
-            input=source.encode("utf-8"),
-            capture_output=True,
-            timeout=DOT_TIMEOUT,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise GraphvizError(f"graphviz `{dot}` could not run: {exc}") from exc
-    if proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace").strip()
-        raise GraphvizError(f"graphviz `{dot}` failed (exit {proc.returncode}): {err}")
-    svg = clean_svg(proc.stdout.decode("utf-8"))
+    exe = shutil.which(dot) or dot
+    if AFTER_LAYOUT in source:
+        layout, later = source.split(AFTER_LAYOUT, 1)
+        placed = _run([exe, "-Tdot"], layout).rstrip()
+        if not placed.endswith("}"):
+            raise GraphvizError(f"graphviz `{dot}` wrote an unexpected layout")
+        neato = str(Path(exe).with_name("neato")) if Path(exe).is_absolute() else "neato"
+        out = _run([neato, "-n2", "-Tsvg"], placed[:-1] + later + "}\n")
+    else:
+        out = _run([exe, "-Tsvg"], source)
+    svg = clean_svg(out)
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
         # Write then rename so a concurrent build never reads half a file.
@@ -93,5 +108,7 @@ def clean_svg(svg: str) -> str:
     svg = _COMMENT.sub("", svg)
     # <title> holds DOT node names (step__x): noise in tooltips and in the search index.
     svg = _TITLE.sub("", svg)
-    svg = _OPEN.sub('<svg role="img"', svg, count=1)
+    # No role="img": that would hide the step links inside from screen readers. The
+    # page's figure around the SVG carries the diagram's accessible name.
+    svg = _OPEN.sub('<svg', svg, count=1)
     return "\n".join(line for line in svg.splitlines() if line.strip()) + "\n"

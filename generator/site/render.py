@@ -175,7 +175,7 @@ class Links:
         raise AttributeError(kind)
 
 
-def front_matter(title: str) -> str:
+def front_matter(title: str, meta: dict[str, Any] | None = None) -> str:
     """YAML front matter giving a page its title, HTML-escaped.
 
     Without it mkdocs takes the title from the H1 and the theme prints it in
@@ -183,7 +183,8 @@ def front_matter(title: str) -> str:
     `</title><script>` would become markup there. The theme prints a meta
     title as is, so the escaped text shows literally in the tab and the nav.
     """
-    return "---\ntitle: " + json.dumps(html_text(title), ensure_ascii=False) + "\n---\n\n"
+    extra = "".join(f"{k}: {json.dumps(v)}\n" for k, v in (meta or {}).items())
+    return "---\ntitle: " + json.dumps(html_text(title), ensure_ascii=False) + "\n" + extra + "---\n\n"
 
 
 def environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
@@ -204,6 +205,9 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
     env.tests["contains"] = lambda seq, item: item in seq
     env.globals.update(Md=Md)
     return env
+
+
+WIDE = {"hide": ["navigation", "toc"]}
 
 
 @dataclass
@@ -249,23 +253,31 @@ def render(model: Playbook, contribution: Contribution | None = None,
 
     index: dict[str, dict[str, Any]] = {}  # entity look-ups shared by every page's Links
 
-    def page(path: str, template: str, title: str | None = None, **ctx: Any) -> None:
+    def page(path: str, template: str, title: str | None = None, meta: dict[str, Any] | None = None,
+             **ctx: Any) -> None:
         links = Links(model, path, index)
         text = env.get_template(template).render(m=model, link=links, page=path, **ctx)
-        pages[path] = (front_matter(title) + text) if title is not None else text
+        pages[path] = (front_matter(title, meta) + text) if title is not None else text
 
     flow = diagrams.Flow.of(model)
 
-    def swim(key: str, from_md: str, highlight: str | None = None) -> str:
-        lanes = None
-        if highlight is not None and len(model.lanes) > diagrams.MAX_LANES_ON_ROLE_PAGE:
-            # A big playbook's role page shows its lane and the lanes it works with.
-            lanes = diagrams.neighbour_lanes(model, highlight, flow)
-        dots[key] = diagrams.swimlane(
-            model, lambda step, anchor: html_href(from_md, f"steps/{step}.md", anchor), highlight, lanes, flow)
-        return DIAGRAM_TOKEN.format(key)
+    def figure(key: str, name: str, kind: str) -> Md:
+        """A diagram's box: its accessible name, focusable so the keyboard can scroll it."""
+        return Md(f'<div class="playbook-diagram {kind}" role="figure" aria-label="{html_text(name)}" '
+                  f'tabindex="0">\n{DIAGRAM_TOKEN.format(key)}\n</div>')
 
-    page("index.md", "index.md.j2", title=model.playbook.title, swimlane=Md(swim("swimlane", "index.md")))
+    phase_list = diagrams.phases(model)
+    phase_figures = []
+    for ph in phase_list:
+        key = f"swimlane-phase-{ph}"
+        dots[key] = diagrams.swimlane(
+            model, lambda step, anchor: html_href("index.md", f"steps/{step}.md", anchor), flow=flow, phase=ph,
+            phase_url=lambda p: f"#phase-{p}")
+        steps_in = [s for s in model.steps if s.phase == ph]
+        phase_figures.append((ph, steps_in, diagrams.legend(model, flow, ph), figure(key, f"Swim lane of the {ph} phase: "
+                                                   + ", ".join(s.name for s in steps_in), "swimlane")))
+    # Diagram pages use the whole width: mkdocs-material hides the sidebars per page.
+    page("index.md", "index.md.j2", title=model.playbook.title, meta=WIDE, phases=phase_figures)
 
     for step in model.steps:
         page(f"steps/{step.id}.md", "step.md.j2", title=step.name, step=step,
@@ -273,14 +285,24 @@ def render(model: Playbook, contribution: Contribution | None = None,
                          or any(o.next_step == step.id for d in s.decisions for o in d.outcomes)])
 
     dots["stages"] = diagrams.stage_graph(model, lambda sid: html_href("stages.md", "stages.md", f"stage-{sid}"))
-    page("stages.md", "stages.md.j2", state_diagram=Md(DIAGRAM_TOKEN.format("stages")),
+    page("stages.md", "stages.md.j2", title="Stages", meta=WIDE,
+         state_diagram=figure("stages", "Stages and the allowed changes between them, with the role making each",
+                              "stages"),
          sections=contribution.stage_sections)
 
     for role in model.roles:
         ctx = _role_context(model, role)
+        key = f"lane-{role.id}"
+        dots[key] = diagrams.lane_focus(
+            model, role.lane, lambda step, anchor, r=role: html_href(f"roles/{r.id}.md", f"steps/{step}.md", anchor),
+            flow)
+        lane = lanes.get(role.lane)
         page(f"roles/{role.id}.md", "role.md.j2", title=role.name,
-             swimlane=Md(swim(f"swimlane-{role.id}", f"roles/{role.id}.md", role.lane)),
-             lane=lanes.get(role.lane), contributed=Md(contribution.role_sections.get(role.id, "")), **ctx)
+             swimlane=figure(key, f"The {lane.name if lane else role.lane} lane: its steps, where work comes "
+                             "from and where it goes", "swimlane lane-focus"),
+             lane=lane, contributed=Md(contribution.role_sections.get(role.id, "")), **ctx)
+        page(f"checklists/{role.id}.md", "checklist.md.j2", title=f"Checklist: {role.name}",
+             meta={"hide": ["navigation", "toc"], "search": {"exclude": True}}, **ctx)
 
     page("data.md", "data.md.j2")
     page("rules.md", "rules.md.j2", sla_sections=contribution.sla_sections)
@@ -296,6 +318,7 @@ def render(model: Playbook, contribution: Contribution | None = None,
         {"Steps": [f"steps/{s.id}.md" for s in model.steps]},
         {"Stages": "stages.md"},
         {"Roles": [f"roles/{r.id}.md" for r in model.roles]},
+        {"Checklists": [f"checklists/{r.id}.md" for r in model.roles]},
         {"Data": "data.md"},
         {"Rules": "rules.md"},
         {"Measurement and upkeep": "measurement.md"},
