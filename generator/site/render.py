@@ -31,22 +31,33 @@ class Md(str):
     """Markdown our own code produced from escaped parts: emitted as is."""
 
 
+def _plain_quotes(text: str) -> str:
+    """Quotes need no entity in Markdown text (markup is impossible without `<`, `&` or
+    brackets, which stay escaped), and the table of contents would show the entity
+    itself: `patient&#x27;s`."""
+    return text.replace("&#x27;", "'").replace("&quot;", '"')
+
+
+def _md_text(value: Any) -> str:
+    return _plain_quotes(md_text(value))
+
+
 def _finalize(value: Any) -> str:
     if isinstance(value, Md):
         return value
     if value is None:
         return ""
-    return md_text(value)
+    return _md_text(value)
 
 
 def md(value: Any) -> Md:
     """Jinja filter: process text escaped for inline Markdown."""
-    return value if isinstance(value, Md) else Md(md_text(value))
+    return value if isinstance(value, Md) else Md(_md_text(value))
 
 
 def block(value: Any) -> Md:
     """Jinja filter: multi-line process text escaped as Markdown paragraphs."""
-    return Md(md_block(value))
+    return Md(_plain_quotes(md_block(value)))
 
 
 def quote(value: Any) -> Md:
@@ -162,7 +173,7 @@ class Links:
         if ent is None:
             return Md(md_text(ident))
         name = text if text is not None else getattr(ent, "name", None) or getattr(ent, "label", None) or ident
-        return Md(f"[{md_text(name)}]({self.target(kind, ident)})")
+        return Md(f"[{_md_text(name)}]({self.target(kind, ident)})")
 
     def many(self, kind: str, idents, sep: str = ", ") -> Md:
         """Links to several entities, or an em dash when there are none."""
