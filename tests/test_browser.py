@@ -1,8 +1,11 @@
 """The built site in a real headless Chromium, served on localhost.
 
-Checks what a reader sees: the swim lane with every lane, step nodes that
-navigate, search that finds a field by its label, and a role page with its
-own lane highlighted. Screenshots land in each test's tmp_path.
+Checks what a reader sees: phase swim lanes with every lane, in order and of
+equal width, that fit a 1440 px window with readable text; step nodes that
+navigate; a role page led by what the role does, with its own lane fitting a
+phone; search that keeps hyphenated terms whole and ranks the playbook above
+the change log; axe-core on every page kind in light and dark, at 1440 and
+390 px. Screenshots of every page kind at both widths land in tmp_path.
 """
 
 from __future__ import annotations
@@ -19,10 +22,14 @@ from generator.validate import load_playbook
 
 pytestmark = pytest.mark.slow
 
-FIXTURE = Path(__file__).parent / "fixtures" / "site" / "clinic"
+HERE = Path(__file__).parent
+FIXTURE = HERE / "fixtures" / "site" / "clinic"
+DEFAULT = HERE.parent / "process" / "lead-management"
+AXE = HERE / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
+WIDTHS = (1440, 390)
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +37,31 @@ def model():
     return load_playbook(FIXTURE)
 
 
+def _serve(site: Path):
+    server = start_server(site, 0)
+    return server, f"http://127.0.0.1:{server.server_port}/"
+
+
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory):
     site = tmp_path_factory.mktemp("browser") / "site"
     build_site(FIXTURE, site, cache_dir=None, contributors=())
-    server = start_server(site, 0)
+    server, url = _serve(site)
     try:
-        yield f"http://127.0.0.1:{server.server_port}/"
+        yield url
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def default_site(tmp_path_factory):
+    """The default playbook with every contributed page (change log, CRM, conformance)."""
+    site = tmp_path_factory.mktemp("browser-default") / "site"
+    build_site(DEFAULT, site, cache_dir=None)
+    server, url = _serve(site)
+    try:
+        yield site, url
     finally:
         server.shutdown()
         server.server_close()
@@ -55,10 +80,7 @@ def browser():
             b.close()
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = context.new_page()
+def _offline(pg) -> list[str]:
     # The site must work offline: any request that is not loopback is refused and recorded.
     outside: list[str] = []
 
@@ -67,6 +89,14 @@ def page(browser):
         route.abort()
 
     pg.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/]).*"), refuse)
+    return outside
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    pg = context.new_page()
+    outside = _offline(pg)
     try:
         yield pg
     finally:
@@ -74,19 +104,70 @@ def page(browser):
     assert outside == [], "the site fetched outside resources"
 
 
-def test_home_shows_swim_lane_with_every_lane(page, base_url, model, tmp_path):
+def page_kinds(site: Path) -> dict[str, str]:
+    """One page of every kind the site has."""
+    first = lambda folder: sorted(p.parent.name for p in (site / folder).glob("*/index.html"))[0]  # noqa: E731
+    kinds = {"home": "", "step": f"steps/{first('steps')}/", "stages": "stages/", "role": f"roles/{first('roles')}/",
+             "checklist": f"checklists/{first('checklists')}/", "data": "data/", "rules": "rules/",
+             "measurement": "measurement/"}
+    for name, rel in (("crm", "crm-configuration/"), ("conformance", "conformance/"),
+                      ("changelog", "history/changelog/"), ("contract", "data-contract/")):
+        if (site / rel / "index.html").is_file():
+            kinds[name] = rel
+    return kinds
+
+
+DIAGRAMS_JS = """() => [...document.querySelectorAll('.playbook-diagram')].map(box => {
+  const svg = box.querySelector('svg');
+  const r = svg.getBoundingClientRect();
+  let smallest = Infinity;
+  for (const t of svg.querySelectorAll('text')) {
+    const ctm = t.getScreenCTM();
+    if (ctm) smallest = Math.min(smallest, parseFloat(t.getAttribute('font-size')) * Math.hypot(ctm.a, ctm.b));
+  }
+  const lanes = [...svg.querySelectorAll('g.lane > polygon')].map(p => {
+    const b = p.getBoundingClientRect(); return {x: Math.round(b.x), w: Math.round(b.width)}; });
+  const names = [...svg.querySelectorAll('g.lane')].map(g => g.id.replace(/^swimlane-/, ''));
+  return {cls: box.className, box: box.clientWidth, width: r.width, smallest, lanes, names,
+          label: box.getAttribute('aria-label'),
+          cut: [...svg.querySelectorAll('text')].filter(t => t.textContent.includes('…')).length};
+})"""
+
+
+def test_home_phase_swim_lanes_fit_1440_with_readable_text(browser, default_site, tmp_path):
+    site, url = default_site
+    lanes = [lane.id for lane in load_playbook(DEFAULT).lanes]
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    pg = ctx.new_page()
+    pg.goto(url)
+    boxes = pg.evaluate(DIAGRAMS_JS)
+    assert len(boxes) >= 3  # one per phase
+    for b in boxes:
+        assert b["label"], "a diagram has no accessible name"
+        assert b["width"] <= b["box"] + 1, b  # no sideways scroll
+        assert b["smallest"] >= 9, b  # CSS px
+        assert b["cut"] == 0
+        # Every lane, in the playbook's order left to right, all of one width (within 30 %:
+        # an answer label beside a box may widen its lane a little).
+        xs = sorted(b["lanes"], key=lambda lane: lane["x"])
+        order = [b["names"][b["lanes"].index(x)] for x in xs]
+        assert [n.rsplit("-", 1)[0] for n in order] == lanes
+        widths = [x["w"] for x in xs]
+        assert max(widths) <= 1.3 * min(widths), widths
+    assert pg.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    pg.screenshot(path=str(tmp_path / "home-default-1440.png"), full_page=True)
+    ctx.close()
+
+
+def test_home_shows_every_lane_and_handoffs(page, base_url, model):
     page.goto(base_url)
-    diagram = page.locator(".playbook-diagram.swimlane svg")
-    diagram.wait_for(state="visible")
+    page.locator(".playbook-diagram.swimlane svg").first.wait_for(state="visible")
+    lane_text = page.evaluate("""() => [...document.querySelectorAll('.playbook-diagram.swimlane svg g.lane')]
+        .map(g => [...g.querySelectorAll(':scope > text')].map(t => t.textContent).join(' '))""")
     for lane in model.lanes:
-        title = page.locator(".playbook-diagram.swimlane svg g.lane > text", has_text=lane.name)
-        assert title.count() == 1, lane.name
-        title.first.scroll_into_view_if_needed()
-        assert title.first.is_visible(), lane.name
+        assert lane.name in lane_text, lane.name
     assert page.locator(".playbook-diagram.swimlane svg g.node.decision").count() >= 1
     assert page.locator(".playbook-diagram.swimlane svg g.edge.handoff").count() >= 1
-    page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
-    assert (tmp_path / "home.png").stat().st_size > 0
 
 
 def test_clicking_a_step_node_opens_its_page(page, base_url, model, tmp_path):
@@ -96,37 +177,146 @@ def test_clicking_a_step_node_opens_its_page(page, base_url, model, tmp_path):
     node.first.click()
     page.wait_for_url(re.compile(rf"/steps/{re.escape(step.id)}/$"))
     assert page.locator("h1").first.inner_text().replace("¶", "").strip() == step.name
-    page.screenshot(path=str(tmp_path / "step.png"), full_page=True)
+
+
+def test_diagram_links_are_reachable_by_keyboard(page, base_url, model):
+    page.goto(base_url)
+    reached = set()
+    for _ in range(120):
+        page.keyboard.press("Tab")
+        href = page.evaluate("() => { const a = document.activeElement; "
+                             "return a && a.closest('svg') ? (a.getAttribute('href') || a.getAttribute('xlink:href')) : null }")
+        if href:
+            reached.add(href)
+    assert any("steps/" in h for h in reached), reached
+
+
+def test_role_page_leads_with_its_steps_and_its_lane_fits_a_phone(browser, base_url, model, tmp_path):
+    role = next(r for r in model.roles if r.id == "sdr")
+    lane = next(lane for lane in model.lanes if lane.id == role.lane)
+    ctx = browser.new_context(viewport={"width": 390, "height": 844})
+    pg = ctx.new_page()
+    pg.goto(f"{base_url}roles/{role.id}/")
+    headings = pg.locator("article h2").all_inner_texts()
+    assert headings[0].replace("¶", "").strip() == "What I do"
+    owned = [s.name for s in model.steps if s.owner == role.id]
+    items = pg.locator("#what-i-do ~ h3").all_inner_texts()
+    assert [re.sub(r"^\d+\.\s*", "", t.replace("¶", "").strip()) for t in items[:len(owned)]] == owned
+    assert "None on this role's steps" not in pg.locator("article").inner_text()
+    box = pg.evaluate(DIAGRAMS_JS)
+    assert len(box) == 1 and "lane-focus" in box[0]["cls"]
+    assert box[0]["width"] <= box[0]["box"] + 1 and box[0]["smallest"] >= 9, box
+    highlighted = pg.locator(".playbook-diagram svg g.lane.lane-highlight")
+    assert highlighted.count() == 1
+    assert lane.name in " ".join(highlighted.locator(":scope > text").all_text_contents())
+    pg.screenshot(path=str(tmp_path / "role-390.png"), full_page=True)
+    ctx.close()
+
+
+def _search(pg, url: str, query: str) -> list[str]:
+    pg.goto(url)
+    pg.locator("label.md-search__icon, .md-search__input").first.click()
+    # Typed key by key: the theme searches on key events.
+    pg.locator("input.md-search__input").press_sequentially(query)
+    pg.locator(".md-search-result__item").first.wait_for(state="visible", timeout=15000)
+    pg.wait_for_timeout(300)
+    return pg.locator(".md-search-result__item > a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
 
 
 def test_search_finds_a_field_by_its_label(page, base_url, model, tmp_path):
     field = next(f for f in model.fields if f.semantic == "specialty")
-    page.goto(base_url)
-    page.locator("label.md-search__icon, .md-search__input").first.click()
-    # Typed key by key: the theme searches on key events.
-    page.locator("input.md-search__input").press_sequentially(field.label)
-    hit = page.locator(".md-search-result__item", has_text=field.label)
-    hit.first.wait_for(state="visible", timeout=15000)
+    hrefs = _search(page, base_url, field.label)
     page.screenshot(path=str(tmp_path / "search.png"))
-    hit.first.locator("a").first.click()
-    page.wait_for_url(re.compile(r"/data/"))
+    assert any("data/" in h for h in hrefs), hrefs
 
 
-def test_role_page_highlights_its_lane(page, base_url, model, tmp_path):
-    role = next(r for r in model.roles if r.id == "sdr")
-    lane = next(lane for lane in model.lanes if lane.id == role.lane)
-    page.goto(f"{base_url}roles/{role.id}/")
-    highlighted = page.locator(".playbook-diagram.swimlane svg g.lane.lane-highlight")
-    assert highlighted.count() == 1
-    highlighted.scroll_into_view_if_needed()
-    assert highlighted.locator("text").first.text_content() == lane.name
-    styles = page.evaluate(
-        """() => [...document.querySelectorAll('.playbook-diagram.swimlane svg g.lane > polygon')]
-                 .map(p => ({cls: p.parentElement.getAttribute('class'),
-                             fill: getComputedStyle(p).fill, width: getComputedStyle(p).strokeWidth}))""")
-    hi = [s for s in styles if "lane-highlight" in s["cls"]]
-    others = [s for s in styles if "lane-highlight" not in s["cls"]]
-    assert len(hi) == 1 and others
-    assert all(o["fill"] != hi[0]["fill"] for o in others)
-    assert all(float(o["width"].rstrip("px")) < float(hi[0]["width"].rstrip("px")) for o in others)
-    page.screenshot(path=str(tmp_path / "role.png"), full_page=True)
+@pytest.mark.parametrize("query", ["no-show", "text message consent", "first call attempt"])
+def test_real_queries_rank_the_playbook_above_the_change_log(browser, default_site, query):
+    # Staff pages are boosted and the change log lowered (front matter `search: boost:`).
+    site, url = default_site
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    pg = ctx.new_page()
+    hrefs = _search(pg, url, query)
+    ctx.close()
+    assert hrefs, query
+    assert not any("history/changelog/" in h for h in hrefs[:3]), (query, hrefs[:5])
+
+
+def _axe(pg) -> list[dict]:
+    pg.add_script_tag(path=str(AXE))
+    return pg.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+            .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                        nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+    }""")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", WIDTHS)
+def test_axe_finds_no_serious_violation_on_any_page_kind(browser, default_site, scheme, width, tmp_path):
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} is missing: `make test` installs axe-core from tests/browser/package-lock.json")
+    site, url = default_site
+    ctx = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
+    pg = ctx.new_page()
+    outside = _offline(pg)
+    found = {}
+    for kind, rel in page_kinds(site).items():
+        pg.goto(url + rel)
+        pg.screenshot(path=str(tmp_path / f"{kind}-{width}-{scheme}.png"), full_page=True)
+        violations = _axe(pg)
+        if violations:
+            found[kind] = violations
+    ctx.close()
+    assert outside == []
+    assert found == {}
+
+
+def test_axe_check_can_fail(browser, base_url):
+    # The same check on a page given an unnamed diagram link must report it.
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    pg = ctx.new_page()
+    pg.goto(base_url)
+    pg.evaluate("""() => { const a = document.createElement('a'); a.href = '#x';
+                   a.innerHTML = '<svg width="10" height="10"></svg>'; document.body.prepend(a); }""")
+    assert any(v["id"] == "link-name" for v in _axe(pg))
+    ctx.close()
+
+
+def test_print_hides_navigation_and_scales_diagrams(browser, default_site, tmp_path):
+    site, url = default_site
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    pg = ctx.new_page()
+    pg.goto(url)
+    pg.emulate_media(media="print")
+    hidden = pg.evaluate("""() => ['.md-header', '.md-sidebar--primary', '.md-footer']
+        .map(s => document.querySelector(s)).filter(Boolean).map(e => getComputedStyle(e).display)""")
+    assert hidden and all(d == "none" for d in hidden)
+    pdf = tmp_path / "home.pdf"
+    pg.pdf(path=str(pdf), format="A4")
+    assert pdf.stat().st_size > 0
+    # Each diagram fits an A4 page's printable width (186 mm at 96 px/in = 703 px).
+    widths = pg.evaluate("() => [...document.querySelectorAll('.playbook-diagram svg')]"
+                         ".map(s => s.getBoundingClientRect().width)")
+    pg.set_viewport_size({"width": 703, "height": 1000})
+    widths = pg.evaluate("() => [...document.querySelectorAll('.playbook-diagram svg')]"
+                         ".map(s => s.getBoundingClientRect().width)")
+    assert widths and max(widths) <= 704, widths
+    ctx.close()
+
+
+def test_role_checklists_print_without_navigation(browser, default_site, tmp_path):
+    site, url = default_site
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    pg = ctx.new_page()
+    for rel in sorted(p.parent.name for p in (site / "checklists").glob("*/index.html")):
+        pg.goto(f"{url}checklists/{rel}/")
+        assert pg.locator("article input[type=checkbox]").count() >= 1 or "owns no step" in pg.content()
+        pg.emulate_media(media="print")
+        assert pg.evaluate("getComputedStyle(document.querySelector('.md-header')).display") == "none"
+        pdf = tmp_path / f"checklist-{rel}.pdf"
+        pg.pdf(path=str(pdf), format="A4")
+        assert pdf.stat().st_size > 0
+        pg.emulate_media(media="screen")
+    ctx.close()

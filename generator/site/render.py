@@ -219,6 +219,10 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
 
 
 WIDE = {"hide": ["navigation", "toc"]}
+# Search ranks what staff look up above the record of how the playbook changed
+# (mkdocs-material's per-page `search: boost:`).
+STAFF = {"search": {"boost": 2}}
+SEARCH_BOOST = {"history/changelog.md": 0.2}
 
 
 @dataclass
@@ -289,14 +293,15 @@ def render(model: Playbook, contribution: Contribution | None = None,
                                                    + ", ".join(s.name for s in steps_in), "swimlane")))
     # Diagram pages use the whole width: mkdocs-material hides the sidebars per page.
     page("index.md", "index.md.j2", title=model.playbook.title, meta=WIDE, phases=phase_figures)
+    boosted = {"search": {"boost": 1.5}}
 
     for step in model.steps:
-        page(f"steps/{step.id}.md", "step.md.j2", title=step.name, step=step,
+        page(f"steps/{step.id}.md", "step.md.j2", title=step.name, meta=STAFF, step=step,
              prev_steps=[s for s in model.steps if step.id in s.next
                          or any(o.next_step == step.id for d in s.decisions for o in d.outcomes)])
 
     dots["stages"] = diagrams.stage_graph(model, lambda sid: html_href("stages.md", "stages.md", f"stage-{sid}"))
-    page("stages.md", "stages.md.j2", title="Stages", meta=WIDE,
+    page("stages.md", "stages.md.j2", title="Stages", meta={**WIDE, **boosted},
          state_diagram=figure("stages", "Stages and the allowed changes between them, with the role making each",
                               "stages"),
          sections=contribution.stage_sections)
@@ -308,18 +313,21 @@ def render(model: Playbook, contribution: Contribution | None = None,
             model, role.lane, lambda step, anchor, r=role: html_href(f"roles/{r.id}.md", f"steps/{step}.md", anchor),
             flow)
         lane = lanes.get(role.lane)
-        page(f"roles/{role.id}.md", "role.md.j2", title=role.name,
+        page(f"roles/{role.id}.md", "role.md.j2", title=role.name, meta=STAFF,
              swimlane=figure(key, f"The {lane.name if lane else role.lane} lane: its steps, where work comes "
                              "from and where it goes", "swimlane lane-focus"),
              lane=lane, contributed=Md(contribution.role_sections.get(role.id, "")), **ctx)
         page(f"checklists/{role.id}.md", "checklist.md.j2", title=f"Checklist: {role.name}",
              meta={"hide": ["navigation", "toc"], "search": {"exclude": True}}, **ctx)
 
-    page("data.md", "data.md.j2")
-    page("rules.md", "rules.md.j2", sla_sections=contribution.sla_sections)
+    page("data.md", "data.md.j2", title="Data", meta=boosted)
+    page("rules.md", "rules.md.j2", title="Rules", meta=boosted, sla_sections=contribution.sla_sections)
     page("measurement.md", "measurement.md.j2")
 
     for path, text in sorted(contribution.pages.items()):
+        boost = SEARCH_BOOST.get(path)
+        if boost is not None and not text.startswith("---\n"):
+            text = "---\n" + f"search: {json.dumps({'boost': boost})}\n---\n\n" + text
         pages[path] = text
 
     nav: list = [
