@@ -115,8 +115,11 @@ class HttpTransport:
             raise ValueError("max_attempts must be at least 1")
         self.base_url = base_url.rstrip("/")
         self._redact = Redactor([token])
-        self._token_digest = hashlib.sha256(token.encode()).hexdigest()
         self.error_cls = error_cls
+        if not token.strip() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in token):
+            # httpx would refuse the header on every attempt; say what is wrong once, before any request.
+            raise self.fail(f"{error_cls.service} access token is empty or holds control characters")
+        self._token_digest = hashlib.sha256(token.encode()).hexdigest()
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.max_wait = max_wait
@@ -273,6 +276,10 @@ class HttpTransport:
                     f"{service} API {method} {_path(url)} answered with more than "
                     f"{self.limits.max_response_bytes} bytes (PLAYBOOK_CRM_MAX_RESPONSE_BYTES); refused"
                 ) from None
+            except (httpx.LocalProtocolError, httpx.UnsupportedProtocol) as exc:
+                # Our own request is malformed: sending it again cannot help.
+                raise self.fail(f"{service} API {method} {_path(url)}: request refused before sending "
+                                f"({type(exc).__name__})") from None
             except httpx.TransportError as exc:
                 if time.monotonic() >= end:
                     raise self._out_of_time(method, url, end) from None
