@@ -42,7 +42,11 @@ def summary(result: WhatIf) -> list[str]:
         np_ = sum(x.newly_passing for x in result.requirements)
         out.append(f"required fields and allowed values: **{nv:,} newly violating**, {np_:,} newly passing")
     for x in result.slas:
-        out.append(f"SLA {code(x.sla)} ({md_text(x.change)}): breaches {_n(x.base_breaches)} → {_n(x.head_breaches)}")
+        if x.base_breaches is None and x.head_breaches is None:
+            out.append(f"SLA {code(x.sla)} ({md_text(x.change)}): not answerable from this data")
+        else:
+            out.append(f"SLA {code(x.sla)} ({md_text(x.change)}): breaches {_n(x.base_breaches)} → "
+                       f"{_n(x.head_breaches)}")
     moved = [x for x in result.rules if x.status != "same" and x.base != x.head]
     added = [x for x in result.rules if x.status == "added"]
     removed = [x for x in result.rules if x.status == "removed"]
@@ -143,7 +147,7 @@ def to_markdown(result: WhatIf, heading: str = "###") -> str:
         lines.append("No rule changes its violation count.")
     same = [x for x in result.rules if x not in differ]
     if same:
-        lines += ["", f"<details><summary>{len(same)} rules with the same count under both</summary>", "",
+        lines += ["", f"<details><summary>{_plural(len(same), 'rule')} with the same count under both</summary>", "",
                   "| rule | violations |", "| --- | ---: |"]
         lines += [f"| {code(x.id)} | {_n(x.head)} |" for x in same]
         lines += ["", "</details>"]

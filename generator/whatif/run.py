@@ -323,7 +323,7 @@ def _sla_change(base: Playbook, head: Playbook, sla_id: str) -> str | None:
         return "removed"
     parts = []
     if str(a.within) != str(b.within):
-        parts.append(f"{a.within} -> {b.within}")
+        parts.append(f"{a.within} → {b.within}")
     if (a.start_event, a.stop_event) != (b.start_event, b.stop_event):
         parts.append("start or stop event")
     if a.applies_to_stages != b.applies_to_stages:
