@@ -59,12 +59,14 @@ PLAYBOOK_OPT = click.option("--playbook", default="process", show_default=True,
 @click.option("--spark-tables", "spark_tables", default=None, help="name=path,... for --source spark.")
 @click.option("--record", "record_dir", type=click.Path(file_okay=False), default=None,
               help="Append this run (rule counts only) to the results history in DIR; see `playbook trend`.")
+@click.option("--fail-on-no-data", is_flag=True, default=False,
+              help="Exit 1 when a checkable rule found 0 rows to check (default: reported as no_data, exit unchanged).")
 @click.pass_context
 def conform(ctx: click.Context, source_spec: str, playbook: str, as_of: str | None, json_out: str | None,
             junit_out: str | None, md_out: str | None, ids: bool, tables_text: str | None,
-            spark_tables: str | None, record_dir: str | None) -> None:
-    """Check CRM data against the playbook. Exit 0: all rules within threshold; 1: a rule fails;
-    2: the source could not be read completely."""
+            spark_tables: str | None, record_dir: str | None, fail_on_no_data: bool) -> None:
+    """Check CRM data against the playbook. Exit 0: all rules within threshold; 1: a rule fails
+    (or, with --fail-on-no-data, a rule had no rows to check); 2: the source could not be read completely."""
     import time
 
     from rich.console import Console
@@ -89,6 +91,7 @@ def conform(ctx: click.Context, source_spec: str, playbook: str, as_of: str | No
             result = run_checks(model, source, as_of=clock, with_ids=ids, progress=progress)
         finally:
             source.close()
+    result.fail_on_no_data = fail_on_no_data
     import sys
 
     # CI logs are not terminals: a fixed wide table, so counts are never cut short.

@@ -88,6 +88,8 @@ class _Ctx:
         self.appts: dict[str, str] = {}  # appointment stage -> alias
         self.dups: dict[str, str] = {}  # matching rule id -> alias
         self.slots: dict[str, tuple[str, exp.Expression]] = {}  # key -> (alias, time expression)
+        # (table kind, match arg, after key) -> (alias, after expression): first event time at/after
+        self.after: dict[tuple, tuple[str, exp.Expression]] = {}
 
     # --- leads-side values
     def lead_field(self, field_id: str) -> str:
@@ -213,6 +215,8 @@ class Compiler:
         src = ir.event_source(self.model, e.event)
         if src is None:
             return exp.Null()
+        if e.after is not None:
+            return self._event_after(e, src, ctx)
         kind, arg = src
         if kind == "field":
             return self.epoch(_col(ctx.lead_field(arg), "x", False))
@@ -224,6 +228,62 @@ class Compiler:
         if key not in ctx.events:
             ctx.events[key] = f"ev{len(ctx.events)}"
         return _col(ctx.events[key], "x", False)
+
+    def _event_after(self, e: ir.EventTime, src, ctx):
+        """First time of the event at or after `e.after` (joined per lead in `_after_ctes`)."""
+        kind, arg = src
+        after = self.expr(e.after, ctx)
+        if kind == "field":
+            t = self.epoch(_col(ctx.lead_field(arg), "x", False))
+            return exp.Case(ifs=[exp.If(this=exp.GTE(this=t, expression=after), true=t.copy())])
+        if kind == "flag":
+            if not arg[1]:
+                return exp.Null()
+            kind, arg = "stage", arg[1]
+        if kind == "stage":
+            arg = self.stage_value(arg)
+        key = (kind, arg, repr(e.after))
+        if key not in ctx.after:
+            ctx.after[key] = (f"af{len(ctx.after)}", after)
+        return _col(ctx.after[key][0], "x", False)
+
+    def _after_ctes(self, sel: exp.Select, ctx: _Ctx, lead_key: str) -> tuple[exp.Select, str]:
+        """CTEs for first event times at/after another time of the same lead; returns the select and
+        the name of the CTE the slots read (`enriched`, or `enriched_after` when there are any)."""
+        if not ctx.after:
+            return sel, "enriched"
+        parts = {"stage": ("stage_history", "to_stage", "changed_at"),
+                 "activity": ("activities", "activity_type", "occurred_at"),
+                 "appointment": ("appointments", "appointment_stage", "appointment_at")}
+        y = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("x"))).from_(
+            exp.alias_(exp.to_table("enriched"), "x", table=True))
+        nulls = []
+        for (kind, arg, _), (alias, after) in ctx.after.items():
+            table, what_sem, at_sem = parts[kind]
+            ref, what, at = self.sem(table, "lead_ref"), self.sem(table, what_sem), self.sem(table, at_sem)
+            if not (ref and what and at):
+                nulls.append(exp.alias_(exp.Null(), alias))
+                continue
+            t_at = self.epoch(_col(at, "t"))
+            if kind == "activity":
+                match = exp.In(this=_col(what, "t"), expressions=[_lit(v) for v in arg]) if arg else exp.true()
+            else:
+                match = exp.EQ(this=_col(what, "t"), expression=_lit(arg))
+            kx = _col(lead_key, "x", False)
+            cte = (exp.select(exp.alias_(kx.copy(), "k"), exp.alias_(exp.Min(this=t_at), alias))
+                   .from_(exp.alias_(exp.to_table("enriched"), "x", table=True))
+                   .join(exp.alias_(self.table(table), "t", table=True),
+                         on=exp.EQ(this=_col(ref, "t"), expression=kx.copy()), join_type="inner")
+                   .where(exp.and_(match, exp.GTE(this=t_at.copy(), expression=after.copy())))
+                   .group_by(kx.copy()))
+            name = f"a_{alias}"
+            sel = sel.with_(name, as_=cte)
+            y = y.select(_col(alias, name, False)).join(
+                exp.alias_(exp.to_table(name), name, table=True),
+                on=exp.EQ(this=_col("k", name, False), expression=kx.copy()), join_type="left")
+        if nulls:
+            y = y.select(*nulls)
+        return sel.with_("enriched_after", as_=y), "enriched_after"
 
     def _x_EventHappened(self, e: ir.EventHappened, ctx):
         src = ir.event_source(self.model, e.event)
@@ -528,8 +588,9 @@ class Compiler:
         if nulls:
             x = x.select(*nulls)
         sel = sel.with_("enriched", as_=x)
+        sel, rows = self._after_ctes(sel, ctx, ctx.lead_field(lead_id.field_id))
         # time slots computed over the enriched rows, then business-hours joins
-        xs = exp.select(exp.Star()).from_(exp.alias_(exp.to_table("enriched"), "x", table=True))
+        xs = exp.select(exp.Star()).from_(exp.alias_(exp.to_table(rows), "x", table=True))
         for alias, e in slot_exprs:
             xs = xs.select(exp.alias_(e, alias))
         sel = sel.with_("slots", as_=xs)

@@ -344,46 +344,43 @@ class DemoGenerator:
         hs, acs, aps = self.sem["stage_history"], self.sem["activities"], self.sem["appointments"]
         # as the SQL sees it: history rows it cannot link to the lead tell nothing about it
         entered = {h.get(hs.get("to_stage")) for h in rows.history} if "lead_ref" in hs else set()
-        times: dict[str, int] = {}
+        occurrences: dict[str, list[int]] = {}
         happened: set[str] = set()
 
-        def stage_time(stage_id):
+        def stage_times(stage_id):
             v = self.stage_values.get(stage_id)
-            c = [h[hs["changed_at"]] for h in rows.history
-                 if h.get(hs.get("to_stage")) == v and h.get(hs.get("changed_at")) is not None]
-            return min(c) if c else None
+            return [h[hs["changed_at"]] for h in rows.history
+                    if h.get(hs.get("to_stage")) == v and h.get(hs.get("changed_at")) is not None]
 
         for ev_id in self.events:
             src = self.event_src[ev_id]
             if src is None:
                 continue
             kind, arg = src
-            t = None
+            ts: list[int] = []
             if kind == "field":
                 v = rows.lead.get(arg)
-                t = v if isinstance(v, int) and not isinstance(v, bool) else None
+                ts = [v] if isinstance(v, int) and not isinstance(v, bool) else []
             elif kind == "stage":
-                t = stage_time(arg)
+                ts = stage_times(arg)
             elif kind == "flag":
-                t = stage_time(arg[1]) if arg[1] else None
+                ts = stage_times(arg[1]) if arg[1] else []
                 v = rows.lead.get(arg[0])
                 if v is not None and (isinstance(v, bool) or str(v).strip() != ""):
                     happened.add(ev_id)
             elif kind == "activity" and "occurred_at" in acs:
-                c = [a[acs["occurred_at"]] for a in rows.activities
-                     if (not arg or a.get(acs.get("activity_type")) in arg) and a[acs["occurred_at"]] is not None]
-                t = min(c) if c else None
+                ts = [a[acs["occurred_at"]] for a in rows.activities
+                      if (not arg or a.get(acs.get("activity_type")) in arg) and a[acs["occurred_at"]] is not None]
             elif kind == "appointment" and "appointment_at" in aps:
-                c = [a[aps["appointment_at"]] for a in rows.appointments
-                     if (not arg or a.get(aps.get("appointment_stage")) == arg) and a[aps["appointment_at"]] is not None]
-                t = min(c) if c else None
-            if t is not None:
-                times[ev_id] = t
+                ts = [a[aps["appointment_at"]] for a in rows.appointments
+                      if (not arg or a.get(aps.get("appointment_stage")) == arg) and a[aps["appointment_at"]] is not None]
+            if ts:
+                occurrences[ev_id] = sorted(ts)
                 happened.add(ev_id)
+        times = {ev: ts[0] for ev, ts in occurrences.items()}
         appts = {a.get(aps.get("appointment_stage")) for a in rows.appointments}
-        return LeadContext(lead=rows.lead, entered=entered, event_times=times, happened=happened,
-                           appointments=appts,
-                           dup_ranks=dict(dup_ranks or {}))
+        return LeadContext(lead=rows.lead, entered=entered, event_times=times, occurrences=occurrences,
+                           happened=happened, appointments=appts, dup_ranks=dict(dup_ranks or {}))
 
     def violations(self, rows: LeadRows, dup_ranks: dict) -> dict[str, int]:
         """Rule id -> violations this lead and its rows carry (the reference count)."""

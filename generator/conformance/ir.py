@@ -57,9 +57,11 @@ class Entered(Expr):
 
 @dataclass(frozen=True)
 class EventTime(Expr):
-    """Epoch of the first time the lead's data shows `event` (by its signal)."""
+    """Epoch of the first time the lead's data shows `event` (by its signal); with `after`, the
+    first time at or after that instant (an SLA's stop never counts before its start)."""
 
     event: str
+    after: Expr | None = None
 
 
 @dataclass(frozen=True)

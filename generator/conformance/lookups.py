@@ -41,7 +41,13 @@ def implied_values(model: Playbook, f) -> list[str]:
 
 def event_source(model: Playbook, event_id: str) -> tuple[str, object] | None:
     """Where an event's time comes from: ("field", id), ("stage", id), ("activity", types),
-    ("appointment", stage) or ("flag", (field id, stage id | None)) for a field with no time of its own."""
+    ("appointment", stage) or ("flag", (field id, stage id | None)) for a field with no time of its own.
+
+    Order (DATA-CONTRACT.md, "When an event happened"): the event's own timestamp field; else the
+    first stage-history entry into the stage it is the entry event of (or its signal names); else
+    the first activity of its signal's types; else the first appointment row in its signal's status.
+    An activity signal keeps its activity rows even when the event is also a stage's entry event:
+    activities are one row per attempt and never rewritten, so they are the better record."""
     ev = model.by_id("events").get(event_id)
     sig = ev.signal if ev else None
     entry = next((s.id for s in model.stages if s.entry_event == event_id), None)
@@ -60,7 +66,10 @@ def event_source(model: Playbook, event_id: str) -> tuple[str, object] | None:
     if sig.kind == "activity":
         return ("activity", tuple(sig.activity_types))
     if sig.kind == "appointment":
-        return ("appointment", sig.appointment_stage)
+        # An appointments row holds the appointment's current status only: once confirmed, its
+        # "scheduled" row is gone. An appointment event that is a stage's entry event is therefore
+        # timed by the stage history (the first entry into that stage), as the contract says.
+        return ("stage", entry) if entry else ("appointment", sig.appointment_stage)
     return None
 
 

@@ -107,7 +107,7 @@ def conformance_page(model: Playbook, result, truth: dict[str, int]) -> str:
             "",
             f"- Rule id: {code(r.id)} · table {code(r.table)} · playbook section {code(r.section)}",
             f"- Holds for {_holds(r)} ({r.violations} of {r.checked} {md_text(r.table)} rows violate it); "
-            f"threshold {md_text(threshold_text(r))}; status **{r.status}**",
+            f"threshold {md_text(threshold_text(r))}; status **{md_text(status_text(r))}**",
             f"- Counts: {md_text(c.counts)}",
             f"- Violations the demo data holds by construction (truth.json): {truth.get(r.id, 0)}",
         ]
@@ -124,6 +124,9 @@ def _section_md(results) -> str:
         if r.status == "not_checkable":
             lines.append(f"- [{md_text(r.title)}]({PAGE}#{anchor(r.id)}): not checkable "
                          f"({md_text(r.reason or '')})")
+            continue
+        if r.status == "no_data":
+            lines.append(f"- [{md_text(r.title)}]({PAGE}#{anchor(r.id)}): no data to check (0 {unit})")
             continue
         lines.append(f"- [{md_text(r.title)}]({PAGE}#{anchor(r.id)}): holds for {_holds(r)} of {unit} "
                      f"({r.status})")

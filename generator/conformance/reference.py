@@ -22,6 +22,7 @@ class LeadContext:
     lead: dict
     entered: set[str] = field(default_factory=set)  # stage values with a history row into them
     event_times: dict[str, int] = field(default_factory=dict)  # event id -> first epoch
+    occurrences: dict[str, list[int]] = field(default_factory=dict)  # event id -> every epoch it shows
     happened: set[str] = field(default_factory=set)  # events the data shows, with or without a time
     appointments: set[str] = field(default_factory=set)  # appointment stage ids present
     dup_ranks: dict[str, int] = field(default_factory=dict)  # matching rule id -> rank in its group
@@ -72,7 +73,13 @@ class Interpreter:
         return v in ctx.entered or (self.stage_field is not None and ctx.lead.get(self.stage_field) == v)
 
     def _EventTime(self, e, env):
-        return env[0].event_times.get(e.event)
+        if e.after is None:
+            return env[0].event_times.get(e.event)
+        after = self.ev(e.after, env)
+        if after is None:
+            return None
+        later = [t for t in env[0].occurrences.get(e.event, ()) if t >= after]
+        return min(later) if later else None
 
     def _EventHappened(self, e, env):
         return e.event in env[0].happened

@@ -11,22 +11,31 @@ import xml.etree.ElementTree as ET
 
 from ..text import md_code as code
 from ..text import md_text
-from .run import NOT_CHECKABLE, RuleResult, RunResult
+from .run import NO_DATA, NOT_CHECKABLE, RuleResult, RunResult
 
-STATUS_STYLE = {"pass": "green", "fail": "bold red", "incomplete": "yellow", NOT_CHECKABLE: "dim"}
+STATUS_STYLE = {"pass": "green", "fail": "bold red", "incomplete": "yellow", NO_DATA: "magenta",
+                NOT_CHECKABLE: "dim"}
 
 
 def status_text(r: RuleResult) -> str:
-    """`pass`, `fail`, `incomplete`, or `not checkable (why)`."""
-    return f"not checkable ({r.reason})" if r.status == NOT_CHECKABLE else r.status
+    """`pass`, `fail`, `incomplete`, `no data (0 rows checked)` or `not checkable (why)`."""
+    if r.status == NOT_CHECKABLE:
+        return f"not checkable ({r.reason})"
+    if r.status == NO_DATA:
+        return "no data (0 rows checked)"
+    return r.status
 
 
 def summary_text(result: RunResult) -> str:
-    """`12 of 14 rules within threshold` (plus how many could not be checked)."""
-    ran = result.checked_rules
+    """`12 of 14 rules within threshold` (plus how many had no data and how many could not be checked)."""
+    ran = [r for r in result.checked_rules if r.status != NO_DATA]
     ok = sum(r.status == "pass" for r in ran)
     text = f"{ok} of {len(ran)} rules within threshold"
-    skipped = len(result.rules) - len(ran)
+    empty = len(result.no_data_rules)
+    if empty:
+        text += (f"; {empty} had no data (0 rows to check, so not passed"
+                 + ("; fails the run" if result.fail_on_no_data else "") + ")")
+    skipped = len(result.rules) - len(result.checked_rules)
     if skipped:
         text += f"; {skipped} not checkable (the data dictionary has no data for them)"
     return text
@@ -34,7 +43,7 @@ def summary_text(result: RunResult) -> str:
 
 def rate_text(r: RuleResult) -> str:
     """The share of checked rows that hold, e.g. `98.7%`."""
-    if not r.checked or r.status == NOT_CHECKABLE:
+    if not r.checked or r.status in (NOT_CHECKABLE, NO_DATA):
         return "n/a"
     return f"{100 * (1 - r.violations / r.checked):.1f}%"
 
@@ -68,7 +77,7 @@ def to_junit(result: RunResult) -> str:
     """
     failures = sum(r.status == "fail" for r in result.rules)
     errors = sum(r.status == "incomplete" for r in result.rules)
-    skipped = sum(r.status == NOT_CHECKABLE for r in result.rules)
+    skipped = sum(r.status in (NOT_CHECKABLE, NO_DATA) for r in result.rules)
     suite = ET.Element("testsuite", {
         "name": f"conformance.{result.playbook}",
         "tests": str(len(result.rules)),
@@ -87,6 +96,10 @@ def to_junit(result: RunResult) -> str:
                                                  "time": _seconds(r.seconds)})
         if r.status == NOT_CHECKABLE:
             ET.SubElement(case, "skipped", {"message": f"{status_text(r)}: {r.title}"})
+            continue
+        if r.status == NO_DATA:
+            why = f"no data: 0 {r.table} rows to check, so the rule is not passed: {r.title} (section {r.section})"
+            ET.SubElement(case, "skipped", {"message": why}).text = why
             continue
         summary = (f"{r.violations} of {r.checked} {r.table} rows break the rule: {r.title} "
                    f"(holds for {rate_text(r)}; threshold {threshold_text(r)}; section {r.section})")

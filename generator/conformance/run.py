@@ -18,6 +18,7 @@ from .source import BUSINESS_HOURS_TABLE, Source
 
 DAY = 86400
 NOT_CHECKABLE = "not_checkable"
+NO_DATA = "no_data"  # the rule could run but 0 rows were there to check: never reported as a pass
 
 
 @dataclass
@@ -30,7 +31,7 @@ class RuleResult:
     violations: int
     rate: float | None
     threshold: dict
-    status: str  # "pass" | "fail" | "incomplete" | "not_checkable"
+    status: str  # "pass" | "fail" | "incomplete" | "no_data" | "not_checkable"
     ids: list[str] | None = None
     reason: str | None = None  # why a rule is not checkable
     # Wall time of the fused query that counted this rule, shared equally by the rules it counted;
@@ -65,10 +66,17 @@ class RunResult:
     rules: list[RuleResult] = field(default_factory=list)
     seconds: float = 0.0  # wall time of the whole run (JUnit only)
 
+    fail_on_no_data: bool = False  # `conform --fail-on-no-data`: a rule with 0 rows checked fails the run
+
     @property
     def checked_rules(self) -> list[RuleResult]:
         """The rules that ran (not the ones the data dictionary gives no data for)."""
         return [r for r in self.rules if r.status != NOT_CHECKABLE]
+
+    @property
+    def no_data_rules(self) -> list[RuleResult]:
+        """Rules the data dictionary supports that found 0 rows to check in this source."""
+        return [r for r in self.rules if r.status == NO_DATA]
 
     def counts(self) -> dict[str, "RuleCount"]:
         """Rule id -> (checked, violations, status) for every rule, not-checkable ones included."""
@@ -76,9 +84,13 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        """0 all within threshold, 1 any fails, 2 the source was read incompletely."""
+        """0 all within threshold, 1 any fails (or, with fail_on_no_data, any had no data), 2 the source
+        was read incompletely. By default a rule with no data does not fail the run: it is reported as
+        `no_data` everywhere (JUnit: skipped), never as a pass."""
         if not self.complete:
             return 2
+        if self.fail_on_no_data and self.no_data_rules:
+            return 1
         return 1 if any(r.status == "fail" for r in self.rules) else 0
 
     def as_dict(self) -> dict:
@@ -140,7 +152,7 @@ def run_checks(
     for c in checks:
         checked, violations = counts.get(c.id, (0, 0))
         ok = c.threshold.passes(violations, checked)
-        status = "fail" if not ok else ("pass" if complete else "incomplete")
+        status = "fail" if not ok else ("incomplete" if not complete else (NO_DATA if not checked else "pass"))
         ids = None
         if with_ids and comp.has_record_id(c.table):  # rows without any id column cannot be listed
             ids = [str(r[0]) for r in source.query(compiled.ids_sql[c.id])] if violations else []
@@ -151,7 +163,7 @@ def run_checks(
             table=c.table,
             checked=checked,
             violations=violations,
-            rate=round(violations / checked, 6) if checked else 0.0,
+            rate=round(violations / checked, 6) if checked else None,
             threshold={"max_violations": c.threshold.max_violations, "max_rate": c.threshold.max_rate},
             status=status,
             ids=ids,

@@ -3,7 +3,7 @@ from __future__ import annotations
 from ..calendar import business_day_hours
 from ..ir import (TRUE, AsOf, Blank, Check, Cmp, Coalesce, Col, Elapsed, Entered, EventHappened, EventTime, InValues,
                   IsNull, IsTrue, Lit, Not, Unchecked, all_of, any_of)
-from ..lookups import event_unseen, no_fields, sem, stage_value, unmeasurable_slas
+from ..lookups import event_source, event_unseen, no_fields, sem, stage_value, unmeasurable_slas
 from . import counts, family
 
 
@@ -11,12 +11,15 @@ from . import counts, family
 def build(model, contract):
     """SLAs: every clock the playbook starts is stopped in time, and every breach is escalated.
 
-    `sla.<sla>`: one per lead whose start event happened and whose stop event came later than the
-    limit (business time on the playbook calendar); a lead still open without the stop event counts
-    once the limit has passed at as-of; closed leads without the stop event, and stops recorded only
-    as a field value without a time, are not checked. An event's time is its timestamp field, else
-    the first stage-history entry into the stage it is the entry event of, else the first activity
-    or appointment that shows it
+    `sla.<sla>`: one per lead whose start event happened and whose stop came later than the limit
+    (business time on the playbook calendar). The stop is the first stop event at or after the start,
+    of the stop's own kind (its signal's activity types, appointment status or stage): an event before
+    the clock started, or of another kind, never stops it. A lead still open without such a stop
+    counts once the limit has passed at as-of; closed leads without it, and stops recorded only as a
+    field value without a time, are not checked. An event's time is, in this order, its own timestamp
+    field; the first activity of its signal's types; the first stage-history entry into the stage its
+    signal names or it is the entry event of (also for appointment events, as an appointments row keeps
+    only its current status); the first appointment row in its signal's status
 
     `sla-escalated.<sla>`: one per breach of the SLA with no escalation time recorded
     """
@@ -53,12 +56,16 @@ def _clock(model, contract, sla):
     stage_f = sem(contract, "leads", "stage")
     closed = [stage_value(model, s.id) for s in model.stages if s.closed]
     start = EventTime(sla.start_event)
-    stop = EventTime(sla.stop_event)
+    # Only a stop at or after the start stops the clock (an inbound call logged before the lead
+    # was routed is no first attempt); events are of the stop's own signal (its activity types).
+    stop = EventTime(sla.stop_event, after=start)
     is_closed = InValues(Col(stage_f), tuple(closed)) if (stage_f and closed) else Not(TRUE)
+    src = event_source(model, sla.stop_event)
+    # a stop recorded only as a field value has no time: not measurable, so not checked
+    untimed_stop = IsTrue(EventHappened(sla.stop_event)) if src and src[0] == "flag" else Not(TRUE)
     applies = all_of(
         Not(IsNull(start)),
-        # a stop recorded only as a field value has no time: not measurable, so not checked
-        any_of(Not(IsNull(stop)), all_of(Not(IsTrue(EventHappened(sla.stop_event))), Not(is_closed))),
+        any_of(Not(IsNull(stop)), all_of(Not(untimed_stop), Not(is_closed))),
         any_of(*(Entered(s) for s in sla.applies_to_stages)) if sla.applies_to_stages else TRUE,
     )
     end = Coalesce((stop, AsOf()))

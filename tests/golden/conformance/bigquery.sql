@@ -31,15 +31,6 @@ WITH base AS (
   FROM stage_history
   GROUP BY
     `lead_id`
-), act AS (
-  SELECT
-    `lead_id` AS k,
-    CAST(UNIX_SECONDS(
-      CAST(MIN(CASE WHEN `activity_type` IN ('call') THEN CAST(`occurred_at` AS DATETIME) END) AS DATETIME)
-    ) AS INT64) AS ev0
-  FROM activities
-  GROUP BY
-    `lead_id`
 ), ap AS (
   SELECT
     `lead_id` AS k,
@@ -56,23 +47,55 @@ WITH base AS (
     sh.ent2,
     sh.ent3,
     sh.st0,
-    act.ev0,
     ap.ap0,
     ap.ap1
   FROM base
   LEFT JOIN sh AS sh
     ON sh.k = base.f15_lead_id
-  LEFT JOIN act AS act
-    ON act.k = base.f15_lead_id
   LEFT JOIN ap AS ap
     ON ap.k = base.f15_lead_id
+), a_af0 AS (
+  SELECT
+    x.f15_lead_id AS k,
+    MIN(CAST(UNIX_SECONDS(CAST(t.`occurred_at` AS DATETIME)) AS INT64)) AS af0
+  FROM enriched AS x
+  INNER JOIN activities AS t
+    ON t.`lead_id` = x.f15_lead_id
+  WHERE
+    t.`activity_type` IN ('call')
+    AND CAST(UNIX_SECONDS(CAST(t.`occurred_at` AS DATETIME)) AS INT64) >= x.st0
+  GROUP BY
+    x.f15_lead_id
+), a_af1 AS (
+  SELECT
+    x.f15_lead_id AS k,
+    MIN(CAST(UNIX_SECONDS(CAST(t.`changed_at` AS DATETIME)) AS INT64)) AS af1
+  FROM enriched AS x
+  INNER JOIN stage_history AS t
+    ON t.`lead_id` = x.f15_lead_id
+  WHERE
+    t.`to_stage` = 'qualified'
+    AND CAST(UNIX_SECONDS(CAST(t.`changed_at` AS DATETIME)) AS INT64) >= CAST(UNIX_SECONDS(CAST(x.f14_created_at AS DATETIME)) AS INT64)
+  GROUP BY
+    x.f15_lead_id
+), enriched_after AS (
+  SELECT
+    x.*,
+    a_af0.af0,
+    a_af1.af1
+  FROM enriched AS x
+  LEFT JOIN a_af0 AS a_af0
+    ON a_af0.k = x.f15_lead_id
+  LEFT JOIN a_af1 AS a_af1
+    ON a_af1.k = x.f15_lead_id
 ), slots AS (
   SELECT
     *,
     COALESCE(x.st0, 1769860800) AS t0,
-    COALESCE(x.ev0, 1769860800) AS t1,
-    COALESCE(CAST(UNIX_SECONDS(CAST(x.f14_created_at AS DATETIME)) AS INT64), 1769860800) AS t2
-  FROM enriched AS x
+    COALESCE(x.af0, 1769860800) AS t1,
+    COALESCE(CAST(UNIX_SECONDS(CAST(x.f14_created_at AS DATETIME)) AS INT64), 1769860800) AS t2,
+    COALESCE(x.af1, 1769860800) AS t3
+  FROM enriched_after AS x
 ), dq11 AS (
   SELECT
     COALESCE(SUM(n), 0) AS checked,
@@ -760,13 +783,14 @@ FROM (
               )
               AND (
                 NOT (
-                  x.ev0 IS NULL
+                  x.af0 IS NULL
                 )
                 OR (
                   NOT (
-                    COALESCE(NOT x.ev0 IS NULL, FALSE) = TRUE
-                  )
-                  AND NOT (
+                    NOT (
+                      1 = 1
+                    )
+                  ) AND NOT (
                     x.f3_lead_stage IN ('Closed - Lost')
                   )
                 )
@@ -796,13 +820,14 @@ FROM (
               )
               AND (
                 NOT (
-                  x.ev0 IS NULL
+                  x.af0 IS NULL
                 )
                 OR (
                   NOT (
-                    COALESCE(NOT x.ev0 IS NULL, FALSE) = TRUE
-                  )
-                  AND NOT (
+                    NOT (
+                      1 = 1
+                    )
+                  ) AND NOT (
                     x.f3_lead_stage IN ('Closed - Lost')
                   )
                 )
@@ -832,13 +857,14 @@ FROM (
             )
             AND (
               NOT (
-                x.ev0 IS NULL
+                x.af0 IS NULL
               )
               OR (
                 NOT (
-                  COALESCE(NOT x.ev0 IS NULL, FALSE) = TRUE
-                )
-                AND NOT (
+                  NOT (
+                    1 = 1
+                  )
+                ) AND NOT (
                   x.f3_lead_stage IN ('Closed - Lost')
                 )
               )
@@ -859,13 +885,14 @@ FROM (
             )
             AND (
               NOT (
-                x.ev0 IS NULL
+                x.af0 IS NULL
               )
               OR (
                 NOT (
-                  COALESCE(NOT x.ev0 IS NULL, FALSE) = TRUE
-                )
-                AND NOT (
+                  NOT (
+                    1 = 1
+                  )
+                ) AND NOT (
                   x.f3_lead_stage IN ('Closed - Lost')
                 )
               )
@@ -893,13 +920,14 @@ FROM (
             )
             AND (
               NOT (
-                x.st0 IS NULL
+                x.af1 IS NULL
               )
               OR (
                 NOT (
-                  COALESCE(NOT x.st0 IS NULL, FALSE) = TRUE
-                )
-                AND NOT (
+                  NOT (
+                    1 = 1
+                  )
+                ) AND NOT (
                   x.f3_lead_stage IN ('Closed - Lost')
                 )
               )
@@ -920,13 +948,14 @@ FROM (
             )
             AND (
               NOT (
-                x.st0 IS NULL
+                x.af1 IS NULL
               )
               OR (
                 NOT (
-                  COALESCE(NOT x.st0 IS NULL, FALSE) = TRUE
-                )
-                AND NOT (
+                  NOT (
+                    1 = 1
+                  )
+                ) AND NOT (
                   x.f3_lead_stage IN ('Closed - Lost')
                 )
               )
@@ -934,7 +963,7 @@ FROM (
           )
           AND (
             (
-              b_t0.cum_business_seconds + LEAST(GREATEST(x.t0 - b_t0.hour_start, b_t0.open_offset), b_t0.close_offset) - b_t0.open_offset
+              b_t3.cum_business_seconds + LEAST(GREATEST(x.t3 - b_t3.hour_start, b_t3.open_offset), b_t3.close_offset) - b_t3.open_offset
             ) - (
               b_t2.cum_business_seconds + LEAST(GREATEST(x.t2 - b_t2.hour_start, b_t2.open_offset), b_t2.close_offset) - b_t2.open_offset
             )
@@ -953,6 +982,8 @@ FROM (
     ON b_t1.hour_start = x.t1 - MOD(x.t1, 3600)
   LEFT JOIN business_hours AS b_t2
     ON b_t2.hour_start = x.t2 - MOD(x.t2, 3600)
+  LEFT JOIN business_hours AS b_t3
+    ON b_t3.hour_start = x.t3 - MOD(x.t3, 3600)
 ) AS m
 CROSS JOIN dq11 AS dq11
 CROSS JOIN dq12 AS dq12
