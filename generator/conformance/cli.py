@@ -79,7 +79,8 @@ def conform(ctx: click.Context, source_spec: str, playbook: str, as_of: str | No
     clock = _as_of(as_of, int(time.time()))
     err = Console(stderr=True)
     tables = _tables(spark_tables if source_spec.strip().lower() == "spark" and spark_tables else tables_text)
-    options = {"model": model} if source_spec.strip().lower() in ("salesforce", "hubspot") else {}
+    # Every source gets the model: folders are then read with the contract's types and checked.
+    options = {"model": model}
     with err.status("opening source…") as status:
         def progress(message: str, done=None, total=None) -> None:
             # messages come from sources and name tables/pages, never values

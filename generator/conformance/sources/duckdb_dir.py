@@ -16,23 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 from ..source import LOGICAL_TABLES, SourceError
 from . import dir_tables
+from .checked_read import parquet_view_checked, read_csv_checked
+from .engine_errors import MISSING_COLUMN, engine_message
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
     import pyarrow
 
-_QUOTED_VALUE = re.compile(r"'(?:[^']|'')*'")
-
-
 def duckdb_message(exc: Exception) -> str:
-    """DuckDB's error text without quoted literals, which can be field values."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    import duckdb
-
-    # Binder/catalog/parser errors name identifiers (double quotes); data errors quote values (single).
-    if not isinstance(exc, (duckdb.BinderException, duckdb.CatalogException, duckdb.ParserException)):
-        text = _QUOTED_VALUE.sub("'…'", text)
-    return text
+    """DuckDB's error through the one engine-error mapping: no quoted literals, no CSV lines."""
+    return engine_message(exc)
 
 
 # Data-dictionary type -> the DuckDB type a CSV column is read as when the model is known.
@@ -130,7 +123,18 @@ class DuckDBSource:
         self.con = duckdb.connect()
         self._session_settings(threads)
         declared = _contract_types(model)
+        self.missing_columns: dict[str, list[str]] = {}
         for name, loc in sorted(found.items()):
+            is_parquet = loc.name.endswith(".parquet") or (loc.is_dir() and any(loc.glob("*.parquet")))
+            if declared:
+                # With the contract known, every table is read checked: located, value-free errors.
+                if is_parquet:
+                    parquet_view_checked(self.con, name, loc, declared.get(name, {}))
+                else:
+                    read_csv_checked(self.con, name, loc, declared.get(name, {}))
+                have = set(self.columns(name) or [])
+                self.missing_columns[name] = [c for c in declared.get(name, {}) if c not in have]
+                continue
             try:
                 is_csv = not (loc.name.endswith(".parquet") or (loc.is_dir() and any(loc.glob("*.parquet"))))
                 types = _csv_types(self.con, loc, declared.get(name, {})) if is_csv and declared else None
@@ -160,8 +164,20 @@ class DuckDBSource:
                     f"(expected {missing[0]}.parquet, {missing[0]}.csv or a {missing[0]}/ folder)"
                 ) from None
             raise SourceError(f"{self.description}: {duckdb_message(exc)}") from None
+        except duckdb.BinderException as exc:
+            m = MISSING_COLUMN.search(str(exc))
+            if m:
+                raise SourceError(f"{self.description}: {self._missing_column(m.group(1))}") from None
+            raise SourceError(f"{self.description}: {duckdb_message(exc)}") from None
         except duckdb.Error as exc:
             raise SourceError(f"{self.description}: {duckdb_message(exc)}") from None
+
+    def _missing_column(self, column: str) -> str:
+        tables = [t for t, cols in getattr(self, "missing_columns", {}).items() if column in cols]
+        if tables:
+            return (f"table {tables[0]!r} has no column {column!r}, which the data contract defines and the checks "
+                    f"need (add it to {tables[0]}'s export, or set names.warehouse for that field)")
+        return f"a check needs a column {column!r} that the source does not have"
 
     def columns(self, name: str) -> list[str] | None:
         """Column names of a table or view, or None when it does not exist."""

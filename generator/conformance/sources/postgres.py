@@ -21,14 +21,32 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..source import SourceError
-from ...redact import redact, redact_url, url_secrets
+from ...redact import redact_url, url_secrets
+from .engine_errors import engine_message
 
 if TYPE_CHECKING:  # pragma: no cover
     import psycopg
     import pyarrow
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_QUOTED = re.compile(r"\"(?:[^\"]|\"\")*\"|'(?:[^']|'')*'")
+
+
+_PG_TYPES = {"boolean": "boolean", "integer": "bigint", "number": "double precision", "date": "date",
+             "datetime": "timestamp"}
+_PG_INTS = ("smallint", "integer", "bigint")
+_PG_ACCEPTED = {
+    "boolean": ("boolean",),
+    "integer": _PG_INTS,
+    "number": _PG_INTS + ("real", "double precision", "numeric"),
+    "date": ("date", "timestamp"),
+    "datetime": ("timestamp", "date"),
+}
+
+
+def _pg_cast(expr: str, ftype: str) -> str:
+    if ftype == "datetime":  # an offset in the text is honoured, the result is UTC like every engine's
+        return f"(CAST({expr} AS timestamptz) AT TIME ZONE 'UTC')"
+    return f"CAST({expr} AS {_PG_TYPES[ftype]})"
 
 
 class PostgresError(SourceError):
@@ -45,16 +63,8 @@ def _split_url(url: str) -> tuple[str, str | None]:
 
 
 def pg_message(exc: BaseException, url: str) -> str:
-    """psycopg's error text, redacted: no password, no quoted values from data errors."""
-    diag = getattr(exc, "diag", None)
-    sqlstate = getattr(exc, "sqlstate", None) or ""
-    primary = getattr(diag, "message_primary", None) if diag is not None else None
-    text = primary or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    # Class 42 (syntax, undefined column/table) quotes identifiers; others may quote data.
-    if not sqlstate.startswith("42"):
-        text = _QUOTED.sub("\"…\"", text)
-    text = redact(text, *url_secrets(url))
-    return f"{text} [SQLSTATE {sqlstate}]" if sqlstate else text
+    """psycopg's error text through the one engine-error mapping: no password, no values."""
+    return engine_message(exc, *url_secrets(url))
 
 
 def _ident(name: str) -> str:
@@ -92,7 +102,8 @@ class PostgresSource:
     dialect = "postgres"
 
     def __init__(self, url: str, *, tables: dict[str, str] | None = None, model: object = None) -> None:
-        # `model` is accepted so callers can pass it to every source; PostgreSQL columns are typed already.
+        # Given the model, columns the contract types but the database holds as text are checked
+        # (value-free, located by table and column) and cast; columns of another type are refused.
         self.url = url
         self.description = f"PostgreSQL {redact_url(url)}"
         self.complete = True
@@ -102,6 +113,83 @@ class PostgresSource:
         # `tables` maps a logical name to a (schema-qualified) table: expose it under its logical name.
         for name, target in (tables or {}).items():
             self._inline[name] = f"SELECT * FROM {'.'.join(_ident(p) for p in target.split('.'))}"
+        if model is not None:
+            from .duckdb_dir import _contract_types
+
+            try:
+                self._check_types(_contract_types(model))
+            except BaseException:
+                self.close()
+                raise
+
+    def _column_types(self, name: str) -> dict[str, str] | None:
+        import psycopg
+
+        source = self._inline.get(name) or f"SELECT * FROM {_ident(name)}"
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute(f"SELECT * FROM ({source}) AS t LIMIT 0")
+                oids = [(d.name, d.type_code) for d in cur.description or []]
+                cur.execute("SELECT oid, format_type(oid, NULL) FROM pg_type WHERE oid = ANY(%s)",
+                            [[o for _, o in oids]])
+                names = dict(cur.fetchall())
+        except psycopg.Error:
+            return None  # a missing table is reported where the checks need it
+        return {c: names.get(o, "") for c, o in oids}
+
+    def _check_types(self, declared: dict[str, dict[str, str]]) -> None:
+        """Refuse contract-typed columns of a wrong type; check and cast text ones, never showing a value."""
+        from ..source import LOGICAL_TABLES
+        from .checked_read import EXPECTED
+
+        for table in LOGICAL_TABLES:
+            cols = {c: t for c, t in declared.get(table, {}).items() if t in _PG_TYPES}
+            have = self._column_types(table) if cols else None
+            if not have:
+                continue
+            wrong, text = [], {}
+            for c, t in cols.items():
+                physical = have.get(c)
+                if physical is None or physical.startswith(_PG_ACCEPTED[t]):
+                    continue
+                if physical in ("text", "character varying", "character", "bpchar", "unknown"):
+                    text[c] = t
+                else:
+                    wrong.append(f"column {c!r} is {physical} where the data contract says {t} ({EXPECTED[t]})")
+            if wrong:
+                raise PostgresError(f"{self.description}: table {table!r}: wrong column type: " + "; ".join(wrong))
+            if text:
+                self._check_text(table, text, list(have))
+
+    def _check_text(self, table: str, text: dict[str, str], columns: list[str]) -> None:
+        import psycopg
+
+        from .checked_read import EXPECTED
+
+        source = self._inline.get(table) or f"SELECT * FROM {_ident(table)}"
+        try:
+            with self.conn.transaction():
+                with self.conn.cursor() as cur:
+                    cur.execute("SET TRANSACTION READ WRITE")
+                    for t in sorted(set(text.values())):
+                        # PostgreSQL 15 has no TRY_CAST: a temp function that swallows the cast error.
+                        cur.execute(f"CREATE OR REPLACE FUNCTION pg_temp.playbook_ok_{t}(v text) RETURNS boolean "
+                                    f"LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN PERFORM {_pg_cast('v', t)}; RETURN true; "
+                                    "EXCEPTION WHEN others THEN RETURN false; END $$")
+        except psycopg.Error:
+            return  # a standby or a role without TEMP: the engine's own (value-free) error stays the fallback
+        bad = {c: f"(NULLIF(btrim({_ident(c)}), '') IS NOT NULL AND NOT pg_temp.playbook_ok_{t}(btrim({_ident(c)})))"
+               for c, t in text.items()}
+        counts = self.query(f"SELECT {', '.join(f'COUNT(*) FILTER (WHERE {b})' for b in bad.values())} "
+                            f"FROM ({source}) AS t")[0]
+        problems = [f"table {table!r}, column {c!r}: {n} value{' is' if n == 1 else 's are'} not {EXPECTED[text[c]]}"
+                    for c, n in zip(bad, counts) if n]
+        if problems:
+            raise PostgresError(f"{self.description}: " + "; ".join(problems) +
+                                " (rows have no order in PostgreSQL, so none is named; values are not shown)")
+        exprs = [f"{_pg_cast(f'NULLIF(btrim({_ident(c)}), {chr(39)}{chr(39)})', text[c])} AS {_ident(c)}"
+                 if c in text else _ident(c) for c in columns]
+        self._inline[table] = f"SELECT {', '.join(exprs)} FROM ({source}) AS t"
 
     def _with_inline(self, sql: str) -> str:
         if not self._inline:

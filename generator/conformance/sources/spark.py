@@ -17,13 +17,25 @@ from typing import TYPE_CHECKING, Any
 from ..source import LOGICAL_TABLES, SourceError
 from ...redact import redact
 from . import dir_tables
+from .engine_errors import engine_message
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow
     from pyspark.sql import SparkSession
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-_QUOTED_VALUE = re.compile(r"'(?:[^'\\]|\\.)*'")
+
+
+_SPARK_TYPES = {"boolean": "BOOLEAN", "integer": "BIGINT", "number": "DOUBLE", "date": "DATE",
+                "datetime": "TIMESTAMP"}
+_SPARK_INTS = ("tinyint", "smallint", "int", "bigint")
+_SPARK_ACCEPTED = {
+    "boolean": ("boolean",),
+    "integer": _SPARK_INTS,
+    "number": _SPARK_INTS + ("float", "double", "decimal"),
+    "date": ("date", "timestamp"),
+    "datetime": ("timestamp", "date"),
+}
 
 
 class SparkError(SourceError):
@@ -59,9 +71,8 @@ def local_session(app_name: str = "playbook-conformance", cores: int = 2) -> "Sp
 
 
 def spark_message(exc: BaseException) -> str:
-    """First line of a Spark error, without quoted literals (possible field values)."""
-    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return redact(_QUOTED_VALUE.sub("'…'", text))
+    """A Spark error through the one engine-error mapping: first line, no quoted values."""
+    return engine_message(exc)
 
 
 class SparkSource:
@@ -75,7 +86,7 @@ class SparkSource:
         tables: dict[str, str] | None = None,
         session: "SparkSession | None" = None,
         directory: str | Path | None = None,
-        model: Any = None,  # accepted like every source; Spark reads Parquet types or infers CSV ones
+        model: Any = None,  # given, contract-typed columns read as text are checked and cast
     ) -> None:
         from pyspark.sql import SparkSession
 
@@ -97,6 +108,41 @@ class SparkSource:
             self._register_location(name, loc)
         if "leads" not in locations and not self.spark.catalog.tableExists("leads"):
             raise SparkError(f"{self.description}: no leads table (pass --spark-tables leads=PATH,... or create it in the catalog)")
+        if model is not None:
+            from .duckdb_dir import _contract_types
+
+            for name in self._views:
+                self._check_types(name, _contract_types(model).get(name, {}))
+
+    def _check_types(self, name: str, declared: dict[str, str]) -> None:
+        """Refuse contract-typed columns of a wrong type; check and cast text ones, never showing a value."""
+        from .checked_read import EXPECTED
+
+        have = dict(self.spark.table(name).dtypes)
+        wrong, text = [], {}
+        for c, t in declared.items():
+            physical = have.get(c)
+            if t not in _SPARK_TYPES or physical is None or physical.startswith(_SPARK_ACCEPTED[t]):
+                continue
+            if physical == "string":
+                text[c] = t
+            else:
+                wrong.append(f"column {c!r} is {physical} where the data contract says {t} ({EXPECTED[t]})")
+        if wrong:
+            raise SparkError(f"{self.description}: table {name!r}: wrong column type: " + "; ".join(wrong))
+        if not text:
+            return
+        value = {c: f"NULLIF(trim(`{c}`), '')" for c in text}
+        bad = {c: f"({value[c]} IS NOT NULL AND try_cast({value[c]} AS {_SPARK_TYPES[t]}) IS NULL)"
+               for c, t in text.items()}
+        counts = self.query(f"SELECT {', '.join(f'count_if({b})' for b in bad.values())} FROM `{name}`")[0]
+        problems = [f"table {name!r}, column {c!r}: {n} value{' is' if n == 1 else 's are'} not {EXPECTED[text[c]]}"
+                    for c, n in zip(bad, counts) if n]
+        if problems:
+            raise SparkError(f"{self.description}: " + "; ".join(problems) + " (values are not shown)")
+        exprs = [f"CAST({value[c]} AS {_SPARK_TYPES[text[c]]}) AS `{c}`" if c in text else f"`{c}`" for c in have]
+        # A DataFrame view keeps its analysed plan, so the typed view may replace the one it reads.
+        self.spark.sql(f"SELECT {', '.join(exprs)} FROM `{name}`").createOrReplaceTempView(name)
 
     def _register_location(self, name: str, loc: str) -> None:
         if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
