@@ -253,3 +253,15 @@ def test_hubspot_pull_loop_is_caught_across_pages(two, tmp_path):
     model = load_playbook(FIXTURE)
     with open_source("hubspot", model=model, env=home.hs_env(), cache_dir=tmp_path, **FAST) as src:
         assert not src.complete and "paging looped" in src.error
+
+
+def test_drift_against_a_silent_server_waits_out_one_deadline_not_one_per_area():
+    from generator.export.drift import salesforce_drift
+
+    with FaultyServer("silent", lifetime=6) as server:
+        with _sf_at(server.url, request_deadline=1.0, timeout=5) as client:
+            report = salesforce_drift(_hubspot_spec(), client)
+        assert server.connections == 1  # every later area failed at once
+    assert report.exit_code == 2 and report.errors
+    assert "PLAYBOOK_CRM_REQUEST_DEADLINE" in report.errors[0]
+    assert all("earlier request of this command" in e for e in report.errors[1:])

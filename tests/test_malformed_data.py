@@ -237,3 +237,23 @@ def test_spark_text_columns_are_checked_by_table_and_column(demo, tmp_path, spar
     text = str(exc.value)
     assert "table 'leads', column 'created_at': 1 value is not a date-time" in text
     assert not any(c.lower() in text.lower() for c in CANARIES)
+
+
+def test_engine_errors_from_every_engine_map_through_one_function():
+    import duckdb
+
+    from generator.conformance.sources.engine_errors import engine_message
+
+    con = duckdb.connect()
+    with pytest.raises(duckdb.Error) as conv:
+        con.execute(f"SELECT CAST('{CANARIES[0]}' AS TIMESTAMP)")
+    with pytest.raises(duckdb.Error) as binder:
+        con.execute('SELECT "no_such_col" FROM (SELECT 1 AS a)')
+    assert CANARIES[0] not in engine_message(conv.value) and "…" in engine_message(conv.value)
+    assert '"no_such_col"' in engine_message(binder.value)  # identifiers stay in binder errors
+
+    class FakeSparkError(Exception):  # Spark (Py4J) errors have no common base class
+        pass
+
+    spark = FakeSparkError(f"[CAST_INVALID_INPUT] The value '{CANARIES[1]}' of the type \"STRING\" cannot be cast\nmore")
+    assert CANARIES[1] not in engine_message(spark) and "more" not in engine_message(spark)
