@@ -154,7 +154,8 @@ def test_audit_pack_for_the_second_version_names_flags_and_approvals(released, m
     assert "version 1.1 (effective 2026-03-01), 3 change(s), 1 conformance run(s)" in out
     words = Parsed(path.read_text()).words
     assert "Previous version 1.0 (tag v1.0, effective 2026-01-01)" in words
-    assert "Flag self-approval: approver Ana Ops <ana@example.org> is the author" in words
+    assert "Flag self-approval: approver Ana Ops is the author" in words
+    assert "@example.org" not in path.read_text()  # staff are named, their addresses stay out
     assert "Flag unsigned: the playbook requires signed commits" in words
     assert words.count("Flag unsigned") == 1  # signing was not required before that commit
     assert "the playbook requires signed commits" in words.split("Previous version")[0]
@@ -175,6 +176,10 @@ def test_audit_pack_is_byte_identical(released, monkeypatch, capsys):
     _, _, _, a = _pack(released, monkeypatch, capsys, "2026-03-15", "same-a")
     _, _, _, b = _pack(released, monkeypatch, capsys, "2026-03-15", "same-b")
     assert a.read_bytes() == b.read_bytes()
+    import hashlib
+
+    code, out, _, _ = _pack(released, monkeypatch, capsys, "2026-03-15", "same-c")
+    assert code == 0 and f"sha256 of the HTML {hashlib.sha256(a.read_bytes()).hexdigest()}" in out
 
 
 def test_pack_holds_no_lead_data(released, monkeypatch, capsys):
@@ -299,3 +304,13 @@ def test_trend_charts_read_in_light_and_dark(released, tmp_path, scheme):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_misspelled_contributor_is_an_error_not_a_gap(tmp_path):
+    from generator.errors import UsageError
+    from generator.site.contrib import collect
+
+    with pytest.raises(UsageError, match="site contributor 'generator.evidence.page' does not exist"):
+        collect(None, tmp_path, ("generator.evidence.page",))
+    with pytest.raises(UsageError, match="has no contribute"):
+        collect(None, tmp_path, ("generator.evidence.trend",))

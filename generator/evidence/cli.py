@@ -41,10 +41,14 @@ def audit_pack(day: str, results_dir: Path | None, out: Path, pdf: Path | None, 
     from ..history.cli import _process_dir
     from .pack import build_pack, pack_files, print_pdf, render_html, write_file
 
+    import hashlib
+
     pack = build_pack(_process_dir(process), day, results_dir)
-    write_file(out, render_html(pack).encode("utf-8"))
+    html = render_html(pack).encode("utf-8")
+    write_file(out, html)
     if pdf is not None:
         print_pdf(out, pdf)
     n = pack_files(pack)
     click.echo(f"wrote {out}{f' and {pdf}' if pdf else ''}: version {pack.version} (effective {pack.effective}), "
-               f"{n['entries']} change(s), {n['runs']} conformance run(s), {n['files']} file(s) in the manifest")
+               f"{n['entries']} change(s), {n['runs']} conformance run(s), {n['files']} file(s) in the manifest; "
+               f"sha256 of the HTML {hashlib.sha256(html).hexdigest()}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -109,6 +110,10 @@ def _change(c: Change) -> ChangeView:
     return ChangeView(c.text, html_text(c.text))
 
 
+# Approvers are named by name and person id; the addresses in trailers stay out of the pack.
+_EMAIL = re.compile(r"\s*<[^<>@\s]+@[^<>\s]+>")
+
+
 def _code_spans(line: str) -> str:
     """HTML of an impact line: its backticked command names as <code> (the only backticks in it are ours)."""
     parts = line.split("`")
@@ -128,7 +133,7 @@ def _entry(e: Entry, names: dict[str, str]) -> EntryView:
         changes=[_change(c) for c in e.changes], impact=[_code_spans(x) for x in e.impact.lines()] if e.impact else [],
         sections=[(s, ", ".join(names.get(p, p) for p in allowed) or "any listed person", approved.get(s, False))
                   for s, allowed in e.required.items()],
-        flags=[(f.code, f.message) for f in e.flags],
+        flags=[(f.code, _EMAIL.sub("", f.message)) for f in e.flags],
     )
 
 
@@ -160,7 +165,9 @@ def build_pack(process_dir: Path, day: str, results_dir: Path | None = None) -> 
     hist = History(process_dir)
     try:
         git = hist.git
-        found = sorted(releases(git), key=lambda r: (r.effective, releases(git).index(r)))
+        tagged = releases(git)
+        # Effective order; the same date keeps tag order (the later release supersedes), as `at` decides.
+        found = sorted(tagged, key=lambda r: (r.effective, tagged.index(r)))
         idx = next(i for i, r in enumerate(found) if r.tag == rel.tag)
         prev: Release | None = found[idx - 1] if idx > 0 else None
         nxt = next((r for r in found[idx + 1:] if r.effective > rel.effective), None)
