@@ -305,12 +305,3 @@ def test_trend_charts_read_in_light_and_dark(released, tmp_path, scheme):
         server.shutdown()
         server.server_close()
 
-
-def test_misspelled_contributor_is_an_error_not_a_gap(tmp_path):
-    from generator.errors import UsageError
-    from generator.site.contrib import collect
-
-    with pytest.raises(UsageError, match="site contributor 'generator.evidence.page' does not exist"):
-        collect(None, tmp_path, ("generator.evidence.page",))
-    with pytest.raises(UsageError, match="has no contribute"):
-        collect(None, tmp_path, ("generator.evidence.trend",))

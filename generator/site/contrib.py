@@ -1,15 +1,14 @@
-"""Pages other parts of playbook add to the site (history, export, conformance, evidence).
+"""Pages other parts of playbook add to the site (history, export, conformance).
 
-Each contributor is a module exposing `contribute(model, process_dir) -> Contribution`
-(optionally with an `options` parameter for build options). Contributors are named
-explicitly and imported as named: a misspelled or missing one fails the build with
-its name, never a silent gap in the site.
+Each contributor is a module exposing `contribute(model, process_dir) -> Contribution`.
+The site imports the ones that exist, so a part can land before or after the site.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,25 +39,16 @@ class Contribution:
                 mine[key] = (mine[key] + "\n\n" + text) if key in mine else text
 
 
-def _import(name: str):
-    """The contributor module, or a UsageError naming it."""
-    from ..errors import UsageError
-
+def _module_exists(name: str) -> bool:
     try:
-        module = importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name and name.startswith(exc.name):  # the contributor itself, not one of its imports
-            raise UsageError(f"site contributor {name!r} does not exist (contributors: {', '.join(CONTRIBUTORS)})") \
-                from None
-        raise
-    if not callable(getattr(module, "contribute", None)):
-        raise UsageError(f"site contributor {name!r} has no contribute(model, process_dir) function")
-    return module
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # parent package missing
+        return False
 
 
 def collect(model, process_dir: Path, contributors: tuple[str, ...] = CONTRIBUTORS,
             options: dict | None = None) -> Contribution:
-    """Import each contributor, call it, and merge what it returns.
+    """Import each contributor that exists, call it, and merge what it returns.
 
     `options` are build options (e.g. `results`, a results history folder); a contributor
     whose `contribute` takes an `options` parameter receives them.
@@ -67,7 +57,9 @@ def collect(model, process_dir: Path, contributors: tuple[str, ...] = CONTRIBUTO
     """
     merged = Contribution()
     for name in contributors:
-        module = _import(name)
+        if not _module_exists(name):
+            continue
+        module = importlib.import_module(name)
         takes = "options" in inspect.signature(module.contribute).parameters
         part = module.contribute(model, Path(process_dir), **({"options": options or {}} if takes else {}))
         if part is not None:
