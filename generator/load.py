@@ -428,6 +428,86 @@ def playbook_files(root: Path) -> list[Path]:
                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
 
 
+def repository_root(path: Path) -> Path:
+    """The git work tree holding `path` (a folder with `.git`), else the folder itself.
+
+    What process files may link to: a symbolic link under process/ that leads
+    outside it is refused unread.
+    """
+    start = Path(path).resolve()
+    for p in (start, *start.parents):
+        if (p / ".git").exists():
+            return p
+    return start
+
+
+def outside_link(rel: str) -> Problem:
+    """The problem for a process file that is a symbolic link leading outside the repository."""
+    return Problem(rel, 1, 1, "Y008", "symbolic link to a file outside the repository; refused, the file was not read",
+                   hint="copy the file into the repository, or link to one inside it")
+
+
+@dataclass(frozen=True)
+class Doc:
+    """One parsed process file, as the merge sees it."""
+
+    rel: str
+    data: Any
+    keys: dict[str, Loc]
+    """Where each top-level section key was written."""
+
+
+def merge_sections(docs: list[Doc]) -> tuple[dict[str, Any], list[Problem], list[dict[str, int]]]:
+    """Merge parsed files by section: the one merge, for files on disk and for git revisions alike.
+
+    Pure: returns the merged data, the problems, and per file where its items start
+    in each merged list (-1 for a mapping section, taken whole), for the source map.
+    """
+    problems: list[Problem] = []
+    merged: dict[str, Any] = {}
+    owner: dict[str, Loc] = {}
+    all_offsets: list[dict[str, int]] = []
+    for doc in docs:
+        offsets: dict[str, int] = {}
+        all_offsets.append(offsets)
+        data, rel = doc.data, doc.rel
+        if data is None or data == {}:
+            continue
+        if not isinstance(data, dict):
+            problems.append(Problem(rel, 1, 1, "Y007", "a process file must be a mapping of sections",
+                                    hint=f"start with a section name such as {SECTIONS[1]!r}:"))
+            continue
+        for section, value in data.items():
+            kloc = doc.keys.get(section) or Loc(rel, 1, 1)
+            if section not in SECTIONS:
+                problems.append(Problem(rel, kloc.line, kloc.column, "S003", f"unknown section {section[:60]!r}",
+                                        hint=_did_you_mean(section, SECTIONS) or "see `playbook schema`"))
+                continue
+            if value is None and section not in MAPPING_SECTIONS:
+                continue  # `stages:` with nothing under it adds nothing
+            if section not in MAPPING_SECTIONS and not isinstance(value, list):
+                # Reported here: merged with other files' lists, it would be blamed on the first file.
+                problems.append(Problem(rel, kloc.line, kloc.column, "S001",
+                                        f"section {section!r} must be a list of entries",
+                                        hint="start each entry with '- '"))
+                continue
+            if section in MAPPING_SECTIONS:
+                if section in owner:
+                    first = owner[section]
+                    problems.append(Problem(rel, kloc.line, kloc.column, "Y002",
+                                            f"section {section!r} is already defined in {first.file}:{first.line}",
+                                            hint="a mapping section lives in one file; merge the two"))
+                    continue
+                owner[section] = kloc
+                merged[section] = value
+                offsets[section] = -1
+            else:
+                existing = merged.setdefault(section, [])
+                offsets[section] = len(existing)
+                existing.extend(value)
+    return merged, problems, all_offsets
+
+
 def playbook_dirs(path: Path) -> list[Path]:
     """The playbook folders at `path`: itself if it holds YAML, else its sub-folders that do."""
     path = Path(path)
@@ -481,9 +561,7 @@ def load_data(root: Path, display_root: Path | None = None, overlay: dict[Path, 
         raise UsageError(f"{root}: not a folder")
     base = display_root if display_root is not None else Path.cwd()
     problems: list[Problem] = []
-    merged: dict[str, Any] = {}
     smap = SourceMap()
-    owner: dict[str, Loc] = {}
     files = playbook_files(root)
     if overlay:
         # A buffer not yet saved under the folder is part of the playbook too.
@@ -494,55 +572,30 @@ def load_data(root: Path, display_root: Path | None = None, overlay: dict[Path, 
     if not files:
         raise UsageError(f"{root}: no .yaml files found")
     rels: list[str] = []
+    repo = repository_root(root)
+    docs: list[Doc] = []
+    builders: list[_Builder] = []
     for path in files:
-        try:
-            rel = str(path.resolve().relative_to(base.resolve()))
+        try:  # the link's own name, never its target's
+            rel = str((path.parent.resolve() / path.name).relative_to(base.resolve()))
         except ValueError:
             rel = str(path)
         rels.append(rel)
+        if not path.resolve().is_relative_to(repo):
+            # Checked before reading: nothing of the outside file (keys, values) may reach a message.
+            problems.append(outside_link(rel))
+            continue
         result = load_file(path, rel, problems) if overlay is None and cache is None else \
             _load_cached(path, rel, problems, overlay, cache)
         if result is None:
             continue
         data, b = result
-        if data is None or data == {}:
-            continue
-        if not isinstance(data, dict):
-            problems.append(Problem(rel, 1, 1, "Y007", "a process file must be a mapping of sections",
-                                    hint=f"start with a section name such as {SECTIONS[1]!r}:"))
-            continue
-        offsets: dict[str, int] = {}
-        for section, value in data.items():
-            kloc = b.keys[(section,)]
-            if section not in SECTIONS:
-                problems.append(Problem(rel, kloc.line, kloc.column, "S003", f"unknown section {section[:60]!r}",
-                                        hint=_did_you_mean(section, SECTIONS) or "see `playbook schema`"))
-                continue
-            if value is None and section not in MAPPING_SECTIONS:
-                continue  # `stages:` with nothing under it adds nothing
-            if section not in MAPPING_SECTIONS and not isinstance(value, list):
-                # Reported here: merged with other files' lists, it would be blamed on the first file.
-                problems.append(Problem(rel, kloc.line, kloc.column, "S001",
-                                        f"section {section!r} must be a list of entries",
-                                        hint="start each entry with '- '"))
-                continue
-            if section in MAPPING_SECTIONS:
-                if section in owner:
-                    first = owner[section]
-                    problems.append(Problem(rel, kloc.line, kloc.column, "Y002",
-                                            f"section {section!r} is already defined in {first.file}:{first.line}",
-                                            hint="a mapping section lives in one file; merge the two"))
-                    continue
-                owner[section] = kloc
-                merged[section] = value
-                offsets[section] = -1
-            else:
-                existing = merged.setdefault(section, [])
-                if not isinstance(existing, list):
-                    continue
-                offsets[section] = len(existing)
-                existing.extend(value)
-        _rebase(b, offsets, smap)
+        docs.append(Doc(rel, data, {k[0]: loc for k, loc in b.keys.items() if len(k) == 1}))
+        builders.append(b)
+    merged, merge_problems, offsets = merge_sections(docs)
+    problems.extend(merge_problems)
+    for b, off in zip(builders, offsets):
+        _rebase(b, off, smap)
     if problems:
         raise ProcessErrors(problems)
     smap.values.setdefault((), Loc(rels[0], 1, 1))

@@ -11,6 +11,7 @@ import functools
 import hashlib
 import json
 import os
+import posixpath
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
@@ -19,7 +20,7 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from ..errors import Problem, ProcessErrors, UsageError
-from ..load import MAPPING_SECTIONS, YAML_SUFFIXES, load_bytes
+from ..load import YAML_SUFFIXES, Doc, Loc, load_bytes, merge_sections, outside_link
 from ..model import SECTIONS, Playbook
 from .git import SUBMODULE_MODE, TREE_MODE, Git, GitError, parse_tree
 
@@ -30,6 +31,12 @@ class Blob(NamedTuple):
     path: str
     hexsha: str
 
+
+LINK_MODE = "120000"
+OUTSIDE = "outside"
+"""Stands for the blob of a symbolic link leading outside the repository (never read)."""
+UNFOLLOWED = "unfollowed"
+"""Stands for the blob of a symbolic link to a file outside the playbook folder."""
 
 PARALLEL_MIN = 4000
 """Distinct blobs to parse before a process pool pays for itself.
@@ -44,19 +51,29 @@ READ_SLICE = 5000
 
 
 def _parse_bytes(job: tuple[str, str, bytes]) -> tuple[str, Any]:
-    """(blob sha, parsed data or a list of Problems); runs in worker processes too."""
+    """(blob sha, {"data", "keys"} or a list of Problems); runs in worker processes too.
+
+    `keys` holds where each section key was written, so the merge (load.merge_sections,
+    the same as for files on disk) locates its problems exactly as `validate` does.
+    """
     sha, path, raw = job
     # load_bytes keeps every safety check of load_file (size, UTF-8, tags, alias bombs).
     problems: list[Problem] = []
     result = load_bytes(raw, path, problems)
-    return sha, (problems if problems or result is None else result[0])
+    if problems or result is None:
+        return sha, problems
+    data, builder = result
+    keys = {k[0]: [loc.line, loc.column] for k, loc in builder.keys.items() if len(k) == 1}
+    return sha, {"data": data, "keys": keys}
 
 
 def _loader_key() -> str:
     """Changes whenever the loader's code does, so parses cached by an older loader are never reused."""
     from .. import load
 
-    return hashlib.sha256(Path(load.__file__).read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha256(Path(load.__file__).read_bytes())
+    digest.update(Path(__file__).read_bytes())  # the cached shape is this module's
+    return digest.hexdigest()[:16]
 
 
 @functools.cache
@@ -94,7 +111,7 @@ class BlobCache:
             return None
         if "problems" in raw:
             return [Problem(**p) for p in raw["problems"]]
-        return raw.get("data")
+        return raw if "data" in raw and "keys" in raw else None
 
     def put(self, sha: str, hit: Any) -> None:
         """Store a parse; a cache that cannot be written is skipped, never fatal.
@@ -108,7 +125,7 @@ class BlobCache:
         if isinstance(hit, list) and hit and isinstance(hit[0], Problem):
             doc: dict[str, Any] = {"problems": [p.as_dict() for p in hit]}
         else:
-            doc = {"data": hit}
+            doc = hit
         text = json.dumps(doc, ensure_ascii=False)
         if self._writer is None:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="playbook-cache")
@@ -219,17 +236,42 @@ class Snapshots:
                 if mode == TREE_MODE:
                     stack.append((parts + (name,), h))
                 elif mode != SUBMODULE_MODE:  # files and symbolic links are blobs, as in gitpython
-                    out.append((parts + (name,), h))
+                    out.append((parts + (name,), h, mode == LINK_MODE))
         prefix = "" if self.rel in ("", ".") else self.rel + "/"
         files = []
+        links: list[tuple[int, str]] = []
         # Sorted by path parts, as PurePosixPath sorts: the order load_data reads files in.
-        for parts, h in sorted(out):
+        for parts, h, link in sorted(out):
             if PurePosixPath(parts[-1]).suffix not in YAML_SUFFIXES or any(p.startswith(".") for p in parts):
                 continue
             path = prefix + "/".join(parts)
+            if link:
+                links.append((len(files), h))
             files.append((path, Blob(path, h)))
+        if links:
+            self._follow_links(files, links)
         self._trees[tree] = files
         return files
+
+    def _follow_links(self, files: list[tuple[str, Blob]], links: list[tuple[int, str]]) -> None:
+        """Symbolic links as the disk loader takes them: followed inside, refused unread outside.
+
+        A link's blob holds its target path, never the target's content. A target in the
+        same playbook folder is read from this revision; one outside the repository is
+        refused (Y008), as on disk; any other target cannot be read from the folder's tree.
+        """
+        targets = self.git.objects([h for _, h in links])
+        by_path = {path: blob for path, blob in files}
+        for i, h in links:
+            path = files[i][0]
+            raw = targets.get(h, b"").decode("utf-8", "replace")
+            joined = posixpath.normpath(posixpath.join(posixpath.dirname(path), raw))
+            if raw.startswith("/") or joined == ".." or joined.startswith("../"):
+                files[i] = (path, Blob(path, OUTSIDE))
+            elif joined in by_path and by_path[joined].hexsha not in (OUTSIDE, UNFOLLOWED):
+                files[i] = (path, Blob(path, by_path[joined].hexsha))
+            else:
+                files[i] = (path, Blob(path, UNFOLLOWED))
 
     def prefetch(self, shas: list[str]) -> None:
         """Read the trees of these commits and parse every distinct blob they hold, in few git calls."""
@@ -242,7 +284,7 @@ class Snapshots:
         self._read_trees(trees)
         for tree in trees:
             for path, blob in self._files(tree):
-                if blob.hexsha in self._blobs or blob.hexsha in todo:
+                if blob.hexsha in self._blobs or blob.hexsha in todo or blob.hexsha in (OUTSIDE, UNFOLLOWED):
                     continue
                 stored = self.disk.get(blob.hexsha)
                 if stored is not None:
@@ -288,44 +330,40 @@ class Snapshots:
                 self.parses += 1
                 self.disk.put(blob.hexsha, hit)
             self._blobs[blob.hexsha] = hit
-        if isinstance(hit, list) and hit and isinstance(hit[0], Problem):
+        if isinstance(hit, list):
             problems.extend(Problem(path, p.line, p.column, p.code, p.message, p.level, p.hint) for p in hit)
             return None
         return hit
 
     def _load(self, tree, name: str) -> Playbook | ProcessErrors:
         problems: list[Problem] = []
-        merged: dict[str, Any] = {}
-        owner: dict[str, str] = {}
-        origin: dict[str, list[str]] = {}  # section -> blobs its value came from, in merge order
         files = self._files(tree)
         if not files:
             return ProcessErrors([Problem(self.rel, 1, 1, "H001", f"no .yaml files in {self.rel} at {name}")])
+        docs: list[Doc] = []
+        shas: list[str] = []
         for path, blob in files:
-            data = self._parse(path, blob, problems)
-            if not data:
+            if blob.hexsha == OUTSIDE:
+                problems.append(outside_link(path))
                 continue
-            if not isinstance(data, dict):
-                problems.append(Problem(path, 1, 1, "Y007", "a process file must be a mapping of sections"))
+            if blob.hexsha == UNFOLLOWED:
+                problems.append(Problem(path, 1, 1, "H003", "symbolic link to a file outside the playbook folder: "
+                                        "history reads links only within it", hint="copy the file into the folder"))
                 continue
-            for section, value in data.items():
-                if section not in SECTIONS:
-                    problems.append(Problem(path, 1, 1, "S003", f"unknown section {section!r}"))
-                elif section in MAPPING_SECTIONS or not isinstance(value, list):
-                    if section in owner:
-                        problems.append(Problem(path, 1, 1, "Y002",
-                                                f"section {section!r} is already defined in {owner[section]}"))
-                    else:
-                        owner[section] = path
-                        merged[section] = value
-                        origin[section] = [blob.hexsha]
-                else:
-                    existing = merged.setdefault(section, [])
-                    if isinstance(existing, list):
-                        existing.extend(value)
-                        origin.setdefault(section, []).append(blob.hexsha)
+            hit = self._parse(path, blob, problems)
+            if hit is None:
+                continue
+            docs.append(Doc(path, hit["data"], {k: Loc(path, v[0], v[1]) for k, v in hit["keys"].items()}))
+            shas.append(blob.hexsha)
+        # The same merge as for files on disk (load.merge_sections): same data, same problems.
+        merged, merge_problems, offsets = merge_sections(docs)
+        problems.extend(merge_problems)
         if problems:
             return ProcessErrors(problems)
+        origin: dict[str, list[str]] = {}  # section -> blobs its value came from, in merge order
+        for sha, off in zip(shas, offsets):
+            for section in off:
+                origin.setdefault(section, []).append(sha)
         try:
             return self._validate_by_section(merged, origin)
         except ValidationError:
