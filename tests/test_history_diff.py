@@ -113,6 +113,9 @@ def test_word_diff_keeps_context_around_each_change():
     new = old.replace("w3 ", "x3 ").replace("w25", "x25")
     assert as_text(word_diff(old, new)) == ("w0 w1 w2 [-w3-] {+x3+} w4 w5 w6 w7 w8 … w20 w21 w22 w23 w24 "
                                             "[-w25-] {+x25+} w26 w27 w28 w29")
+    # a rewrite that keeps a word here and there reads as one change, not a word salad
+    assert as_text(word_diff("Check the form is complete.", "Call the person and the form.")) == \
+        "[-Check the form is complete.-] {+Call the person and the form.+}"
 
 
 def test_short_text_reads_from_to_and_values_are_never_cut(base):

@@ -12,6 +12,9 @@ import difflib
 CONTEXT = 5
 """Unchanged words kept on each side of a change."""
 
+GLUE = 2
+"""Unchanged runs this short between two changes join them: a rewritten sentence reads as one change."""
+
 Segment = tuple[str, str]
 
 
@@ -19,7 +22,7 @@ def word_diff(old: str, new: str, context: int = CONTEXT) -> list[Segment]:
     """Segments that turn `old` into `new`, word by word, with `context` words around each change."""
     a, b = old.split(), new.split()
     out: list[Segment] = []
-    ops = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    ops = _coalesce(difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes())
     for n, (tag, i1, i2, j1, j2) in enumerate(ops):
         if tag == "equal":
             words = a[i1:i2]
@@ -39,6 +42,22 @@ def word_diff(old: str, new: str, context: int = CONTEXT) -> list[Segment]:
             out.append(("-", " ".join(a[i1:i2])))
         if tag in ("insert", "replace"):
             out.append(("+", " ".join(b[j1:j2])))
+    return out
+
+
+def _coalesce(ops: list[tuple[str, int, int, int, int]]) -> list[tuple[str, int, int, int, int]]:
+    """Merge changes separated by at most GLUE unchanged words into one replacement."""
+    out: list[tuple[str, int, int, int, int]] = []
+    for i, op in enumerate(ops):
+        tag, i1, i2, j1, j2 = op
+        inner = 0 < i < len(ops) - 1
+        if tag == "equal" and inner and i2 - i1 <= GLUE:
+            tag = "replace"
+        if tag != "equal" and out and out[-1][0] != "equal":
+            _, a1, _, b1, _ = out.pop()
+            out.append(("replace", a1, i2, b1, j2))
+        else:
+            out.append((tag, i1, i2, j1, j2))
     return out
 
 
