@@ -305,3 +305,23 @@ def test_trend_charts_read_in_light_and_dark(released, tmp_path, scheme):
         server.shutdown()
         server.server_close()
 
+
+
+def test_source_kind_never_keeps_a_location_or_secret():
+    from generator.evidence.results import source_kind
+
+    assert source_kind("postgresql://ana:s3cret@db.internal:5432/crm?sslmode=require") == "postgresql"
+    assert source_kind("/srv/exports/2026-03-01") == "files"
+    assert source_kind("salesforce") == "salesforce" and source_kind(" HubSpot ") == "hubspot"
+    assert source_kind("https://user:pw@example.org/x") == "https"
+
+
+def test_unreadable_run_file_is_a_clear_error(released, tmp_path, monkeypatch, capsys):
+    broken = tmp_path / "results"
+    shutil.copytree(released["results"], broken)
+    (broken / "20260401T000000Z-bad.run.json").write_text('{"format": 1, "rules": [')
+    code, _, err = cli(released["repo"], monkeypatch, capsys, "trend", str(broken))
+    assert code == 2 and "20260401T000000Z-bad.run.json: not a readable run file" in err
+    assert "Traceback" not in err
+    code, _, err = cli(released["repo"], monkeypatch, capsys, "trend", str(tmp_path / "nowhere"))
+    assert code == 2 and "no such results folder" in err
