@@ -129,7 +129,8 @@ def owners(out: str, process: str | None) -> None:
     if out == "-":
         click.echo(text, nl=False)
         return
+    from ..writer import write_file
+
     path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    write_file(path, text)
     click.echo(f"wrote {path}")

@@ -74,7 +74,9 @@ def schema(output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        from ..writer import write_file
+
+        write_file(output, text)
 
 
 def rules_markdown() -> str:
