@@ -227,6 +227,8 @@ def test_site_shows_recorded_runs_with_trends(released, tmp_path):
     assert "<svg " in html
     stages = "\n".join(p.read_text() for p in docs.rglob("*.md") if "stage" in p.name)
     assert "recorded run of 2026-03-10" in stages and "holds for 97.3% of leads" in stages
+    roles = "\n".join(p.read_text() for p in (docs / "roles").glob("*.md"))
+    assert "## Conformance of what you own" in roles and "holds for 97.3% of leads" in roles
     log = (docs / "history" / "changelog.md").read_text()
     assert "\n* stage new\\: guidance changed: Check the form is <del>complete\\.</del> <ins>complete, that" in log
     assert "&lt;del&gt;" not in log
