@@ -265,3 +265,17 @@ def test_drift_against_a_silent_server_waits_out_one_deadline_not_one_per_area()
     assert report.exit_code == 2 and report.errors
     assert "PLAYBOOK_CRM_REQUEST_DEADLINE" in report.errors[0]
     assert all("earlier request of this command" in e for e in report.errors[1:])
+
+
+def test_hubspot_pull_with_a_foreign_paging_link_stops_and_never_saves_it(two, tmp_path):
+    home, other = two
+    home.hs.objects.update(hubspot_objects())
+    home.hs_page_hook = lambda page: {**page, "paging": {"next": {**page["paging"]["next"],
+                                                                   "link": other.url + "/crm/v3/objects/leads"}}} \
+        if "paging" in page else page
+    with open_source("hubspot", model=load_playbook(FIXTURE), env=home.hs_env(), cache_dir=tmp_path, **FAST) as src:
+        assert not src.complete and "paging.next.link points to" in src.error
+        cursors = src.con.execute("SELECT cursor FROM _pull_state").fetchall()
+        assert src.query("SELECT COUNT(*) FROM leads") == [(0,)]  # the page that carried the link was not saved
+    assert cursors and all(c is None for (c,) in cursors)
+    assert other.log == []
