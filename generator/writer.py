@@ -219,6 +219,8 @@ def replace_tree(out: Path, files: Mapping[str, str | bytes], marker: str | None
 def write_file(path: Path, data: str | bytes) -> None:
     """Replace one file atomically (a temporary file beside it, then one rename)."""
     path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"{path}: is a folder; give a file name")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{STAGE_PREFIX}{path.name}-{secrets.token_hex(4)}")
     # Mode 0666 less the umask, as a plain write would give (mkstemp would make it 0600).

@@ -22,7 +22,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from ..errors import ExternalToolError, UsageError
+from ..errors import ExternalToolError
 from ..history.changelog import SIGNATURE, SIGNED_OK, Entry, History
 from ..history.diff import Change, diff
 from ..history.release import Release, releases, version_at
@@ -212,19 +212,10 @@ def render_html(pack: Pack) -> str:
 
 
 def write_file(path: Path, data: bytes) -> None:
-    """Write a file whole or not at all (temp file beside it, then rename)."""
-    path = Path(path)
-    if path.is_dir():
-        raise UsageError(f"{path}: is a folder; give a file name")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write a file whole or not at all: the one writer's write_file (generator/writer.py)."""
+    from ..writer import write_file as write_whole
+
+    write_whole(path, data)
 
 
 def print_pdf(html_path: Path, pdf_path: Path) -> None:
