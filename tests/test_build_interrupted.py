@@ -226,3 +226,14 @@ def test_writer_is_deterministic_and_replaces_whole(tmp_path):
     with pytest.raises(UsageError, match="holds no MARK"):
         writer.replace_tree(tmp_path / "theirs", {"MARK": ""}, marker="MARK")
     assert (tmp_path / "theirs" / "keep.txt").read_text() == "theirs"
+
+
+def test_a_site_that_links_elsewhere_is_replaced_where_it_points(tmp_path, sites):
+    """site/ -> /srv/www/site (the user's link): the folder it names gets the new site, the link stays."""
+    served = tmp_path / "srv" / "site"
+    shutil.copytree(sites["old_site"], served)
+    (tmp_path / "repo").mkdir()
+    os.symlink(served, tmp_path / "repo" / "site")
+    build_site(sites["new_pb"], tmp_path / "repo" / "site", cache_dir=None, contributors=())
+    assert os.readlink(tmp_path / "repo" / "site") == str(served)
+    assert tree(served) == sites["new"] and leftovers(served.parent) == []

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..load import playbook_dirs
-from ..writer import staging, swap, write_files
+from ..writer import LINK_PREFIX, staging, swap, write_files
 from . import graphviz, mkdocs
 from .contrib import CONTRIBUTORS, collect
 from .render import DIAGRAM_TOKEN, TEMPLATES_DIR, Rendered, render
@@ -110,8 +110,14 @@ def write_tree(files: dict[str, str], root: Path) -> None:
 
 
 def _absolute(path: Path) -> Path:
-    """The folder's absolute path, its last part unresolved: a site that is a symbolic link stays one."""
+    """The folder's absolute path; a link the writer flips (see generator/writer.py) stays a link.
+
+    Any other symbolic link (site/ -> /var/www/site) is followed, so the folder it
+    names is the one replaced, as a web server reading it expects.
+    """
     path = Path(path).absolute()
+    if path.is_symlink() and not Path(os.readlink(path)).name.startswith(LINK_PREFIX):
+        return path.resolve()
     return path.parent.resolve() / path.name
 
 
