@@ -405,6 +405,7 @@ class Transition(Strict):
     to: Ref
     owner: Ref | None = Field(None, description="Role that makes this stage change.")
     condition: Text = ""
+    closure_reason: Ref | None = Field(None, description="Closure reason this stage change records.")
 
 
 class Stage(Strict):
@@ -439,6 +440,7 @@ class ClosureReason(Strict):
     description: Text = ""
     stages: list[Ref] = Field(default_factory=list, description="Closed stages this reason applies to.")
     requires_note: bool = False
+    decided_by: Ref | None = Field(None, description="Role that decides this reason applies.")
 
 
 # ---------------------------------------------------- qualification, scoring

@@ -79,6 +79,8 @@ REFS: dict[tuple[type[BaseModel], str], tuple[str, ...]] = {
     (m.AppointmentStage, "event"): ("events",),
     (m.AppointmentStage, "system"): ("systems",),
     (m.AppointmentStage, "lead_stage"): ("stages",),
+    (m.Transition, "closure_reason"): ("closure_reasons",),
+    (m.ClosureReason, "decided_by"): ("roles",),
     (m.Outcome, "stage"): ("stages",),
     (m.Outcome, "closure_reason"): ("closure_reasons",),
     (m.Metric, "fields"): ("fields",),
