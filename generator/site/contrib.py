@@ -16,6 +16,19 @@ CONTRIBUTORS = ("generator.history.pages", "generator.export.pages", "generator.
                 "generator.evidence.pages")
 
 
+# The one label for figures computed on generated demo data wherever they sit beside
+# the playbook (stage and SLA entries): staff must never read them as their CRM's.
+EXAMPLE_DATA_TITLE = "Example data: figures from generated demo data, not from your CRM"
+EXAMPLE_DATA_NOTE = ("The demo data breaks every rule on purpose, so these figures show what a check "
+                     "reports, not how your team is doing.")
+
+
+def example_data(markdown_lines: list[str]) -> str:
+    """Markdown lines shown inside the site's one example-data notice (an admonition)."""
+    body = [EXAMPLE_DATA_NOTE, ""] + markdown_lines
+    return f'!!! example "{EXAMPLE_DATA_TITLE}"\n\n' + "\n".join(("    " + x) if x else "" for x in body)
+
+
 @dataclass
 class Contribution:
     """Markdown a part adds: whole pages, nav entries, and sections appended to existing entries."""
