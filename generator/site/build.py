@@ -121,29 +121,44 @@ def _absolute(path: Path) -> Path:
     return path.parent.resolve() / path.name
 
 
+def docs_tree(process_dir: Path, cache_dir: Path | None, templates_dir: Path = TEMPLATES_DIR,
+              report: BuildReport | None = None, contributors: tuple[str, ...] = CONTRIBUTORS,
+              options: dict | None = None) -> tuple[dict[str, str], list, object]:
+    """The whole docs tree in memory (path -> text), its nav and the newest effective date."""
+    report = report if report is not None else BuildReport()
+    dirs = playbook_dirs(Path(process_dir))
+    if len(dirs) == 1:
+        files, rendered, model = generate(dirs[0], cache_dir, templates_dir, report, contributors, options)
+        return files, rendered.nav, model.playbook.effective
+    return _generate_many(dirs, cache_dir, templates_dir, report, contributors, options)
+
+
+def sitemap_epoch(effective) -> str:
+    """Same input, same bytes: sitemap dates come from the playbook's effective date (the newest one)."""
+    return os.environ.get("SOURCE_DATE_EPOCH") or str(int(datetime.combine(
+        effective, datetime.min.time(), tzinfo=timezone.utc).timestamp()))
+
+
 def build_site(process_dir: Path = Path("process"), site_dir: Path = Path("site"), docs_dir: Path | None = None,
                cache_dir: Path | None = Path(".cache/diagrams"), config: Path = DEFAULT_CONFIG,
                templates_dir: Path = TEMPLATES_DIR, strict: bool = True,
                contributors: tuple[str, ...] = CONTRIBUTORS,
-               options: dict | None = None) -> BuildReport:
-    """Build the whole site into site_dir atomically; return counts and timings."""
-    report = BuildReport()
+               options: dict | None = None, tree: tuple | None = None,
+               report: BuildReport | None = None) -> BuildReport:
+    """Build the whole site into site_dir atomically; return counts and timings.
+
+    `tree` is an already generated `docs_tree(...)` (serve renders before it decides what to rebuild).
+    """
+    report = report if report is not None else BuildReport()
     for dest in (site_dir, docs_dir):
         if dest is not None and os.path.ismount(dest):
             raise UsageError(f"{dest}: is a mount point; a build replaces its output folder whole, which a "
                              f"mount point cannot be: build into a folder inside it instead; nothing was changed")
-    dirs = playbook_dirs(Path(process_dir))
-    if len(dirs) == 1:
-        files, rendered, model = generate(dirs[0], cache_dir, templates_dir, report, contributors, options)
-        nav, effective = rendered.nav, model.playbook.effective
-    else:
-        files, nav, effective = _generate_many(dirs, cache_dir, templates_dir, report, contributors, options)
+    files, nav, effective = tree if tree is not None else docs_tree(process_dir, cache_dir, templates_dir, report,
+                                                                    contributors, options)
     site_dir = _absolute(site_dir)
     site_dir.parent.mkdir(parents=True, exist_ok=True)
-    env_epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    # Same input, same bytes: sitemap dates come from the playbook's effective date (the newest one).
-    epoch = env_epoch or str(int(datetime.combine(effective, datetime.min.time(),
-                                                  tzinfo=timezone.utc).timestamp()))
+    epoch = sitemap_epoch(effective)
     # Killed builds leave staging folders behind; each build removes those no build holds.
     with staging(site_dir.parent) as work:
         docs = work / "docs"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -38,19 +39,36 @@ def build(process_dir: Path, site_dir: Path, docs_dir: Path | None, cache_dir: P
 @click.option("--site-dir", type=click.Path(path_type=Path), default=Path("site"), show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True)
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=Path(".cache/diagrams"), show_default=True)
-def serve(process_dir: Path, site_dir: Path, port: int, cache_dir: Path) -> None:
+@click.option("--templates-dir", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
+              help="Page templates to render with and watch (default: the project's templates/).")
+def serve(process_dir: Path, site_dir: Path, port: int, cache_dir: Path, templates_dir: Path | None) -> None:
     """Build, serve on localhost, and rebuild when process files or templates change."""
     from watchdog.events import FileSystemEventHandler
     from watchdog.observers import Observer
 
-    from .build import PROJECT_ROOT, build_site
+    from .build import PROJECT_ROOT
+    from .incremental import Preview
     from .render import TEMPLATES_DIR
     from .serve import start_server
 
+    # The docs tree the served site was built from lives for the session: later builds rebuild
+    # only the pages whose rendered text changed (generator/site/incremental.py).
+    session = tempfile.TemporaryDirectory(prefix="playbook-serve-")
+    templates = (templates_dir or TEMPLATES_DIR).resolve()
+    preview = Preview(process_dir, site_dir, Path(session.name), cache_dir, templates_dir=templates)
+
     def rebuild() -> None:
         try:
-            report = build_site(process_dir, site_dir, cache_dir=cache_dir)
-            click.echo(f"rebuilt: {report.pages} pages")
+            t0 = time.perf_counter()
+            outcome = preview.rebuild()
+            took = time.perf_counter() - t0
+            if outcome.kind == "incremental":
+                click.echo(f"rebuilt {len(outcome.changed)} of {outcome.pages} pages' files in {took:.2f}s: "
+                           + ", ".join(outcome.changed))
+            elif outcome.kind == "unchanged":
+                click.echo("no page changed")
+            else:
+                click.echo(f"rebuilt: {outcome.pages} pages in {took:.2f}s")
         except PlaybookError as exc:
             # Keep serving the last good site; show what is wrong.
             click.echo(exc.message(), err=True)
@@ -70,19 +88,19 @@ def serve(process_dir: Path, site_dir: Path, port: int, cache_dir: Path) -> None
             paths = [Path(str(p)) for p in (event.src_path, getattr(event, "dest_path", "")) if p]
             # Only process YAML, templates and the site config count; the root folder is
             # watched for mkdocs.yml alone (other files there change all the time).
-            if any(p.suffix in (".yaml", ".yml") or TEMPLATES_DIR in p.resolve().parents or p.resolve() == config
+            if any(p.suffix in (".yaml", ".yml") or templates in p.resolve().parents or p.resolve() == config
                    for p in paths):
                 changed.set()
 
     observer = Observer()
     observer.schedule(Handler(), str(Path(process_dir)), recursive=True)
-    observer.schedule(Handler(), str(TEMPLATES_DIR), recursive=True)
+    observer.schedule(Handler(), str(templates), recursive=True)
     observer.schedule(Handler(), str(config.parent), recursive=False)
     observer.start()
     try:
         while True:
             if changed.wait(0.5):
-                time.sleep(0.3)  # let an editor finish writing
+                time.sleep(0.2)  # let an editor finish writing
                 changed.clear()
                 rebuild()
     except KeyboardInterrupt:
@@ -91,3 +109,4 @@ def serve(process_dir: Path, site_dir: Path, port: int, cache_dir: Path) -> None
         observer.stop()
         observer.join()
         server.shutdown()
+        session.cleanup()

@@ -1,0 +1,207 @@
+"""Incremental preview for `playbook serve`: after a change, rebuild only the pages that changed.
+
+Every page's inputs (the model entities it reads, its template, the diagrams it embeds)
+end up in its rendered Markdown, and rendering the whole docs tree in memory is cheap
+next to mkdocs (diagrams come from the content-hash cache). So the tracker is the
+rendered tree itself: render again, compare each page's text with the last build's,
+and hand mkdocs only the pages whose text differs. mkdocs' own `dirty` build then
+renders just those (`File.is_modified` answers from that list, not from mtimes) into
+the served site in place; every other file there is left untouched.
+
+What a dirty build cannot keep right, a full build does: a changed nav, an added or
+removed page, a changed `mkdocs.yml` or sitemap date, or a failed incremental build
+all run `build_site` (clean, atomic). mkdocs' search plugin only indexes the pages it
+renders, so the child merges the new entries into the previous index in page order:
+the result is the index a full build would write.
+
+mkdocs runs in a child process (as for `playbook build`, generator/site/mkdocs.py):
+`python -m generator.site.incremental` reads its job as JSON on stdin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import mkdocs
+from .build import DEFAULT_CONFIG, BuildReport, build_site, docs_tree, sitemap_epoch
+from .contrib import CONTRIBUTORS
+from .render import TEMPLATES_DIR
+
+SEARCH_INDEX = Path("search") / "search_index.json"
+
+
+@dataclass
+class Outcome:
+    """What one preview build did: "full", "incremental" or "unchanged", and which docs files it rebuilt."""
+
+    kind: str
+    changed: list[str] = field(default_factory=list)
+    pages: int = 0
+
+
+def _front_matter(text: str) -> str:
+    """A page's leading YAML block (render.front_matter): its title and page-wide meta."""
+    if not text.startswith("---\n"):
+        return ""
+    end = text.find("\n---\n", 4)
+    return text[: end + 5] if end >= 0 else text
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+class Preview:
+    """The builds of one `serve` session: the first one full, later ones as small as the change."""
+
+    def __init__(self, process_dir: Path, site_dir: Path, work_dir: Path, cache_dir: Path | None,
+                 config: Path = DEFAULT_CONFIG, templates_dir: Path = TEMPLATES_DIR,
+                 contributors: tuple[str, ...] = CONTRIBUTORS, strict: bool = True):
+        self.process_dir, self.site_dir, self.cache_dir = Path(process_dir), Path(site_dir), cache_dir
+        self.work_dir, self.config, self.templates_dir = Path(work_dir), Path(config), templates_dir
+        self.contributors, self.strict = contributors, strict
+        self._files: dict[str, str] | None = None  # the docs tree the served site was built from
+        self._nav: list | None = None
+        self._key: tuple | None = None  # what forces a full build when it changes
+
+    @property
+    def docs_dir(self) -> Path:
+        return self.work_dir / "docs"
+
+    def rebuild(self) -> Outcome:
+        """Bring the served site up to date with the process files, templates and mkdocs.yml."""
+        report = BuildReport()
+        files, nav, effective = docs_tree(self.process_dir, self.cache_dir, self.templates_dir, report,
+                                          self.contributors)
+        key = (_digest(self.config), sitemap_epoch(effective), self.strict)
+        if self._files is None or key != self._key or nav != self._nav or files.keys() != self._files.keys():
+            return self._full(files, nav, effective, key, report)
+        changed = sorted(p for p, text in files.items() if self._files[p] != text)
+        if not changed:
+            return Outcome("unchanged", pages=report.pages)
+        if any(_front_matter(files[p]) != _front_matter(self._files[p]) for p in changed):
+            # A page's title (its front matter) shows in every page's nav and tab.
+            return self._full(files, nav, effective, key, report)
+        try:
+            self._incremental(files, changed, key[1])
+        except mkdocs.MkdocsError:
+            # The served site may be half updated: a clean build either fixes it or says what is wrong.
+            self._files = None
+            return self._full(files, nav, effective, key, report)
+        self._files = files
+        return Outcome("incremental", changed, report.pages)
+
+    def _full(self, files: dict[str, str], nav: list, effective, key: tuple, report: BuildReport) -> Outcome:
+        self._files = None  # until it succeeded
+        build_site(self.process_dir, self.site_dir, docs_dir=self.docs_dir, cache_dir=self.cache_dir,
+                   config=self.config, templates_dir=self.templates_dir, strict=self.strict,
+                   contributors=self.contributors, tree=(files, nav, effective), report=report)
+        mkdocs.write_config(self.config, self.docs_dir, nav, self.work_dir / "mkdocs.yml")
+        self._files, self._nav, self._key = files, nav, key
+        return Outcome("full", sorted(files), report.pages)
+
+    def _incremental(self, files: dict[str, str], changed: list[str], epoch: str) -> None:
+        # Same paths as the last full build, which checked them (writer.safe_rel): rewritten in place.
+        for rel in changed:
+            (self.docs_dir / rel).write_bytes(files[rel].encode("utf-8"))
+        job = {"config": str(self.work_dir / "mkdocs.yml"), "site_dir": str(Path(self.site_dir).resolve()),
+               "changed": changed, "strict": self.strict}
+        env = dict(os.environ, SOURCE_DATE_EPOCH=epoch)
+        cmd = [sys.executable, "-m", "generator.site.incremental"]
+        try:
+            proc = subprocess.run(cmd, input=json.dumps(job), capture_output=True, text=True,
+                                  timeout=mkdocs.MKDOCS_TIMEOUT, env=env, cwd=Path(__file__).resolve().parents[2])
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise mkdocs.MkdocsError(f"mkdocs could not run: {exc}") from exc
+        if proc.returncode != 0:
+            out = "\n".join(x for x in (proc.stderr.strip(), proc.stdout.strip()) if x)
+            raise mkdocs.MkdocsError(f"mkdocs incremental build failed (exit {proc.returncode}):\n{out}")
+
+
+# ---- the child: mkdocs' dirty build of the listed docs files ----
+
+def _page_of(location: str) -> str:
+    return location.split("#", 1)[0]
+
+
+def merge_search_index(previous: dict, current: dict, order: list[str], rebuilt: set[str]) -> dict:
+    """The full index: entries of rebuilt pages from `current`, of the others from `previous`, in page order."""
+    def by_page(index: dict) -> dict[str, list]:
+        out: dict[str, list] = {}
+        for entry in index.get("docs", []):
+            out.setdefault(_page_of(entry["location"]), []).append(entry)
+        return out
+
+    old, new = by_page(previous), by_page(current)
+    docs = [e for url in order for e in (new if url in rebuilt else old).get(url, [])]
+    return {"config": current.get("config", previous.get("config")), "docs": docs}
+
+
+def _child() -> int:
+    import logging
+
+    from mkdocs.commands import build as mkbuild
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+    from mkdocs.structure.files import File
+
+    job = json.load(sys.stdin)
+    changed = set(job["changed"])
+    site_dir = Path(job["site_dir"])
+    # Which files are "modified" is known exactly, not guessed from modification times.
+    File.is_modified = lambda self: self.src_uri in changed  # type: ignore[method-assign]
+
+    class _NoDirtyWarning(logging.Filter):
+        # mkdocs warns that a dirty build may leave nav and links stale; here nav and page set are
+        # unchanged (else serve builds in full), so the warning would only fail --strict.
+        def filter(self, record: logging.LogRecord) -> bool:
+            return "'dirty' build" not in record.getMessage()
+
+    populate = mkbuild._populate_page
+
+    def _populate_page(page, config, files, dirty=False):
+        # An unchanged page is not rendered, but its title (front matter) still names it in the nav,
+        # the previous/next links and the tab of every page that is rendered.
+        if dirty and not page.file.is_modified():
+            page.read_source(config)
+            return None
+        return populate(page, config, files, dirty)
+
+    mkbuild._populate_page = _populate_page
+    logging.getLogger("mkdocs.commands.build").addFilter(_NoDirtyWarning())
+    logging.getLogger("mkdocs").addHandler(logging.StreamHandler(sys.stderr))
+    logging.getLogger("mkdocs").setLevel(logging.WARNING)
+    index_path = site_dir / SEARCH_INDEX
+    previous = json.loads(index_path.read_text("utf-8")) if index_path.is_file() else {}
+    try:
+        cfg = load_config(job["config"], site_dir=str(site_dir), strict=job["strict"])
+        cfg.plugins.on_startup(command="build", dirty=True)
+        try:
+            mkbuild.build(cfg, dirty=True)
+            files = mkbuild.get_files(cfg)
+        finally:
+            cfg.plugins.on_shutdown()
+    except (MkDocsException, OSError) as exc:
+        print(f"mkdocs: {exc}", file=sys.stderr)
+        return 1
+    if index_path.is_file():
+        pages = files.documentation_pages()
+        # A page's url as its search entries give it: the home page's file url is "./", its page url "".
+        urls = {f.src_uri: ("" if f.url in (".", "./") else f.url) for f in pages}
+        order = [urls[f.src_uri] for f in pages]
+        rebuilt = {urls[f.src_uri] for f in pages if f.src_uri in changed}
+        current = json.loads(index_path.read_text("utf-8"))
+        merged = merge_search_index(previous, current, order, rebuilt)
+        # Written as the search plugin writes it, so it is the file a full build would write.
+        index_path.write_text(json.dumps(merged, separators=(",", ":"), default=str), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_child())

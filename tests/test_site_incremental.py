@@ -1,0 +1,145 @@
+"""Incremental preview (`playbook serve`): only changed pages are rebuilt, and the result is a full build's."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from generator.site.build import build_site
+from generator.site.incremental import Preview, merge_search_index
+from generator.site.render import TEMPLATES_DIR
+from test_site_serve import _free_port, _get, _wait_for
+
+FIXTURE = Path(__file__).parent / "fixtures" / "site" / "clinic"
+STEP_PAGE = Path("steps") / "book" / "index.html"
+OTHER_PAGE = Path("steps") / "close" / "index.html"
+
+
+def _stamps(site: Path) -> dict[str, tuple[int, int]]:
+    """Every file's (inode, mtime in ns): a rewritten file shows in one or the other."""
+    return {p.relative_to(site).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in site.rglob("*") if p.is_file()}
+
+
+def _tree(site: Path) -> dict[str, bytes]:
+    return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+
+
+def _search_text(site: Path) -> str:
+    index = json.loads((site / "search" / "search_index.json").read_text("utf-8"))
+    return " ".join(d["text"] for d in index["docs"])
+
+
+def _edit_purpose(playbook: Path, new: str) -> None:
+    steps = playbook / "steps.yaml"
+    text = steps.read_text("utf-8")
+    assert "purpose: Find a slot and book it." in text
+    steps.write_text(text.replace("purpose: Find a slot and book it.", f"purpose: {new}"), "utf-8")
+
+
+def test_merge_search_index_keeps_page_order():
+    previous = {"config": {"a": 1}, "docs": [{"location": ""}, {"location": "#top"}, {"location": "x/"},
+                                             {"location": "y/"}, {"location": "y/#s"}]}
+    current = {"config": {"a": 2}, "docs": [{"location": "x/", "text": "new"}, {"location": "x/#n"}]}
+    merged = merge_search_index(previous, current, ["", "x/", "y/"], {"x/"})
+    assert merged["config"] == {"a": 2}
+    assert [d["location"] for d in merged["docs"]] == ["", "#top", "x/", "x/#n", "y/", "y/#s"]
+    assert merged["docs"][2]["text"] == "new"
+
+
+@pytest.mark.slow
+def test_incremental_build_equals_full_build_and_leaves_other_files_alone(tmp_path):
+    playbook, templates = tmp_path / "pb", tmp_path / "templates"
+    shutil.copytree(FIXTURE, playbook)
+    shutil.copytree(TEMPLATES_DIR, templates)
+    cache = tmp_path / "cache"
+    site = tmp_path / "site"
+    preview = Preview(playbook, site, tmp_path / "work", cache, templates_dir=templates, contributors=())
+    assert preview.rebuild().kind == "full"
+    assert preview.rebuild().kind == "unchanged"
+
+    before = _stamps(site)
+    _edit_purpose(playbook, "Find a slot zqxjv and book it.")
+    outcome = preview.rebuild()
+    assert outcome.kind == "incremental"
+    assert "steps/book.md" in outcome.changed and "steps/close.md" not in outcome.changed
+    assert "zqxjv" in (site / STEP_PAGE).read_text("utf-8")
+    assert "zqxjv" in _search_text(site)
+    after = _stamps(site)
+    assert after[STEP_PAGE.as_posix()] != before[STEP_PAGE.as_posix()]
+    assert after[OTHER_PAGE.as_posix()] == before[OTHER_PAGE.as_posix()]
+    untouched = [p for p in before if p.endswith(".html") and after[p] == before[p]]
+    assert len(untouched) > len(outcome.changed)  # most pages were left alone
+    # What the dirty build left is exactly what a clean build of the same input writes.
+    clean = tmp_path / "clean"
+    build_site(playbook, clean, cache_dir=cache, templates_dir=templates, contributors=())
+    assert _tree(site) == _tree(clean)
+
+    # A template change rebuilds the pages made from it (the step pages), not the others.
+    step_template = templates / "step.md.j2"
+    step_template.write_text(step_template.read_text("utf-8") + "\nTemplate marker kvwpz.\n", "utf-8")
+    before = _stamps(site)
+    outcome = preview.rebuild()
+    assert outcome.kind == "incremental"
+    assert {"steps/book.md", "steps/close.md"} <= set(outcome.changed)
+    assert "kvwpz" in (site / OTHER_PAGE).read_text("utf-8") and "kvwpz" in _search_text(site)
+    after = _stamps(site)
+    assert after["index.html"] == before["index.html"]
+    shutil.rmtree(clean)
+    build_site(playbook, clean, cache_dir=cache, templates_dir=templates, contributors=())
+    assert _tree(site) == _tree(clean)
+
+    # A renamed step changes a page title, which every page's nav shows: that is a full build.
+    steps = playbook / "steps.yaml"
+    steps.write_text(steps.read_text("utf-8").replace("name: Book the appointment", "name: Book a visit"), "utf-8")
+    assert preview.rebuild().kind == "full"
+    assert "Book a visit" in (site / OTHER_PAGE).read_text("utf-8")
+    shutil.rmtree(clean)
+    build_site(playbook, clean, cache_dir=cache, templates_dir=templates, contributors=())
+    assert _tree(site) == _tree(clean)
+
+
+@pytest.mark.slow
+def test_serve_session_rebuilds_only_the_changed_pages(tmp_path):
+    playbook, templates = tmp_path / "pb", tmp_path / "templates"
+    shutil.copytree(FIXTURE, playbook)
+    shutil.copytree(TEMPLATES_DIR, templates)
+    site = tmp_path / "site"
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "generator", "serve", str(playbook), "--site-dir", str(site), "--port", str(port),
+         "--cache-dir", str(tmp_path / "cache"), "--templates-dir", str(templates)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}/steps/book/"
+        first = _wait_for(lambda: _get(url))
+        assert first and "Find a slot and book it." in first
+        time.sleep(1)  # the first build's files are older than the next build's
+        before = _stamps(site.resolve())
+        _edit_purpose(playbook, "Find a slot ykwqz and book it.")
+        assert _wait_for(lambda: "ykwqz" in (_get(url) or ""))
+        assert _wait_for(lambda: "ykwqz" in (_get(f"http://127.0.0.1:{port}/search/search_index.json") or ""))
+        after = _stamps(site.resolve())
+        assert after[OTHER_PAGE.as_posix()] == before[OTHER_PAGE.as_posix()]
+        assert after["index.html"] == before["index.html"]
+        assert after[STEP_PAGE.as_posix()] != before[STEP_PAGE.as_posix()]
+
+        step_template = templates / "step.md.j2"
+        step_template.write_text(step_template.read_text("utf-8") + "\nTemplate marker wqpvj.\n", "utf-8")
+        assert _wait_for(lambda: "wqpvj" in (_get(f"http://127.0.0.1:{port}/steps/close/") or ""))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            out, _ = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+    assert "rebuilt 1 of" in out and "steps/book.md" in out
+    assert "Traceback" not in out
