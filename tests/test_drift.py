@@ -247,3 +247,32 @@ def test_hubspot_drift_does_not_ask_for_phi_fields_kept_out_of_hubspot(tmp_path)
         for fld in kept_out:
             assert spec.field_by_id[fld.id].hs_name not in live
             assert fld.id not in {d.subject for d in report.differences}
+
+
+class _Stub:
+    """A client answering one call with canned rows: one drift check, alone, with no server."""
+
+    def __init__(self, **answers):
+        self.answers = answers
+
+    def __getattr__(self, name):
+        return lambda *a, **k: self.answers[name]
+
+
+def test_each_check_runs_alone_on_a_stub_client(spec):
+    from generator.export.drift import (HUBSPOT_CHECKS, SALESFORCE_CHECKS, DriftReport, check_pipeline,
+                                        check_queues)
+
+    assert [n for n, _ in SALESFORCE_CHECKS][:3] == ["LeadStatus", "Lead fields and picklists", "queues"]
+    assert [n for n, _ in HUBSPOT_CHECKS] == ["property groups", "properties and options", "lead pipeline"]
+    report = DriftReport("salesforce")
+    live = [{"DeveloperName": q.sf_name, "Name": q.sf_label} for q in spec.queues]
+    check_queues(spec, _Stub(queues=live + [{"DeveloperName": "Extra_Queue", "Name": "Extra"}]), report)
+    assert [(d.area, d.kind) for d in report.differences] == [("queue", "extra")]
+    report = DriftReport("hubspot")
+    stages = [{"label": st.hs_label, "displayOrder": st.order, "metadata": {"isClosed": "false"}}
+              for st in spec.stages]
+    check_pipeline(spec, _Stub(get_pipelines=[{"id": "p", "label": spec.hs_pipeline_label, "stages": stages}]),
+                   report)
+    closed = [st.hs_label for st in spec.stages if st.stage.closed]
+    assert closed and [(d.kind, d.subject) for d in report.differences] == [("changed", s) for s in closed]
