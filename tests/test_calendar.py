@@ -98,7 +98,8 @@ def _sql_between(con, pairs: list[tuple[int, int]]) -> list[int]:
 
 def test_table_shape_and_types():
     t = business_hours_table(NY, datetime(2024, 3, 4, 13, 20, tzinfo=timezone.utc), _ny(2024, 3, 4, 20, 0))
-    assert t.column_names == ["hour_start", "cum_business_seconds", "open_offset", "close_offset"]
+    assert t.column_names == ["hour_start", "cum_business_seconds", "open_offset", "close_offset",
+                              "day_closes_before", "day_close_offset"]
     assert all(str(f.type) == "int64" for f in t.schema)
     hours = t.column("hour_start").to_pylist()
     assert hours[0] == to_epoch(datetime(2024, 3, 4, 13, tzinfo=timezone.utc))
@@ -106,9 +107,13 @@ def test_table_shape_and_types():
     assert all(b - a == 3600 for a, b in zip(hours, hours[1:]))
     rows = t.to_pylist()
     # 08:00-18:00 EST is 13:00-23:00 UTC: fully open hours, then closed.
-    assert rows[0] == {"hour_start": hours[0], "cum_business_seconds": 0, "open_offset": 0, "close_offset": 3600}
+    assert {k: rows[0][k] for k in ("hour_start", "cum_business_seconds", "open_offset", "close_offset")} == {
+        "hour_start": hours[0], "cum_business_seconds": 0, "open_offset": 0, "close_offset": 3600}
     assert rows[10]["open_offset"] == rows[10]["close_offset"] == 0
     assert rows[10]["cum_business_seconds"] == 10 * 3600
+    # Monday's close (18:00 EST = 23:00 UTC) sits at offset 0 of the 23:00 hour; Tuesday's is later
+    assert [r["day_close_offset"] for r in rows] == [-1] * 10 + [0] + [-1] * 2
+    assert rows[11]["day_closes_before"] == rows[10]["day_closes_before"] + 1
 
 
 def test_half_hour_offsets():

@@ -8,12 +8,20 @@ Python (zoneinfo + the `holidays` package) builds one row per UTC hour with:
 - `open_offset`, `close_offset`: the part of this hour that is open, in seconds into the hour
   (fully open 0/3600, closed 0/0, opening at :30 1800/3600).
 
+- `day_closes_before`: business-day closes strictly before this hour's start (a close is the
+  end of a business day's last open span, local time, holidays skipped);
+- `day_close_offset`: seconds into this hour of a business-day close, -1 when none (a close on the
+  hour, e.g. 18:00, sits at offset 0 of the hour it starts).
+
 Business time of an instant t (epoch seconds) is then
 
     B(t) = cum + clamp(t - hour_start, open_offset, close_offset) - open_offset
 
 joining on `hour_start = t - t % 3600`; "within N business seconds" is
-`B(stop) - B(start) <= N`. Only integer epochs cross into SQL.
+`B(stop) - B(start) <= N`. "Within N business days" is by the close of the Nth business
+day after the day the clock started (DATA-CONTRACT.md): with C<=(t) / C<(t) the number of
+closes at-or-before / before t, the stop is late when `C<(stop) - C<=(start) > N`.
+Only integer epochs cross into SQL.
 
 `business_seconds_between` is a direct Python reference used to test the table.
 """
@@ -128,6 +136,35 @@ def _open_spans(calendar: Calendar, start: int, end: int) -> tuple[tuple[int, in
     return tuple((max(a, start), min(b, end)) for a, b in merged if b > start and a < end)
 
 
+def business_day_closes(calendar: Calendar, start: int, end: int) -> list[int]:
+    """Epochs of the close of every business day (its last open span's end) within [start, end]."""
+    tz = _zone(calendar)
+    first = datetime.fromtimestamp(start, tz).date() - timedelta(days=1)
+    last = datetime.fromtimestamp(end, tz).date() + timedelta(days=1)
+    closed = closed_dates(calendar, range(first.year, last.year + 1))
+    out = []
+    day = first
+    while day <= last:
+        if day not in closed:
+            wd = _WEEKDAYS[day.weekday()]
+            ends = []
+            for oh in calendar.hours:
+                if wd in oh.days:
+                    o, c = _parse_hhmm(oh.open), _parse_hhmm(oh.close)
+                    ends.append(_local_epoch(day if c > o else day + timedelta(days=1), c, tz))
+            if ends and start <= max(ends) <= end:
+                out.append(max(ends))
+        day += timedelta(days=1)
+    return sorted(out)
+
+
+def closes_between(closes: list[int], a: int, b: int) -> int:
+    """Business-day closes c with a < c < b (the reference reading of the SQL's day count)."""
+    import bisect
+
+    return max(0, bisect.bisect_left(closes, b) - bisect.bisect_right(closes, a))
+
+
 def _local_epoch(day: date, t: time, tz: ZoneInfo) -> int:
     # fold=0: a wall time skipped by spring-forward maps forward (09:30 in a gap
     # becomes 10:30 after the change); a repeated wall time takes its first
@@ -169,6 +206,18 @@ def business_hours_table(calendar: Calendar, start_utc: Instant, end_utc: Instan
     for o, c in zip(opens, closes):
         cum.append(total)
         total += c - o
+    day_offset = [-1] * len(hours)
+    day_before = [0] * len(hours)
+    ends = business_day_closes(calendar, first - 2 * 86400, last + HOUR)
+    for c in ends:
+        i = (c - c % HOUR - first) // HOUR
+        if 0 <= i < len(hours):
+            day_offset[i] = c % HOUR
+    k = 0
+    for i, h in enumerate(hours):
+        while k < len(ends) and ends[k] < h:
+            k += 1
+        day_before[i] = k
     i64 = pa.int64()
     return pa.table(
         {
@@ -176,6 +225,8 @@ def business_hours_table(calendar: Calendar, start_utc: Instant, end_utc: Instan
             "cum_business_seconds": pa.array(cum, i64),
             "open_offset": pa.array(opens, i64),
             "close_offset": pa.array(closes, i64),
+            "day_closes_before": pa.array(day_before, i64),
+            "day_close_offset": pa.array(day_offset, i64),
         }
     )
 

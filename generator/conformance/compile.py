@@ -335,6 +335,25 @@ class Compiler:
             return exp.Paren(this=exp.Sub(this=self._business(t), expression=self._business(s)))
         return exp.Paren(this=exp.Sub(this=_col(t, "x", False), expression=_col(s, "x", False)))
 
+    def _x_PastDeadline(self, e: ir.PastDeadline, ctx):
+        if ctx.table != "leads":
+            raise CompileError("business-day deadlines are only supported on lead checks")
+        s, t = self._slot(e.start, ctx), self._slot(e.end, ctx)
+        ctx.bslots |= {s, t}
+
+        def closes(alias: str, strict: bool) -> exp.Expression:
+            # closes at-or-before (strict=False) / before (strict=True) the instant in slot `alias`
+            b = f"b_{alias}"
+            off = exp.Sub(this=_col(alias, "x", False), expression=_col("hour_start", b, False))
+            at = _col("day_close_offset", b, False)
+            cmp = (exp.GT if strict else exp.GTE)(this=off, expression=at.copy())
+            has = exp.and_(exp.GTE(this=at, expression=exp.Literal.number(0)), cmp)
+            bump = exp.Case(ifs=[exp.If(this=has, true=exp.Literal.number(1))], default=exp.Literal.number(0))
+            return exp.Paren(this=exp.Add(this=_col("day_closes_before", b, False), expression=bump))
+
+        late = exp.Sub(this=closes(t, True), expression=closes(s, False))
+        return exp.GT(this=late, expression=exp.Literal.number(e.days))
+
     # predicates
     def _x_Blank(self, e: ir.Blank, ctx):
         v = self.expr(e.of, ctx)

@@ -110,7 +110,11 @@ class DemoGenerator:
                     for t in self.contract.tables}
         ls = self.sem["leads"]
         self.stage_f = ls.get("stage")
-        self.interp = Interpreter(model, as_of, self.stage_f, self.business_seconds)
+        from .calendar import business_day_closes, closes_between
+
+        self._closes = business_day_closes(cal, as_of - 400 * DAY, as_of + 200 * DAY)
+        self.closes_between = lambda a, b: closes_between(self._closes, a, b)
+        self.interp = Interpreter(model, as_of, self.stage_f, self.business_seconds, self.closes_between)
         self.stage_values = {s.id: ir.stage_value(model, s.id) for s in model.stages}
         self.closed_values = {self.stage_values[s.id] for s in model.stages if s.closed}
         self.initial = next((s.id for s in model.stages if s.initial), model.stages[0].id)
@@ -616,7 +620,9 @@ class DemoGenerator:
         limit = self.sla_limits[sla.id]
         # wall time long enough to exceed the limit in business time
         gap = max(limit, HOUR)
-        while self.business_seconds(start, start + gap) <= limit:
+        days = sla.within.amount if sla.within.business and sla.within.unit == "days" else None
+        while (self.closes_between(start, start + gap) <= days if days is not None
+               else self.business_seconds(start, start + gap) <= limit):
             gap *= 2
         gap *= 2  # the lead moves in time below; leave room for holidays and weekends
         src = self.event_src.get(sla.stop_event)

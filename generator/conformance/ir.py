@@ -105,6 +105,16 @@ class Pred(Expr):
 
 
 @dataclass(frozen=True)
+class PastDeadline(Pred):
+    """True when `end` is after the close of the `days`th business day after the day `start` falls
+    in (a start outside opening hours belongs to the next business day)."""
+
+    start: Expr
+    end: Expr
+    days: int
+
+
+@dataclass(frozen=True)
 class Blank(Pred):
     """NULL, or empty/whitespace text."""
 

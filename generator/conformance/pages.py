@@ -192,6 +192,8 @@ def contract_page(model: Playbook, heading: str = "#", checks=None) -> str:
                 f"{md_text(c.label)} | {tag} |"
             )
         out.append("")
+    out += [f"{heading}# How the checks read these tables", ""] + [f"- **{term}** {text}" for term, text in DEFINITIONS]
+    out.append("")
     skipped = unmeasurable_slas(model)
     if skipped:
         names = {s.id: s.name for s in model.slas}
@@ -212,3 +214,65 @@ def contract_page(model: Playbook, heading: str = "#", checks=None) -> str:
             out.append(f"| {code(ch.id)} | {code(ch.table)} | {md_text(ch.counts)} |")
         out.append("")
     return "\n".join(out)
+
+
+# What DATA-CONTRACT.md promises about every count (issue 10): one definition per question a data
+# team asks when it implements the tables from this page alone. tests/test_conformance_contract.py
+# and tests/contract_oracle.py (a separate reading of this text) hold the worked examples.
+DEFINITIONS: tuple[tuple[str, str], ...] = (
+    ("Empty values.", "A value is empty when it is NULL or, in a text column (string, text, email, phone, "
+     "enum, url, reference), when it is the empty string or only spaces (U+0020; a tab or newline is a "
+     "value). `false`, `0` and a date are values: a required boolean field holding `false` is filled. "
+     "A flag (consent, do-not-contact, duplicate flag) counts as set only when it is TRUE; NULL counts "
+     "as not set. An enum value is compared exactly (case and spaces matter): `Cardiology` is not "
+     "`cardiology`; an empty value is not checked against the allowed values."),
+    ("Stage entry.", "A lead entered a stage when a `stage_history` row of that lead has it as "
+     "`to_stage`, or when it is the lead's current stage."),
+    ("When an event happened.", "An event's time is, in this order: its own timestamp field; the first "
+     "activity of its signal's activity types; the first `stage_history` entry into the stage its signal "
+     "names or it is the entry event of (appointment events too: an `appointments` row keeps only its "
+     "current status, so a booking is timed by the entry into the appointment-scheduled stage); the first "
+     "`appointments` row in its signal's status. An appointment row's `appointment_at` stands for the "
+     "time of the status that row holds: export the time the row took its status (for a `confirmed` row, "
+     "when it was confirmed), since the checks cannot tell it from the visit time."),
+    ("SLA clocks.", "The clock starts at the start event's time. It stops at the first stop event at or "
+     "after the start, of the stop's own kind (an activity of its types, an entry into its stage, an "
+     "appointment in its status, its timestamp field): an inbound call logged before the lead was "
+     "routed does not stop a first-attempt clock. A lead still open without a stop is judged at "
+     "`--as-of`; a closed lead without a stop is not checked. `applies_to_stages` limits an SLA to "
+     "leads that entered one of those stages (stage history or current stage), at any time; a lead "
+     "that has since left them is still checked, and leaving the stage does not stop its clock."),
+    ("Business hours and minutes.", "Elapsed business time counts only the calendar's opening hours "
+     "in its time zone (DST included), skipping holidays; \"within 4 business hours\" is breached "
+     "when more than 4 h of opening time lie between start and stop. Plain hours, minutes and days "
+     "are wall-clock time."),
+    ("Business days.", "\"Within N business days\" means by the close of the Nth business day after "
+     "the day the clock started; a clock started outside opening hours belongs to the next business "
+     "day; a stop exactly at the close is on time. With Mon-Fri 07:30-18:00, Sat 08:00-12:00 "
+     "(America/Chicago) and 1 business day: created Mon 07:30, decided Mon 17:00 or Tue 18:00: met; "
+     "Tue 18:00:01: late. Created Fri 16:00: due Sat 12:00 (a Saturday with hours is a business day). "
+     "Created Sat 10:00 before a Monday holiday: due Tue 18:00. Created Sat 11:00 CST before the DST "
+     "change: due Mon 18:00 CDT (23:00 UTC, not 00:00 UTC). Created Sun 19:00: due Tue 18:00."),
+    ("Consent and do-not-contact.", "When the consent field is a boolean, an outreach activity on a "
+     "channel that needs consent breaks the rule unless the lead's consent is TRUE now. When it is a "
+     "timestamp, each activity is judged at its own time: it breaks the rule when consent is empty or "
+     "later than the activity (the activity in which consent was given is fine). A do-not-contact "
+     "boolean blocks every activity of the lead when TRUE; a do-not-contact timestamp blocks activities "
+     "strictly after it (the call in which the person asked to stop is not a violation)."),
+    ("Routing.", "`routing-consistent` checks leads whose queue is not empty; a lead with an empty queue "
+     "is not routed yet and is not checked by it. Routing rules are tried in order and the first whose "
+     "conditions all hold chooses the queue (its `crm_name`, else its id); the fallback queue is always "
+     "accepted. A NULL specialty, region or score never satisfies a condition, and a `min_score` rule "
+     "never matches without a score field."),
+    ("Duplicates.", "Records are grouped by every match field of the rule after its normalisation; a "
+     "record with any match field empty is in no group. `lowercase_trim`: leading/trailing spaces "
+     "removed, then lower case (`  Ana@Example.org ` is `ana@example.org`). `digits_only`: every "
+     "character but 0-9 removed (`+1 (555) 010-2000` is `15550102000`). `e164`: the same as "
+     "`digits_only` (no country code is added, so `555 010 2000` and `+1 555 010 2000` differ). "
+     "`none`: the text as stored. In each group the earliest `created_at` (ties: the lowest record id "
+     "as text) is the original; every other record counts unless its duplicate flag is TRUE or its "
+     "duplicate-of field is set."),
+    ("No data.", "A rule whose table has rows but none it applies to checked 0 rows: its status is "
+     "`no_data` (JSON `rate: null`, JUnit `<skipped>`), never `pass`. It does not fail the run unless "
+     "`conform --fail-on-no-data` is given."),
+)

@@ -31,11 +31,12 @@ class LeadContext:
 class Interpreter:
     """Evaluate checks for one lead's rows."""
 
-    def __init__(self, model, as_of: int, stage_field: str | None, business_seconds):
+    def __init__(self, model, as_of: int, stage_field: str | None, business_seconds, closes_between=None):
         self.model = model
         self.as_of = as_of
         self.stage_field = stage_field
         self.business_seconds = business_seconds  # (a, b) -> business seconds between epochs
+        self.closes_between = closes_between  # (a, b) -> business-day closes c with a < c < b
         self.stage_values = {s.id: ir.stage_value(model, s.id) for s in model.stages}
 
     def count(self, check: ir.Check, ctx: LeadContext, row: dict | None = None) -> tuple[int, int]:
@@ -95,6 +96,12 @@ class Interpreter:
         if a is None or b is None:
             return None
         return self.business_seconds(a, b) if e.business else b - a
+
+    def _PastDeadline(self, e, env):
+        a, b = self.ev(e.start, env), self.ev(e.end, env)
+        if a is None or b is None:
+            return None
+        return self.closes_between(a, b) > e.days
 
     def _Coalesce(self, e, env):
         for i in e.items:

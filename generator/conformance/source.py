@@ -31,7 +31,9 @@ Business-hours helper table (`generator.conformance.calendar.business_hours_tabl
 `business_hours`: columns `hour_start` (int epoch seconds UTC, on the hour),
 `cum_business_seconds` (business seconds before this hour), `open_offset`,
 `close_offset` (seconds into the hour when business opens/closes; 0/0 when
-closed). Business time B(t) = cum + clamp(t - hour_start, open, close) - open.
+closed), `day_closes_before`, `day_close_offset` (business-day closes before the hour / a
+close's offset in it, -1 for none; "N business days" counts closes). Business time
+B(t) = cum + clamp(t - hour_start, open, close) - open.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ def build(model, contract):
     `outreach-before-consent`: one per outreach activity on a channel that requires consent where the
     lead had not consented (at the activity's time when consent is a timestamp)
 
-    `outreach-do-not-contact`: one per activity on a lead marked do-not-contact
+    `outreach-do-not-contact`: one per activity on a lead marked do-not-contact (after the request
+    when do-not-contact is a timestamp)
     """
     cons = model.consent
     if not cons:
@@ -63,7 +64,7 @@ def _do_not_contact(model, contract, dnc):
     at_f = sem(contract, "activities", "occurred_at")
     if dnc.type in TIMED:
         blocked = all_of(Not(Blank(Col(dnc.id, lead=True), text=False)),
-                         Cmp(">=", Epoch(at_f), Epoch(dnc.id, lead=True)))
+                         Cmp(">", Epoch(at_f), Epoch(dnc.id, lead=True)))  # the asking call is fine
     else:
         blocked = IsTrue(Col(dnc.id, lead=True))
     return TRUE, blocked

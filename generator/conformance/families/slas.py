@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..calendar import business_day_hours
 from ..ir import (TRUE, AsOf, Blank, Check, Cmp, Coalesce, Col, Elapsed, Entered, EventHappened, EventTime, InValues,
-                  IsNull, IsTrue, Lit, Not, Unchecked, all_of, any_of)
+                  IsNull, IsTrue, Lit, Not, PastDeadline, Unchecked, all_of, any_of)
 from ..lookups import event_source, event_unseen, no_fields, sem, stage_value, unmeasurable_slas
 from . import counts, family
 
@@ -12,7 +12,8 @@ def build(model, contract):
     """SLAs: every clock the playbook starts is stopped in time, and every breach is escalated.
 
     `sla.<sla>`: one per lead whose start event happened and whose stop came later than the limit
-    (business time on the playbook calendar). The stop is the first stop event at or after the start,
+    (business time on the playbook calendar; N business days: after the close of the Nth business day
+    after the day the clock started). The stop is the first stop event at or after the start,
     of the stop's own kind (its signal's activity types, appointment status or stage): an event before
     the clock started, or of another kind, never stops it. A lead still open without such a stop
     counts once the limit has passed at as-of; closed leads without it, and stops recorded only as a
@@ -72,6 +73,11 @@ def _clock(model, contract, sla):
     # The start is only read where it is set (see `applies`); written like an end, one event
     # used as one SLA's start and another's stop shares one business-time join.
     start_t = Coalesce((start, AsOf()))
-    limit = sla.within.seconds(business_day_hours(model.playbook.calendar))
-    breach = Cmp(">", Elapsed(start_t, end, sla.within.business), Lit(limit))
+    w = sla.within
+    if w.business and w.unit == "days":
+        # by the close of the Nth business day after the day the clock started (DATA-CONTRACT.md)
+        breach = PastDeadline(start_t, end, w.amount)
+    else:
+        limit = w.seconds(business_day_hours(model.playbook.calendar))
+        breach = Cmp(">", Elapsed(start_t, end, w.business), Lit(limit))
     return applies, breach

@@ -1082,52 +1082,18 @@ FROM (
             )
           )
           AND (
-            (
-              b_t3.cum_business_seconds + CASE
-                WHEN CASE
-                  WHEN (
-                    x.t3 - b_t3.hour_start
-                  ) IS NULL OR b_t3.open_offset IS NULL
-                  THEN NULL
-                  ELSE GREATEST(x.t3 - b_t3.hour_start, b_t3.open_offset)
-                END IS NULL
-                OR b_t3.close_offset IS NULL
-                THEN NULL
-                ELSE LEAST(
-                  CASE
-                    WHEN (
-                      x.t3 - b_t3.hour_start
-                    ) IS NULL OR b_t3.open_offset IS NULL
-                    THEN NULL
-                    ELSE GREATEST(x.t3 - b_t3.hour_start, b_t3.open_offset)
-                  END,
-                  b_t3.close_offset
-                )
-              END - b_t3.open_offset
-            ) - (
-              b_t2.cum_business_seconds + CASE
-                WHEN CASE
-                  WHEN (
-                    x.t2 - b_t2.hour_start
-                  ) IS NULL OR b_t2.open_offset IS NULL
-                  THEN NULL
-                  ELSE GREATEST(x.t2 - b_t2.hour_start, b_t2.open_offset)
-                END IS NULL
-                OR b_t2.close_offset IS NULL
-                THEN NULL
-                ELSE LEAST(
-                  CASE
-                    WHEN (
-                      x.t2 - b_t2.hour_start
-                    ) IS NULL OR b_t2.open_offset IS NULL
-                    THEN NULL
-                    ELSE GREATEST(x.t2 - b_t2.hour_start, b_t2.open_offset)
-                  END,
-                  b_t2.close_offset
-                )
-              END - b_t2.open_offset
-            )
-          ) > 72000
+            b_t3.day_closes_before + CASE
+              WHEN b_t3.day_close_offset >= 0 AND x.t3 - b_t3.hour_start > b_t3.day_close_offset
+              THEN 1
+              ELSE 0
+            END
+          ) - (
+            b_t2.day_closes_before + CASE
+              WHEN b_t2.day_close_offset >= 0 AND x.t2 - b_t2.hour_start >= b_t2.day_close_offset
+              THEN 1
+              ELSE 0
+            END
+          ) > 2
           THEN 1
           ELSE 0
         END
