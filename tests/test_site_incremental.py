@@ -62,6 +62,13 @@ def test_incremental_build_equals_full_build_and_leaves_other_files_alone(tmp_pa
     cache = tmp_path / "cache"
     site = tmp_path / "site"
     preview = Preview(playbook, site, tmp_path / "work", cache, templates_dir=templates, contributors=())
+    try:
+        _check_preview(preview, playbook, templates, site, cache, tmp_path)
+    finally:
+        preview.close()
+
+
+def _check_preview(preview, playbook, templates, site, cache, tmp_path):
     assert preview.rebuild().kind == "full"
     assert preview.rebuild().kind == "unchanged"
 
@@ -95,6 +102,7 @@ def test_incremental_build_equals_full_build_and_leaves_other_files_alone(tmp_pa
     shutil.rmtree(clean)
     build_site(playbook, clean, cache_dir=cache, templates_dir=templates, contributors=())
     assert _tree(site) == _tree(clean)
+    assert preview.rebuild().kind == "unchanged"
 
     # A renamed step changes a page title, which every page's nav shows: that is a full build.
     steps = playbook / "steps.yaml"
@@ -104,6 +112,14 @@ def test_incremental_build_equals_full_build_and_leaves_other_files_alone(tmp_pa
     shutil.rmtree(clean)
     build_site(playbook, clean, cache_dir=cache, templates_dir=templates, contributors=())
     assert _tree(site) == _tree(clean)
+
+    # mkdocs.yml is every page's input.
+    config = tmp_path / "mkdocs.yml"
+    shutil.copy(preview.config, config)
+    preview.config = config
+    config.write_text(config.read_text("utf-8").replace("site_name: ", "site_name: Edited "), "utf-8")
+    assert preview.rebuild().kind == "full"
+    assert "Edited " in (site / OTHER_PAGE).read_text("utf-8")
 
 
 @pytest.mark.slow

@@ -109,4 +109,5 @@ def serve(process_dir: Path, site_dir: Path, port: int, cache_dir: Path, templat
         observer.stop()
         observer.join()
         server.shutdown()
+        preview.close()
         session.cleanup()

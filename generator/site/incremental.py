@@ -29,9 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import mkdocs
-from .build import DEFAULT_CONFIG, BuildReport, build_site, docs_tree, sitemap_epoch
-from .contrib import CONTRIBUTORS
-from .render import TEMPLATES_DIR
+
+# The child imports this module too: what it needs is kept light (no model, no renderer).
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG = PROJECT_ROOT / "mkdocs.yml"
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
 
 SEARCH_INDEX = Path("search") / "search_index.json"
 
@@ -62,13 +64,17 @@ class Preview:
 
     def __init__(self, process_dir: Path, site_dir: Path, work_dir: Path, cache_dir: Path | None,
                  config: Path = DEFAULT_CONFIG, templates_dir: Path = TEMPLATES_DIR,
-                 contributors: tuple[str, ...] = CONTRIBUTORS, strict: bool = True):
+                 contributors: tuple[str, ...] | None = None, strict: bool = True):
+        from .contrib import CONTRIBUTORS
+
         self.process_dir, self.site_dir, self.cache_dir = Path(process_dir), Path(site_dir), cache_dir
         self.work_dir, self.config, self.templates_dir = Path(work_dir), Path(config), templates_dir
-        self.contributors, self.strict = contributors, strict
+        self.contributors = CONTRIBUTORS if contributors is None else contributors
+        self.strict = strict
         self._files: dict[str, str] | None = None  # the docs tree the served site was built from
         self._nav: list | None = None
         self._key: tuple | None = None  # what forces a full build when it changes
+        self._worker: subprocess.Popen | None = None
 
     @property
     def docs_dir(self) -> Path:
@@ -76,6 +82,8 @@ class Preview:
 
     def rebuild(self) -> Outcome:
         """Bring the served site up to date with the process files, templates and mkdocs.yml."""
+        from .build import BuildReport, docs_tree, sitemap_epoch
+
         report = BuildReport()
         files, nav, effective = docs_tree(self.process_dir, self.cache_dir, self.templates_dir, report,
                                           self.contributors)
@@ -97,13 +105,16 @@ class Preview:
         self._files = files
         return Outcome("incremental", changed, report.pages)
 
-    def _full(self, files: dict[str, str], nav: list, effective, key: tuple, report: BuildReport) -> Outcome:
+    def _full(self, files: dict[str, str], nav: list, effective, key: tuple, report) -> Outcome:
+        from .build import build_site
+
         self._files = None  # until it succeeded
         build_site(self.process_dir, self.site_dir, docs_dir=self.docs_dir, cache_dir=self.cache_dir,
                    config=self.config, templates_dir=self.templates_dir, strict=self.strict,
                    contributors=self.contributors, tree=(files, nav, effective), report=report)
         mkdocs.write_config(self.config, self.docs_dir, nav, self.work_dir / "mkdocs.yml")
         self._files, self._nav, self._key = files, nav, key
+        self._start_worker()  # warms up while the author edits
         return Outcome("full", sorted(files), report.pages)
 
     def _incremental(self, files: dict[str, str], changed: list[str], epoch: str) -> None:
@@ -111,17 +122,45 @@ class Preview:
         for rel in changed:
             (self.docs_dir / rel).write_bytes(files[rel].encode("utf-8"))
         job = {"config": str(self.work_dir / "mkdocs.yml"), "site_dir": str(Path(self.site_dir).resolve()),
-               "changed": changed, "strict": self.strict}
-        env = dict(os.environ, SOURCE_DATE_EPOCH=epoch)
-        cmd = [sys.executable, "-m", "generator.site.incremental"]
+               "changed": changed, "strict": self.strict, "epoch": epoch}
+        worker = self._start_worker()
         try:
-            proc = subprocess.run(cmd, input=json.dumps(job), capture_output=True, text=True,
-                                  timeout=mkdocs.MKDOCS_TIMEOUT, env=env, cwd=Path(__file__).resolve().parents[2])
-        except (OSError, subprocess.TimeoutExpired) as exc:
+            assert worker.stdin is not None and worker.stdout is not None
+            worker.stdin.write(json.dumps(job) + "\n")
+            worker.stdin.flush()
+            answer = worker.stdout.readline()
+        except OSError as exc:
+            answer = ""
+            self.close()
             raise mkdocs.MkdocsError(f"mkdocs could not run: {exc}") from exc
-        if proc.returncode != 0:
-            out = "\n".join(x for x in (proc.stderr.strip(), proc.stdout.strip()) if x)
-            raise mkdocs.MkdocsError(f"mkdocs incremental build failed (exit {proc.returncode}):\n{out}")
+        if not answer:
+            self.close()
+            raise mkdocs.MkdocsError("mkdocs incremental build: the worker process ended")
+        result = json.loads(answer)
+        if not result["ok"]:
+            raise mkdocs.MkdocsError(f"mkdocs incremental build failed:\n{result['log'].strip()}")
+
+    def _start_worker(self) -> subprocess.Popen:
+        """The mkdocs process of this session, started once: its imports and theme templates stay warm."""
+        if self._worker is None or self._worker.poll() is not None:
+            cmd = [sys.executable, "-m", "generator.site.incremental", str(self.work_dir / "jinja")]
+            # Its stderr is mkdocs-material's notice (shown by the first, full build): each job's log
+            # comes back in its answer.
+            self._worker = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                            stderr=subprocess.DEVNULL, text=True, cwd=PROJECT_ROOT)
+        return self._worker
+
+    def close(self) -> None:
+        """End the session's mkdocs process (it also ends when its input closes)."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            try:
+                if worker.stdin is not None:
+                    worker.stdin.close()
+                worker.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                worker.kill()
+                worker.wait()
 
 
 # ---- the child: mkdocs' dirty build of the listed docs files ----
@@ -143,26 +182,17 @@ def merge_search_index(previous: dict, current: dict, order: list[str], rebuilt:
     return {"config": current.get("config", previous.get("config")), "docs": docs}
 
 
-def _child() -> int:
+def _install(jinja_cache: Path, changed: set[str]) -> None:
+    """Make mkdocs' `dirty` build rebuild exactly `changed` (a set the jobs refill), keeping the rest."""
     import logging
 
+    import jinja2
     from mkdocs.commands import build as mkbuild
-    from mkdocs.config import load_config
-    from mkdocs.exceptions import MkDocsException
     from mkdocs.structure.files import File
+    from mkdocs.theme import Theme
 
-    job = json.load(sys.stdin)
-    changed = set(job["changed"])
-    site_dir = Path(job["site_dir"])
     # Which files are "modified" is known exactly, not guessed from modification times.
     File.is_modified = lambda self: self.src_uri in changed  # type: ignore[method-assign]
-
-    class _NoDirtyWarning(logging.Filter):
-        # mkdocs warns that a dirty build may leave nav and links stale; here nav and page set are
-        # unchanged (else serve builds in full), so the warning would only fail --strict.
-        def filter(self, record: logging.LogRecord) -> bool:
-            return "'dirty' build" not in record.getMessage()
-
     populate = mkbuild._populate_page
 
     def _populate_page(page, config, files, dirty=False):
@@ -174,12 +204,49 @@ def _child() -> int:
         return populate(page, config, files, dirty)
 
     mkbuild._populate_page = _populate_page
+    # 404.html and sitemap.xml hold the nav, titles and page urls, none of which changed (else serve
+    # builds in full): the previous ones stay.
+    mkbuild._build_theme_template = lambda *args, **kwargs: None
+    # The theme's templates compile once per session, not once per rebuild.
+    jinja_cache.mkdir(parents=True, exist_ok=True)
+    get_env = Theme.get_env
+
+    def _get_env(self):
+        env = get_env(self)
+        env.bytecode_cache = jinja2.FileSystemBytecodeCache(str(jinja_cache))
+        return env
+
+    Theme.get_env = _get_env  # type: ignore[method-assign]
+
+    class _NoDirtyWarning(logging.Filter):
+        # mkdocs warns that a dirty build may leave nav and links stale; here nav and page set are
+        # unchanged (else serve builds in full), so the warning would only fail --strict.
+        def filter(self, record: logging.LogRecord) -> bool:
+            return "'dirty' build" not in record.getMessage()
+
     logging.getLogger("mkdocs.commands.build").addFilter(_NoDirtyWarning())
-    logging.getLogger("mkdocs").addHandler(logging.StreamHandler(sys.stderr))
     logging.getLogger("mkdocs").setLevel(logging.WARNING)
+
+
+def _run(job: dict, changed: set[str]) -> dict:
+    """One dirty build; its warnings and errors come back as the answer's log."""
+    import io
+    import logging
+
+    from mkdocs.commands import build as mkbuild
+    from mkdocs.config import load_config
+
+    changed.clear()
+    changed.update(job["changed"])
+    os.environ["SOURCE_DATE_EPOCH"] = job["epoch"]
+    site_dir = Path(job["site_dir"])
+    log = io.StringIO()
+    handler = logging.StreamHandler(log)
+    logger = logging.getLogger("mkdocs")
+    logger.addHandler(handler)
     index_path = site_dir / SEARCH_INDEX
-    previous = json.loads(index_path.read_text("utf-8")) if index_path.is_file() else {}
     try:
+        previous = json.loads(index_path.read_text("utf-8")) if index_path.is_file() else {}
         cfg = load_config(job["config"], site_dir=str(site_dir), strict=job["strict"])
         cfg.plugins.on_startup(command="build", dirty=True)
         try:
@@ -187,21 +254,34 @@ def _child() -> int:
             files = mkbuild.get_files(cfg)
         finally:
             cfg.plugins.on_shutdown()
-    except (MkDocsException, OSError) as exc:
-        print(f"mkdocs: {exc}", file=sys.stderr)
-        return 1
-    if index_path.is_file():
-        pages = files.documentation_pages()
-        # A page's url as its search entries give it: the home page's file url is "./", its page url "".
-        urls = {f.src_uri: ("" if f.url in (".", "./") else f.url) for f in pages}
-        order = [urls[f.src_uri] for f in pages]
-        rebuilt = {urls[f.src_uri] for f in pages if f.src_uri in changed}
-        current = json.loads(index_path.read_text("utf-8"))
-        merged = merge_search_index(previous, current, order, rebuilt)
-        # Written as the search plugin writes it, so it is the file a full build would write.
-        index_path.write_text(json.dumps(merged, separators=(",", ":"), default=str), encoding="utf-8")
+        if index_path.is_file():
+            pages = files.documentation_pages()
+            # A page's url as its search entries give it: the home page's file url is "./", its page url "".
+            urls = {f.src_uri: ("" if f.url in (".", "./") else f.url) for f in pages}
+            order = [urls[f.src_uri] for f in pages]
+            rebuilt = {urls[f.src_uri] for f in pages if f.src_uri in changed}
+            current = json.loads(index_path.read_text("utf-8"))
+            merged = merge_search_index(previous, current, order, rebuilt)
+            # Written as the search plugin writes it, so it is the file a full build would write.
+            index_path.write_text(json.dumps(merged, separators=(",", ":"), default=str), encoding="utf-8")
+    except Exception as exc:  # noqa: BLE001 - any failure is reported, and serve falls back to a full build
+        return {"ok": False, "log": f"{log.getvalue()}\n{type(exc).__name__}: {exc}"}
+    finally:
+        logger.removeHandler(handler)
+    return {"ok": True, "log": log.getvalue()}
+
+
+def _child(argv: list[str]) -> int:
+    """The worker: one JSON job a line on stdin, one JSON answer a line on stdout, until stdin closes."""
+    answers = sys.stdout
+    sys.stdout = sys.stderr  # whatever mkdocs or a plugin prints stays out of the answers
+    changed: set[str] = set()
+    _install(Path(argv[0]), changed)
+    for line in sys.stdin:
+        answers.write(json.dumps(_run(json.loads(line), changed)) + "\n")
+        answers.flush()
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(_child())
+    raise SystemExit(_child(sys.argv[1:]))
