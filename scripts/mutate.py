@@ -46,11 +46,13 @@ EQUIVALENTS = ROOT / "scripts" / "mutation-equivalents.txt"
 
 # module (glob under generator/) -> the tests that cover it
 TARGETS: dict[str, list[str]] = {
-    "generator/validate/rules/r*.py": ["tests/test_rules.py"],
-    "generator/history/diff.py": ["tests/test_history_diff.py", "tests/test_history.py"],
-    "generator/conformance/calendar.py": ["tests/test_calendar.py"],
+    "generator/validate/rules/r*.py": ["tests/test_rules.py", "tests/test_rules_sections.py"],
+    "generator/history/diff.py": ["tests/test_history_diff.py", "tests/test_history_diff_edges.py",
+                                  "tests/test_history.py"],
+    "generator/conformance/calendar.py": ["tests/test_calendar_edges.py", "tests/test_calendar.py"],
     "generator/conformance/compile.py": ["tests/test_conformance.py", "tests/test_conformance_cases.py"],
-    "generator/crm/http.py": ["tests/test_crm_client.py", "tests/test_crm_limits.py", "tests/test_redact.py"],
+    "generator/crm/http.py": ["tests/test_crm_http.py", "tests/test_crm_client.py", "tests/test_crm_limits.py",
+                              "tests/test_redact.py"],
     "generator/load.py": ["tests/test_load.py", "tests/test_load_c.py"],
 }
 PYTEST_ARGS = ["-x", "-q", "-p", "no:cacheprovider", "-m", "not slow", "--no-header", "-o", "addopts="]
@@ -155,14 +157,14 @@ class _ReplaceStmt(ast.NodeTransformer):
         return super().generic_visit(node)
 
 
-def mutants_of(module: str) -> list[Mutant]:
-    tree = ast.parse((ROOT / module).read_text(encoding="utf-8"))
+def mutants_of(module: str, root: Path = ROOT) -> list[Mutant]:
+    tree = ast.parse((root / module).read_text(encoding="utf-8"))
     return [Mutant(module, n.lineno, n.col_offset, op, i) for i, (n, op, _) in enumerate(_points(tree))]
 
 
-def mutated_source(m: Mutant) -> str:
+def mutated_source(m: Mutant, original: str) -> str:
     """The module's source with mutant m applied (re-parsed so node identities are fresh)."""
-    tree = ast.parse((ROOT / m.module).read_text(encoding="utf-8"))
+    tree = ast.parse(original)
     for i, (node, op, change) in enumerate(_points(tree)):
         if i != m.index:
             continue
@@ -262,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 target = d / m.module
                 original = target.read_text(encoding="utf-8")
-                target.write_text(mutated_source(m), encoding="utf-8")
+                target.write_text(mutated_source(m, original), encoding="utf-8")
                 try:
                     outcome, _ = _run_tests(d, tests, timeout=baselines[tuple(tests)] * 3 + 20)
                 finally:
@@ -273,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
 
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
             for module, tests in plan:
-                ms = mutants_of(module)
+                ms = mutants_of(module, slots[0])  # the copy: edits to the tree during a run do not matter
                 print(f"{module}: {len(ms)} mutants against {' '.join(tests)}", flush=True)
                 results[module] = list(pool.map(lambda m: run_one(m, tests), ms))
     finally:
