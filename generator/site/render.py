@@ -198,6 +198,9 @@ def front_matter(title: str, meta: dict[str, Any] | None = None) -> str:
     return "---\ntitle: " + json.dumps(html_text(title), ensure_ascii=False) + "\n" + extra + "---\n\n"
 
 
+# One environment per templates folder and process: its templates compile once (half of a warm
+# render), and Jinja's auto_reload still recompiles a template whose file changed (`playbook serve`).
+@functools.lru_cache(maxsize=8)
 def environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
     """Jinja for Markdown: no autoescape (it is HTML's), escaping by `finalize` instead."""
     env = jinja2.Environment(
