@@ -150,6 +150,8 @@ def clean_stale(parent: Path) -> list[Path]:
             continue
         lock = folder / LOCK
         try:
+            if fcntl is None:  # no advisory locks here: age is all there is to go by
+                raise FileNotFoundError(lock)
             fd = os.open(lock, os.O_RDWR)
         except FileNotFoundError:
             try:
@@ -163,8 +165,7 @@ def clean_stale(parent: Path) -> list[Path]:
         except OSError:
             continue
         try:
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             continue  # its build is running
