@@ -77,7 +77,12 @@ def conform(ctx: click.Context, source_spec: str, playbook: str, as_of: str | No
 
     model = _load(playbook)
     clock = _as_of(as_of, int(time.time()))
-    err = Console(stderr=True)
+    import sys
+
+    from ..text import terminal_safe
+
+    # The spinner's cursor codes are ours: it writes past the output sanitiser, its text through it.
+    err = Console(stderr=True, file=getattr(sys.stderr, "raw", sys.stderr))
     tables = _tables(spark_tables if source_spec.strip().lower() == "spark" and spark_tables else tables_text)
     # Every source gets the model: folders are then read with the contract's types and checked.
     options = {"model": model}
@@ -85,7 +90,7 @@ def conform(ctx: click.Context, source_spec: str, playbook: str, as_of: str | No
         def progress(message: str, done=None, total=None) -> None:
             # messages come from sources and name tables/pages, never values
             count = f" {done}/{total}" if done is not None and total else (f" {done}" if done is not None else "")
-            status.update(f"{message}{count}")
+            status.update(terminal_safe(f"{message}{count}"))
 
         source = open_source(source_spec, tables=tables, progress=progress, **options)
         try:
@@ -93,7 +98,6 @@ def conform(ctx: click.Context, source_spec: str, playbook: str, as_of: str | No
         finally:
             source.close()
     result.fail_on_no_data = fail_on_no_data
-    import sys
 
     # CI logs are not terminals: a fixed wide table, so counts are never cut short.
     report.print_table(result, Console() if sys.stdout.isatty() else Console(width=160))
