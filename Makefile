@@ -27,7 +27,8 @@ test: $(STAMP)
 	scripts/node-deps.sh
 	scripts/dbt-venv.sh
 	$(MAKE) $(AXE)
-	$(BIN)/python -m pytest
+	# Two workers (the machine has two cores); whole files per worker so module fixtures are built once.
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 validate: $(STAMP)
 	$(BIN)/playbook validate --strict
