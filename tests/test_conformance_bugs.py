@@ -124,6 +124,18 @@ def test_bug2_without_any_later_attempt_an_open_lead_breaches_once_the_limit_pas
     assert rule(run(model, tables), "sla.first-call-attempt") == (1, 1, "fail")
 
 
+def test_bug2_an_inbound_call_after_the_start_is_not_a_contact_attempt(model):
+    # The person phones in after routing: the clock keeps running until we call them.
+    tables = json.loads(json.dumps(FIRST_CALL_TABLES))
+    tables["activities"][0]["activity_type"] = "inbound_call"
+    tables["activities"].append({"activity_id": "A3", "lead_id": "L1", "activity_type": "inbound_call",
+                                 "occurred_at": "2026-03-02 16:00:00"})
+    assert rule(run(model, tables), "sla.first-call-attempt") == (1, 1, "fail")
+    # An outbound call at that same time would have met it.
+    tables["activities"][-1]["activity_type"] = "call"
+    assert rule(run(model, tables), "sla.first-call-attempt") == (1, 0, "pass")
+
+
 # Bug 3: a rule that checked 0 rows is `no_data` everywhere, never `pass`.
 def test_bug3_a_rule_with_nothing_to_check_is_no_data_in_every_report(model):
     result = run(model, APPOINTMENT_TABLES)
