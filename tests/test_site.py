@@ -249,7 +249,7 @@ def test_contributions_are_merged_and_errors_stop_the_build(model, tmp_path, mon
         "def contribute(model, process_dir):\n"
         "    raise PlaybookError('history: the git repository is unreadable')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    merged = collect(model, FIXTURE, ("contribs.good", "contribs.missing", "no_such_pkg.pages"))
+    merged = collect(model, FIXTURE, ("contribs.good",))
     rendered = render(model, merged)
     assert "extra/page.md" in rendered.pages
     assert {"Extra": "extra/page.md"} in rendered.nav
@@ -258,18 +258,24 @@ def test_contributions_are_merged_and_errors_stop_the_build(model, tmp_path, mon
     assert "hello-sla" in rendered.pages["rules.md"]
     with pytest.raises(PlaybookError, match="git repository is unreadable"):
         collect(model, FIXTURE, ("contribs.good", "contribs.bad"))
+    # A misspelt or missing contributor is an error naming it, not a silent skip.
+    for missing in ("contribs.missing", "no_such_pkg.pages"):
+        with pytest.raises(PlaybookError, match=f"site contributor '{missing}' cannot be imported"):
+            collect(model, FIXTURE, ("contribs.good", missing))
 
 
 def test_build_with_every_contributor(tmp_path):
     """The real build: every part that contributes pages does, and the result is strict-clean."""
-    from generator.site.contrib import CONTRIBUTORS, _module_exists
+    import importlib
+
+    from generator.site.contrib import CONTRIBUTORS
 
     site = tmp_path / "site"
     build_site(FIXTURE, site, cache_dir=tmp_path / "cache")
-    present = [c for c in CONTRIBUTORS if _module_exists(c)]
     assert (site / "index.html").is_file()
     assert broken_links(site) == []
-    assert present  # at least one other part contributes by now
+    for name in CONTRIBUTORS:  # every listed part exists and contributes
+        assert callable(importlib.import_module(name).contribute), name
 
 
 # ------------------------------------------------------------------- links

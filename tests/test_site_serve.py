@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -50,6 +51,14 @@ def test_serve_rebuilds_on_change(tmp_path):
         [sys.executable, "-m", "generator", "serve", str(playbook), "--site-dir", str(tmp_path / "site"),
          "--port", str(port), "--cache-dir", str(tmp_path / "cache")],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+
+    def read() -> None:  # serve's output, line by line as it comes
+        for line in proc.stdout:
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
         url = f"http://127.0.0.1:{port}/steps/book/"
         first = _wait_for(lambda: _get(url))
@@ -59,14 +68,17 @@ def test_serve_rebuilds_on_change(tmp_path):
         assert _wait_for(lambda: "Book the first visit" in (_get(url) or ""))
         # A broken edit keeps the last good site and says what is wrong.
         steps.write_text(steps.read_text().replace("owner: scheduler", "owner: nobody"))
-        time.sleep(3)
+        # Wait for serve to report the problem (not a fixed sleep), then check the old site still serves.
+        assert _wait_for(lambda: any("nobody" in line for line in lines)), "".join(lines)
         assert "Book the first visit" in (_get(url) or "")
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            out, _ = proc.communicate(timeout=20)
+            proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
-            out, _ = proc.communicate()
+            proc.wait()
+        reader.join(timeout=10)
+    out = "".join(lines)
     assert "nobody" in out and "steps.yaml" in out
     assert "Traceback" not in out

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..errors import PlaybookError
 
 CONTRIBUTORS = ("generator.history.pages", "generator.export.pages", "generator.conformance.pages",
                 "generator.evidence.pages")
@@ -52,16 +53,12 @@ class Contribution:
                 mine[key] = (mine[key] + "\n\n" + text) if key in mine else text
 
 
-def _module_exists(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:  # parent package missing
-        return False
-
-
 def collect(model, process_dir: Path, contributors: tuple[str, ...] = CONTRIBUTORS,
             options: dict | None = None) -> Contribution:
-    """Import each contributor that exists, call it, and merge what it returns.
+    """Import each contributor, call it, and merge what it returns.
+
+    The list is explicit: a name that does not import is an error naming it, never
+    a silent skip (a misspelt contributor would otherwise drop its pages unnoticed).
 
     `options` are build options (e.g. `results`, a results history folder); a contributor
     whose `contribute` takes an `options` parameter receives them.
@@ -70,9 +67,10 @@ def collect(model, process_dir: Path, contributors: tuple[str, ...] = CONTRIBUTO
     """
     merged = Contribution()
     for name in contributors:
-        if not _module_exists(name):
-            continue
-        module = importlib.import_module(name)
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            raise PlaybookError(f"site contributor {name!r} cannot be imported ({exc.msg})") from None
         takes = "options" in inspect.signature(module.contribute).parameters
         part = module.contribute(model, Path(process_dir), **({"options": options or {}} if takes else {}))
         if part is not None:

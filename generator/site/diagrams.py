@@ -260,6 +260,7 @@ def swimlane(model: Playbook, url_for: UrlFor, highlight_lane: str | None = None
     kept = {n.name for n in nodes}
     edges = [e for e in edges if e[0] in kept and e[1] in kept]
     lane_of = {n.name: n.lane for n in nodes}
+    step_of = {n.name: n.step for n in nodes}  # every node, stubs included, knows its step
     col = columns([n.name for n in nodes], edges, lane_of)
     ncols = max(col.values(), default=0) + 1
     handoff_of = {s.id: s.handoff for s in model.steps if s.handoff}
@@ -335,9 +336,8 @@ def swimlane(model: Playbook, url_for: UrlFor, highlight_lane: str | None = None
             attrs["tooltip"] = label(when)
         if cross:
             attrs.update(color=HANDOFF_COLOR, penwidth="2", style="dashed", arrowsize="0.9")
-            step_id = a.split("__")[-1] if a.startswith("stub__") else a.split("__")[1]
-            h = handoffs.get(handoff_of.get(step_id, ""))
-            if h is not None and not when and not a.startswith("stub__") and not b.startswith("stub__"):
+            h = handoffs.get(handoff_of.get(step_of[a], ""))
+            if h is not None and not when and a not in stubs and b not in stubs:
                 attrs["xlabel"] = wrap(h.name, EDGE_CHARS)
                 attrs["tooltip"] = label(h.name)
             attrs["class"] = "handoff"
@@ -358,19 +358,19 @@ def answer_keys(edges: list[tuple[str, str, str]]) -> dict[tuple[str, str, str],
     return out
 
 
-def phase_edges(flow: Flow, phase: str, phase_of: dict[str, str]) -> list[tuple[str, str, str]]:
-    """The edges a phase diagram draws, in its order (for its legend)."""
+def phase_edges(flow: Flow, phase: str, phase_of: dict[str, str]) -> dict[tuple[str, str, str], str]:
+    """The edges a phase diagram draws, in its order (for its legend), each with its target step."""
     by_name = {n.name: n for n in flow.nodes}
-    out = []
+    out: dict[tuple[str, str, str], str] = {}
     for a, b, when in flow.edges:
         ina, inb = phase_of.get(by_name[a].step) == phase, phase_of.get(by_name[b].step) == phase
         if ina and inb:
-            out.append((a, b, when))
+            out.setdefault((a, b, when), by_name[b].step)
         elif ina:
-            out.append((a, f"stub__out__{by_name[b].step}", when))
+            out.setdefault((a, f"stub__out__{by_name[b].step}", when), by_name[b].step)
         elif inb:
-            out.append((f"stub__in__{by_name[a].step}", b, when))
-    return list(dict.fromkeys(out))
+            out.setdefault((f"stub__in__{by_name[a].step}", b, when), by_name[b].step)
+    return out
 
 
 def legend(model: Playbook, flow: Flow, phase: str) -> list[tuple[str, str, str, str, str]]:
@@ -378,10 +378,10 @@ def legend(model: Playbook, flow: Flow, phase: str) -> list[tuple[str, str, str,
     phase_of = {s.id: s.phase for s in model.steps}
     by_name = {n.name: n for n in flow.nodes}
     out = []
-    for (a, b, when), key in answer_keys(phase_edges(flow, phase, phase_of)).items():
+    targets = phase_edges(flow, phase, phase_of)
+    for (a, b, when), key in answer_keys(list(targets)).items():
         src = by_name.get(a)
-        target = b.split("__")[-1] if b.startswith("stub__") else by_name[b].step
-        out.append((key, src.step if src else "", src.anchor if src else "", when, target))
+        out.append((key, src.step if src else "", src.anchor if src else "", when, targets[(a, b, when)]))
     return out
 
 
