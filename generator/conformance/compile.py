@@ -21,6 +21,7 @@ from ..model import Playbook
 from . import checks as ir
 from .contract import LOGICAL_TABLES, Contract, build_contract
 from .source import BUSINESS_HOURS_TABLE
+from .sqlbits import literal as _lit
 
 RUN_DIALECTS = ("duckdb", "postgres", "spark")
 EXPORT_DIALECTS = RUN_DIALECTS + ("snowflake", "bigquery", "trino")
@@ -49,14 +50,6 @@ class Compiled:
     ids_sql: dict[str, str] = field(default_factory=dict)  # check id -> query listing violating record ids
     needs_calendar: bool = False
     time_columns: list[tuple[str, str]] = field(default_factory=list)  # (table, physical column) B(t) is taken of
-
-
-def _lit(value) -> exp.Expression:
-    if isinstance(value, bool):
-        return exp.Boolean(this=value)
-    if isinstance(value, (int, float)):
-        return exp.Literal.number(value)
-    return exp.Literal.string(str(value))
 
 
 def _q(name: str) -> exp.Identifier:

@@ -15,15 +15,8 @@ from sqlglot import exp
 
 from ..conformance.checks import queue_value
 from ..conformance.contract import Contract, build_contract
+from ..conformance.sqlbits import literal as _lit
 from ..model import Condition, Playbook
-
-
-def _lit(value) -> exp.Expression:
-    if isinstance(value, bool):
-        return exp.Boolean(this=value)
-    if isinstance(value, (int, float)):
-        return exp.Literal.number(value)
-    return exp.Literal.string(str(value))
 
 
 def _col(name: str) -> exp.Column:
