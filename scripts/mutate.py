@@ -271,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
                     target.write_text(original, encoding="utf-8")
             finally:
                 free.append(d)
+            print(f"  {outcome:9} {m.key}", flush=True)  # progress, so a long run can be followed
             return m, outcome
 
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
