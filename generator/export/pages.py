@@ -8,16 +8,14 @@ use, so the page cannot disagree with the exported configuration.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+from ..site.render import Md
 from ..text import md_text
 from .mapping import HS_OBJECT, NOT_IN_HUBSPOT, SF_OBJECT, CrmSpec, build_spec
 
 PAGE = "crm-configuration.md"
-
-
-def _row(*cells: str) -> str:
-    return "| " + " | ".join(cells) + " |"
 
 
 def _join(items: list[str]) -> str:
@@ -39,64 +37,65 @@ def stage_enforcement(spec: CrmSpec, stage_id: str) -> tuple[str, str]:
     return _join(sf), _join(hs) if hs else "pipeline order"
 
 
-def render_page(spec: CrmSpec) -> str:
-    """Markdown of the CRM configuration page."""
-    m = spec.model
-    out = [
-        "# CRM configuration",
-        "",
-        f"How the playbook *{md_text(m.playbook.title)}* is configured in Salesforce (object {SF_OBJECT}) and "
-        f"HubSpot (object {HS_OBJECT}). Generated from the same mapping as `playbook export` and "
-        "`playbook drift`; run `playbook drift salesforce` or `playbook drift hubspot` to check a live CRM "
-        "against this page.",
-        "",
-        "## Stages",
-        "",
-        _row("Stage", "Salesforce LeadStatus", "HubSpot pipeline stage", "Enforced in Salesforce by",
-             "Enforced in HubSpot by"),
-        _row(*["---"] * 5),
-    ]
-    for st in spec.stages:
-        sf, hs = stage_enforcement(spec, st.id)
-        out.append(_row(md_text(st.stage.name), md_text(st.sf_value), md_text(st.hs_label), sf, hs))
+@dataclass(frozen=True)
+class Table:
+    """One table of the page: a heading, its column names and rows of escaped Markdown cells."""
 
-    out += ["", "## Fields", "",
-            _row("Field", "Salesforce", "HubSpot", "Enforced in Salesforce by", "Enforced in HubSpot by"),
-            _row(*["---"] * 5)]
+    heading: str
+    header: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+
+
+def page_view(spec: CrmSpec) -> dict:
+    """The page's view model: every cell already escaped (`md_text`), in page order."""
+    m = spec.model
+    stages = [(md_text(st.stage.name), md_text(st.sf_value), md_text(st.hs_label), *stage_enforcement(spec, st.id))
+              for st in spec.stages]
+    fields = []
     for f in spec.fields:
         sf_rule, hs_rule = spec.field_enforcement(f)
         sf_name = md_text(f.sf_name) + (" (custom)" if f.sf_custom else " (standard)")
         hs_name = (md_text(f.hs_name) + (" (custom)" if f.hs_custom else " (standard)")
                    if f.in_hubspot else NOT_IN_HUBSPOT)
-        out.append(_row(md_text(f.field.label), sf_name, hs_name, md_text(sf_rule), md_text(hs_rule)))
-
-    out += ["", "## Queues", "",
-            _row("Queue", "Salesforce queue", "HubSpot", "Enforced in Salesforce by", "Enforced in HubSpot by"),
-            _row(*["---"] * 5)]
+        fields.append((md_text(f.field.label), sf_name, hs_name, md_text(sf_rule), md_text(hs_rule)))
+    queues = []
     for qs in spec.queues:
         where = [f"entry {p}" for p in qs.rule_positions] + (["fallback (last entry)"] if qs.fallback else [])
         sf = f"assignment rule {md_text(spec.assignment_rule)}: {', '.join(where) or 'no entry'}"
         hs = f"queue property value {md_text(qs.hs_value)}" if qs.hs_value else "a team"
-        out.append(_row(md_text(qs.queue.name), md_text(qs.sf_name), hs, sf, "routing workflow (manual step)"))
-
-    out += ["", "## SLAs", "", _row("SLA", "Within", "Salesforce", "HubSpot"), _row(*["---"] * 4)]
+        queues.append((md_text(qs.queue.name), md_text(qs.sf_name), hs, sf, "routing workflow (manual step)"))
+    slas = []
     for s in spec.slas:
         levels = len(s.sla.escalations) or 1
-        out.append(_row(md_text(s.sla.name), md_text(str(s.sla.within)),
-                        f"record-triggered flow {md_text(s.sf_flow)} ({levels} scheduled path"
-                        f"{'s' if levels != 1 else ''})",
-                        "workflow with delay and escalation (manual step)"))
+        slas.append((md_text(s.sla.name), md_text(str(s.sla.within)),
+                     f"record-triggered flow {md_text(s.sf_flow)} ({levels} scheduled path{'s' if levels != 1 else ''})",
+                     "workflow with delay and escalation (manual step)"))
+    matches = [(md_text(ms.rule.name), ", ".join(md_text(f.field.label) for f in ms.fields),
+                f"matching rule {md_text(ms.sf_matching_rule)}, duplicate rule {md_text(ms.sf_duplicate_rule)}",
+                "duplicate management (manual step)") for ms in spec.matches]
+    enforced = ("Enforced in Salesforce by", "Enforced in HubSpot by")
+    return {
+        "intro": Md(f"How the playbook *{md_text(m.playbook.title)}* is configured in Salesforce (object {SF_OBJECT}) "
+                    f"and HubSpot (object {HS_OBJECT}). Generated from the same mapping as `playbook export` and "
+                    "`playbook drift`; run `playbook drift salesforce` or `playbook drift hubspot` to check a live "
+                    "CRM against this page."),
+        "tables": [
+            Table("Stages", ("Stage", "Salesforce LeadStatus", "HubSpot pipeline stage", *enforced), stages),
+            Table("Fields", ("Field", "Salesforce", "HubSpot", *enforced), fields),
+            Table("Queues", ("Queue", "Salesforce queue", "HubSpot", *enforced), queues),
+            Table("SLAs", ("SLA", "Within", "Salesforce", "HubSpot"), slas),
+            Table("Duplicate rules", ("Rule", "Matches on", "Salesforce", "HubSpot"), matches),
+        ],
+        "note": Md("Business-hours SLAs run on the wall clock inside Salesforce flows; `playbook conform` "
+                   "measures them on the business calendar."),
+    }
 
-    out += ["", "## Duplicate rules", "", _row("Rule", "Matches on", "Salesforce", "HubSpot"), _row(*["---"] * 4)]
-    for ms in spec.matches:
-        on = ", ".join(md_text(f.field.label) for f in ms.fields)
-        out.append(_row(md_text(ms.rule.name), on,
-                        f"matching rule {md_text(ms.sf_matching_rule)}, duplicate rule "
-                        f"{md_text(ms.sf_duplicate_rule)}",
-                        "duplicate management (manual step)"))
-    out += ["", "Business-hours SLAs run on the wall clock inside Salesforce flows; `playbook conform` "
-            "measures them on the business calendar.", ""]
-    return "\n".join(out)
+
+def render_page(spec: CrmSpec) -> str:
+    """Markdown of the CRM configuration page, from its template (templates/crm-configuration.md.j2)."""
+    from ..site.render import environment
+
+    return environment().get_template("crm-configuration.md.j2").render(v=page_view(spec))
 
 
 def contribute(model, process_dir: Path):
