@@ -58,6 +58,26 @@ _ACCEPTED = {
 }
 """Physical DuckDB types (by prefix) that already hold a contract type."""
 
+
+def classify_columns(declared: dict[str, str], physical: dict[str, str], accepted: dict[str, tuple[str, ...]],
+                     text_types: tuple[str, ...], where: str = "") -> tuple[list[str], dict[str, str]]:
+    """Split the contract-typed columns an engine holds into (wrong-type problems, text columns to check).
+
+    One rule for every engine: a column whose physical type already holds its contract type
+    (by prefix, from `accepted`) is fine, a text column is checked value by value, any
+    other type is a problem. Columns the engine does not have are left to the binder.
+    """
+    wrong, text = [], {}
+    for c, t in declared.items():
+        kind = physical.get(c)
+        if t not in accepted or kind is None or kind.startswith(accepted[t]):
+            continue
+        if kind in text_types:
+            text[c] = t
+        else:
+            wrong.append(f"column {c!r} is {kind}{where} where the data contract says {t} ({EXPECTED[t]})")
+    return wrong, text
+
 FILE_COL = "__playbook_file"
 ROW_COL = "__playbook_row"
 _EMPTY_OK = frozenset({"activities", "stage_history", "appointments"})
@@ -208,17 +228,8 @@ def parquet_view_checked(con: "duckdb.DuckDBPyConnection", table: str, loc: Path
     except duckdb.Error as exc:
         raise SourceError(f"table {table!r}: {loc.name} cannot be read as Parquet: {engine_message(exc)}") from None
     types = {r[0]: str(r[1]).upper() for r in schema}
-    wrong, text = [], {}
-    for c, t in declared.items():
-        if t not in SQL_TYPES or c not in types:
-            continue
-        physical = types[c]
-        if physical.startswith(_ACCEPTED[t]):
-            continue
-        if physical == "VARCHAR":
-            text[c] = t
-        else:
-            wrong.append(f"column {c!r} is {physical} in {loc.name} where the data contract says {t} ({EXPECTED[t]})")
+    wrong, text = classify_columns({c: t for c, t in declared.items() if t in SQL_TYPES}, types, _ACCEPTED,
+                                   ("VARCHAR",), where=f" in {loc.name}")
     if wrong:
         raise SourceError(f"table {table!r}: wrong Parquet schema: " + "; ".join(wrong))
     checked = (f"read_parquet({_lit(pattern)}, filename = true, file_row_number = true)")

@@ -140,22 +140,15 @@ class PostgresSource:
     def _check_types(self, declared: dict[str, dict[str, str]]) -> None:
         """Refuse contract-typed columns of a wrong type; check and cast text ones, never showing a value."""
         from ..source import LOGICAL_TABLES
-        from .checked_read import EXPECTED
+        from .checked_read import classify_columns
 
         for table in LOGICAL_TABLES:
             cols = {c: t for c, t in declared.get(table, {}).items() if t in _PG_TYPES}
             have = self._column_types(table) if cols else None
             if not have:
                 continue
-            wrong, text = [], {}
-            for c, t in cols.items():
-                physical = have.get(c)
-                if physical is None or physical.startswith(_PG_ACCEPTED[t]):
-                    continue
-                if physical in ("text", "character varying", "character", "bpchar", "unknown"):
-                    text[c] = t
-                else:
-                    wrong.append(f"column {c!r} is {physical} where the data contract says {t} ({EXPECTED[t]})")
+            wrong, text = classify_columns(cols, have, _PG_ACCEPTED,
+                                           ("text", "character varying", "character", "bpchar", "unknown"))
             if wrong:
                 raise PostgresError(f"{self.description}: table {table!r}: wrong column type: " + "; ".join(wrong))
             if text:

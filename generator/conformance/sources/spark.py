@@ -116,18 +116,11 @@ class SparkSource:
 
     def _check_types(self, name: str, declared: dict[str, str]) -> None:
         """Refuse contract-typed columns of a wrong type; check and cast text ones, never showing a value."""
-        from .checked_read import EXPECTED
+        from .checked_read import EXPECTED, classify_columns
 
         have = dict(self.spark.table(name).dtypes)
-        wrong, text = [], {}
-        for c, t in declared.items():
-            physical = have.get(c)
-            if t not in _SPARK_TYPES or physical is None or physical.startswith(_SPARK_ACCEPTED[t]):
-                continue
-            if physical == "string":
-                text[c] = t
-            else:
-                wrong.append(f"column {c!r} is {physical} where the data contract says {t} ({EXPECTED[t]})")
+        wrong, text = classify_columns({c: t for c, t in declared.items() if t in _SPARK_TYPES}, have,
+                                       _SPARK_ACCEPTED, ("string",))
         if wrong:
             raise SparkError(f"{self.description}: table {name!r}: wrong column type: " + "; ".join(wrong))
         if not text:
