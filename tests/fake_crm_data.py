@@ -70,9 +70,9 @@ def hubspot_objects() -> dict[str, list[dict]]:
         stages = ["new"] + (["qualified"] if i < N_STATUS_HISTORY else [])
         leads.append({
             "id": str(1000 + i), "createdAt": _hs_time(created), "updatedAt": _hs_time(created), "archived": False,
+            # The person's details live on the lead's primary contact (below), as on HubSpot.
             "properties": {
-                "email": SECRET_EMAIL if i == 0 else f"lead{i}@example.test", "phone": f"+1555000{i:04d}",
-                "firstname": f"F{i}", "lastname": f"L{i}", "hs_pipeline_stage": stages[-1],
+                "hs_lead_name": f"Lead {i}", "hs_pipeline_stage": stages[-1],
                 "hubspot_owner_id": str(77 + i % 2), "consent_to_contact": "true" if i % 2 == 0 else "false",
                 # HubSpot sends datetime properties as ISO text or epoch milliseconds.
                 "escalated_at": str(int((created + timedelta(hours=30)).timestamp() * 1000)) if i == 1 else None,
@@ -84,7 +84,18 @@ def hubspot_objects() -> dict[str, list[dict]]:
                     for k, s in reversed(list(enumerate(stages)))  # newest first, as documented
                 ]
             },
+            # Lead 2 also has a second, non-primary contact with a lower id: the primary one is read.
+            "associations": {"contacts": {"results": (
+                [{"id": "300", "type": "lead_to_contact"}] if i == 2 else []) + [
+                {"id": str(3000 + i), "type": "lead_to_primary_contact"}]}},
         })
+    contacts = [
+        {"id": str(3000 + i), "createdAt": _hs_time(T0), "updatedAt": _hs_time(T0), "archived": False,
+         "properties": {"email": SECRET_EMAIL if i == 0 else f"lead{i}@example.test", "phone": f"+1555000{i:04d}",
+                        "firstname": f"F{i}", "lastname": f"L{i}"}}
+        for i in range(N_LEADS) if i != N_LEADS - 1  # the last lead's contact was deleted: a 207 answer
+    ] + [{"id": "300", "createdAt": _hs_time(T0), "archived": False,
+          "properties": {"email": "someone.else@example.test", "firstname": "Other"}}]
     calls = [
         {"id": str(5000 + i), "createdAt": _hs_time(T0), "archived": False,
          "properties": {"hs_timestamp": _hs_time(T0 + timedelta(hours=5 * i, minutes=40)),
@@ -109,7 +120,7 @@ def hubspot_objects() -> dict[str, list[dict]]:
          "associations": {"leads": {"results": [{"id": str(1000 + i), "type": "meeting_to_lead"}]}}}
         for i in range(N_APPOINTMENTS)
     ]
-    return {"leads": leads, "calls": calls, "emails": emails, "communications": texts, "meetings": meetings}
+    return {"leads": leads, "contacts": contacts, "calls": calls, "emails": emails, "communications": texts, "meetings": meetings}
 
 
 N_HS_ACTIVITIES = 4 + 2 + 1

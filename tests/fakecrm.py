@@ -81,7 +81,9 @@ class FakeCRM:
         self.hs = HubSpotState()
         self.faults: list[Fault] = []
         self.hs_writes: list[tuple[str, str, Any]] = []  # (method, path, body) of every HubSpot write
+        self.hs_batch_reads: list[tuple[str, list[str]]] = []  # (object type, ids) of every batch read
         self.log: list[tuple[str, str, int]] = []
+        self.queries: list[tuple[str, str, dict[str, list[str]]]] = []  # (method, path, parsed query string)
         self._cursors: dict[str, list[dict]] = {}
         # Tests rewrite answers with these (a foreign or looping link, endless cursors, a huge page).
         self.sf_page_hook: Callable[[dict], dict] | None = None
@@ -321,12 +323,15 @@ class FakeCRM:
             names = [p for v in query.get("properties", []) for p in v.split(",") if p]
             after = int((query.get("after") or ["0"])[0] or 0)
             limit = min(int((query.get("limit") or ["10"])[0]), 100)
-            return 200, {}, self._hs_page(self.hs.objects.get(otype, []), names, after, limit)
+            assoc = [a for v in query.get("associations", []) for a in v.split(",") if a]
+            return 200, {}, self._hs_page(self.hs.objects.get(otype, []), names, after, limit, assoc)
+        if kind == "objects" and rest == "/batch/read" and method == "POST":
+            return self._hs_batch_read(otype, json.loads(body or b"{}"))
         if kind == "objects" and rest == "/search" and method == "POST":
             req = json.loads(body or b"{}")
             rows = [o for o in self.hs.objects.get(otype, []) if _hs_match(o, req.get("filterGroups") or [])]
             after = int(req.get("after") or 0)
-            page = self._hs_page(rows, req.get("properties") or [], after, min(int(req.get("limit", 10)), 100))
+            page = self._hs_page(rows, req.get("properties") or [], after, min(int(req.get("limit", 10)), 100), [])
             page["total"] = len(rows)
             return 200, {}, page
         if method in ("POST", "PATCH", "DELETE") and kind in ("properties", "pipelines"):
@@ -408,18 +413,49 @@ class FakeCRM:
             return 204, {}, None
         return missing
 
-    def _hs_page(self, rows: list[dict], names: list[str], after: int, limit: int) -> dict:
+    def _hs_page(self, rows: list[dict], names: list[str], after: int, limit: int,
+                 associations: list[str] | None = None) -> dict:
         chunk = rows[after:after + min(limit, self.page_size)]
         results = []
         for o in chunk:
-            props = o.get("properties", {})
-            keep = {k: props.get(k) for k in names} if names else dict(props)
-            results.append({**{k: v for k, v in o.items() if k != "properties"}, "properties": keep})
+            results.append(self._hs_object(o, names, associations))
         page: dict[str, Any] = {"results": results}
         nxt = after + len(chunk)
         if nxt < len(rows):
             page["paging"] = {"next": {"after": str(nxt), "link": f"{self.url}/crm/v3/objects?after={nxt}"}}
         return self._hs_hook(page)
+
+    @staticmethod
+    def _hs_object(o: dict, names: list[str], associations: list[str] | None = None) -> dict:
+        # As HubSpot answers: the properties asked for (a name the object lacks comes back as nothing),
+        # and associations only of the object types asked for (a search answers with none).
+        props = o.get("properties", {})
+        keep = {k: props[k] for k in names if k in props} if names else dict(props)
+        out = {k: v for k, v in o.items() if k not in ("properties", "associations")}
+        links = o.get("associations") or {}
+        picked = {a: links[a] for a in associations or [] if a in links}
+        out.update({"associations": picked} if picked else {})
+        return {**out, "properties": keep}
+
+    def _hs_batch_read(self, otype: str, req: dict) -> tuple[int, dict, Any]:
+        # POST /crm/v3/objects/{type}/batch/read: at most 100 inputs; ids not found make a 207
+        # (multi-status) answer listing them under `errors`, the others still come back.
+        inputs = req.get("inputs")
+        if not isinstance(inputs, list) or len(inputs) > 100 or not all(isinstance(i, dict) and i.get("id") for i in inputs):
+            return 400, {}, {"status": "error", "message": "Invalid input", "category": "VALIDATION_ERROR"}
+        by_id = {str(o.get("id")): o for o in self.hs.objects.get(otype, [])}
+        names = [n for n in req.get("properties") or [] if isinstance(n, str)]
+        found = [self._hs_object(by_id[str(i["id"])], names, []) for i in inputs if str(i["id"]) in by_id]
+        missing = [str(i["id"]) for i in inputs if str(i["id"]) not in by_id]
+        self.hs_batch_reads.append((otype, [str(i["id"]) for i in inputs]))
+        answer: dict[str, Any] = {"status": "COMPLETE", "results": found,
+                                  "startedAt": "2024-01-01T00:00:00Z", "completedAt": "2024-01-01T00:00:01Z"}
+        if not missing:
+            return 200, {}, answer
+        answer["numErrors"] = len(missing)
+        answer["errors"] = [{"status": "error", "category": "OBJECT_NOT_FOUND", "message": "Could not get some objects",
+                             "context": {"ids": missing}}]
+        return 207, {}, answer
 
     def _hs_hook(self, page: dict) -> dict:
         return self.hs_page_hook(page) if self.hs_page_hook is not None else page
@@ -498,6 +534,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         status, extra, payload = self.crm.handle(self.command, self.path, headers, body)
         self.crm.log.append((self.command, urlsplit(self.path).path, status))
+        self.crm.queries.append((self.command, urlsplit(self.path).path, parse_qs(urlsplit(self.path).query)))
         data = b"" if payload is None else json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")

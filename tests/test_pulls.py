@@ -208,6 +208,24 @@ def test_hubspot_pull_maps_to_the_contract(fake, hs_model, tmp_path):
         assert src.query("SELECT COUNT(*) FROM appointments WHERE appointment_stage = 'booked'")[0][0] == N_APPOINTMENTS
 
 
+def test_hubspot_person_details_come_from_the_primary_contact(fake, hs_model, tmp_path):
+    # HubSpot keeps email, phone and name on the lead's contact; the lead object has none of them.
+    with _hs(fake, hs_model, tmp_path) as src:
+        assert src.complete, src.error
+        rows = src.query("SELECT lead_id, email, first_name FROM leads ORDER BY lead_id")
+    assert rows[0] == ("1000", SECRET_EMAIL, "F0")
+    assert rows[2] == ("1002", "lead2@example.test", "F2")  # the primary contact, not the lower-id other one
+    assert rows[-1] == (str(1000 + N_LEADS - 1), None, None)  # its contact is gone: HubSpot answered 207
+    assert all(email and first for _, email, first in rows[:-1])
+    lead_pages = [q for m, p, q in fake.queries if p == "/crm/v3/objects/leads"]
+    with_props = [q for q in lead_pages if "properties" in q]  # the leads pass (the history pass asks for none)
+    assert with_props and all("email" not in q["properties"][0].split(",") for q in with_props)
+    assert all(q.get("associations") == ["contacts"] for q in with_props)
+    # One batch read per lead page, never more ids than HubSpot allows, only contacts.
+    assert fake.hs_batch_reads and {t for t, _ in fake.hs_batch_reads} == {"contacts"}
+    assert all(0 < len(ids) <= 100 for _, ids in fake.hs_batch_reads)
+
+
 def test_hubspot_failure_mid_pull_then_resume(fake, hs_model, tmp_path):
     pages = []
 

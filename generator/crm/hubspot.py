@@ -40,6 +40,8 @@ PAGE_SIZE = 100
 """HubSpot's maximum `limit` for object list and search calls."""
 HISTORY_PAGE_SIZE = 50
 """HubSpot's maximum `limit` when `propertiesWithHistory` is requested."""
+BATCH_READ_SIZE = 100
+"""HubSpot's maximum number of `inputs` in one batch read."""
 
 
 class HubSpotError(CrmError):
@@ -228,6 +230,25 @@ class HubSpotClient:
             return self.http.post_json(url, {**body, **({"after": after} if after else {})})
 
         return self._pages(fetch, f"search of {object_type}")
+
+    def batch_read(self, object_type: str, ids: Iterable[str], properties: Iterable[str]) -> dict[str, dict]:
+        """Properties of the given records by id, `BATCH_READ_SIZE` ids a request (`POST .../batch/read`).
+
+        Ids HubSpot does not find (a 207 answer lists them under `errors`) are left out of the result.
+        """
+        url = f"/crm/v3/objects/{quote(object_type, safe='')}/batch/read"
+        wanted, props = sorted(set(ids)), sorted(set(properties))
+        out: dict[str, dict] = {}
+        for start in range(0, len(wanted), BATCH_READ_SIZE):
+            chunk = wanted[start:start + BATCH_READ_SIZE]
+            answer = self.http.post_json(url, {"properties": props, "inputs": [{"id": i} for i in chunk]})
+            results = answer.get("results") if isinstance(answer, dict) else None
+            if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+                raise self.http.fail(f"HubSpot batch read of {object_type} has no list of results")
+            for r in results:
+                if r.get("id") is not None:
+                    out[str(r["id"])] = r.get("properties") if isinstance(r.get("properties"), dict) else {}
+        return out
 
     # -- configuration
     def get_properties(self, object_type: str, archived: bool = False) -> list[dict]:

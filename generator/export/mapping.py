@@ -76,6 +76,14 @@ HS_CONTACT_PROPERTIES = frozenset({
     "salesforceleadid", "salesforcecontactid", "createdate", "lastmodifieddate", "notes_last_contacted",
     "num_contacted_notes", "associatedcompanyid",
 })
+HS_CONTACT_OBJECT = "contacts"
+
+
+def hs_on_contact(name: str | None) -> bool:
+    """Whether HubSpot keeps this default property on a lead's contact rather than on the lead."""
+    return name in HS_CONTACT_PROPERTIES
+
+
 HS_LEAD_NAME = "hs_lead_name"
 HS_LEAD_TO_CONTACT = 578
 """HUBSPOT_DEFINED association type id of a lead's primary contact (lead to contact)."""
@@ -206,7 +214,7 @@ class FieldSpec:
     @property
     def hs_object(self) -> str:
         """`contacts` for a default contact property (a lead reads it from its contact), else `leads`."""
-        return "contacts" if not self.hs_custom and self.hs_name in HS_CONTACT_PROPERTIES else HS_OBJECT
+        return HS_CONTACT_OBJECT if not self.hs_custom and hs_on_contact(self.hs_name) else HS_OBJECT
 
     @property
     def sf_label(self) -> str:

@@ -4,7 +4,11 @@ Objects: `leads` (or the object a field's `object.property` name gives) ->
 leads, with `propertiesWithHistory` of the stage property -> stage_history
 (oldest first: the first entry has no from-stage); `calls`, `emails` and
 `communications` (texts) -> activities, typed by object; `meetings` ->
-appointments. Activities and meetings find their lead through the
+appointments. HubSpot keeps a lead's person details (email, phone, name, and
+the other default contact properties) on the lead's contact, not on the lead:
+those columns are read from the lead's primary contact, found through the
+lead page's `associations` and read in batches of 100 (`batch/read`) as each
+lead page arrives, so the saved page already holds them. Activities and meetings find their lead through the
 `associations` of the list call. Pages follow `paging.next.after`; each page
 and the `after` token after it are saved in the pull cache, so a failed pull
 resumes where it stopped. Credentials: HUBSPOT_ACCESS_TOKEN (and
@@ -17,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ExternalToolError
+from ...export.mapping import HS_CONTACT_OBJECT, hs_on_contact
 from ...model import Playbook
 from ..source import Progress, SourceError
 from .crm_map import ColumnMap, Mapping, build_mapping, map_value
@@ -76,6 +81,31 @@ def _list_fetch(client: Any, object_type: str, props: list[str], *, history: lis
     return fetch
 
 
+def _primary_contact(obj: dict) -> str | None:
+    # A lead has exactly one primary contact (HubSpot requires it when the lead is made); the v3
+    # list names that association `lead_to_primary_contact`. Should a portal answer without that
+    # label, the lowest contact id stands in, so the choice is at least the same on every pull.
+    results = ((obj.get("associations") or {}).get(HS_CONTACT_OBJECT) or {}).get("results") or []
+    primary = sorted(str(r["id"]) for r in results if r.get("id") is not None and "primary" in str(r.get("type", "")))
+    return primary[0] if primary else _associated(obj, HS_CONTACT_OBJECT)
+
+
+def _with_contacts(client: Any, fetch, contact_props: list[str]):
+    """A lead-page fetch that also fills each lead's contact properties from its primary contact."""
+
+    def fetch_page(cursor: str | None):
+        objs, nxt, total = fetch(cursor)
+        ids = {c for c in map(_primary_contact, objs) if c is not None}
+        contacts = client.batch_read(HS_CONTACT_OBJECT, ids, contact_props) if ids else {}
+        for obj in objs:
+            person = contacts.get(_primary_contact(obj) or "", {})
+            # The lead object has no such properties: the contact's values (or none) take their place.
+            obj["properties"] = {**(obj.get("properties") or {}), **{p: person.get(p) for p in contact_props}}
+        return objs, nxt, total
+
+    return fetch_page
+
+
 def _row(obj: dict, m: Mapping, derived: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {"_key": obj.get("id")}
     for c in m.columns:
@@ -110,9 +140,14 @@ def _tasks(client: Any, maps: dict[str, Mapping]) -> list[PullTask]:
     def lead_rows(obj: dict) -> list[dict]:
         return [_row(obj, lead, {})]
 
+    on_contact = [f for f in lead.crm_fields() if f not in TOP_LEVEL and hs_on_contact(f)]
+    fetch_leads = _list_fetch(client, lead_obj, [f for f in lead.crm_fields() if f not in on_contact],
+                              history=history, assoc=[HS_CONTACT_OBJECT] if on_contact else [])
+    if on_contact:
+        fetch_leads = _with_contacts(client, fetch_leads, on_contact)
     tasks.append(PullTask(
         name="leads", table="leads", columns=lead.types(),
-        fetch=_list_fetch(client, lead_obj, lead.crm_fields(), history=history),
+        fetch=fetch_leads,
         to_rows=lead_rows, describe=f"{lead_obj}",
     ))
     if hist and history:
