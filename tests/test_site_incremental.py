@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from generator.site.build import build_site
-from generator.site.incremental import Preview, merge_search_index
+from generator.site.incremental import DEFAULT_CONFIG, JobTimeout, Preview, merge_search_index
 from generator.site.render import TEMPLATES_DIR
 from test_site_serve import _free_port, _get, _wait_for
 
@@ -159,3 +159,48 @@ def test_serve_session_rebuilds_only_the_changed_pages(tmp_path):
             out, _ = proc.communicate()
     assert "rebuilt 1 of" in out and "steps/book.md" in out
     assert "Traceback" not in out
+
+
+# An mkdocs hook that never returns on a page holding the marker: a stuck plugin, as serve meets one.
+HANG_HOOK = '''
+import time
+
+def on_page_markdown(markdown, page, config, files):
+    if "hangqzx" in markdown:
+        time.sleep(3600)
+    return markdown
+'''
+
+
+@pytest.mark.slow
+def test_a_stuck_incremental_build_is_stopped_with_a_message_and_the_next_change_builds_in_full(tmp_path):
+    playbook = tmp_path / "pb"
+    shutil.copytree(FIXTURE, playbook)
+    hook = tmp_path / "hang_hook.py"
+    hook.write_text(HANG_HOOK, "utf-8")
+    config = tmp_path / "mkdocs.yml"
+    config.write_text(DEFAULT_CONFIG.read_text("utf-8") + f"\nhooks:\n  - {hook}\n",
+                      "utf-8")
+    site = tmp_path / "site"
+    preview = Preview(playbook, site, tmp_path / "work", tmp_path / "cache", config=config, contributors=(),
+                      timeout=5)
+    try:
+        assert preview.rebuild().kind == "full"
+        worker = preview._worker
+        assert worker is not None and worker.poll() is None
+        _edit_purpose(playbook, "Find a slot hangqzx and book it.")
+        with pytest.raises(JobTimeout) as caught:
+            preview.rebuild()  # without a timeout this waits out the hook's hour
+        message = caught.value.message()
+        assert "did not finish within 5s and was stopped" in message and "steps/book.md" in message
+        assert "next change rebuilds it in full" in message
+        # The stuck worker was ended, not left running.
+        assert worker.poll() is not None and preview._worker is None
+        # The author fixes the page: the next build is a full one, and the site shows the fix.
+        steps = playbook / "steps.yaml"
+        steps.write_text(steps.read_text("utf-8").replace("hangqzx", "fixedqzx"), "utf-8")
+        assert preview.rebuild().kind == "full"
+        assert "fixedqzx" in (site / STEP_PAGE).read_text("utf-8")
+        assert "hangqzx" not in (site / STEP_PAGE).read_text("utf-8")
+    finally:
+        preview.close()

@@ -15,7 +15,9 @@ renders, so the child merges the new entries into the previous index in page ord
 the result is the index a full build would write.
 
 mkdocs runs in a child process (as for `playbook build`, generator/site/mkdocs.py):
-`python -m generator.site.incremental` reads its job as JSON on stdin.
+`python -m generator.site.incremental` reads its job as JSON on stdin. A job gets
+`JOB_TIMEOUT` seconds: a worker stuck past that is killed and the preview says so
+(`JobTimeout`) instead of blocking every later rebuild.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import select
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -37,6 +40,10 @@ TEMPLATES_DIR = PROJECT_ROOT / "templates"
 
 SEARCH_INDEX = Path("search") / "search_index.json"
 
+JOB_TIMEOUT = 120.0
+"""Seconds one incremental build may take before serve stops it. A dirty build of the 20x playbook
+takes a few seconds; one that is still running after this is stuck (a plugin or hook in a loop)."""
+
 
 @dataclass
 class Outcome:
@@ -45,6 +52,10 @@ class Outcome:
     kind: str
     changed: list[str] = field(default_factory=list)
     pages: int = 0
+
+
+class JobTimeout(mkdocs.MkdocsError):
+    """An incremental build ran past the preview's timeout; its worker was stopped."""
 
 
 def _front_matter(text: str) -> str:
@@ -64,13 +75,14 @@ class Preview:
 
     def __init__(self, process_dir: Path, site_dir: Path, work_dir: Path, cache_dir: Path | None,
                  config: Path = DEFAULT_CONFIG, templates_dir: Path = TEMPLATES_DIR,
-                 contributors: tuple[str, ...] | None = None, strict: bool = True):
+                 contributors: tuple[str, ...] | None = None, strict: bool = True,
+                 timeout: float = JOB_TIMEOUT):
         from .contrib import CONTRIBUTORS
 
         self.process_dir, self.site_dir, self.cache_dir = Path(process_dir), Path(site_dir), cache_dir
         self.work_dir, self.config, self.templates_dir = Path(work_dir), Path(config), templates_dir
         self.contributors = CONTRIBUTORS if contributors is None else contributors
-        self.strict = strict
+        self.strict, self.timeout = strict, timeout
         self._files: dict[str, str] | None = None  # the docs tree the served site was built from
         self._nav: list | None = None
         self._key: tuple | None = None  # what forces a full build when it changes
@@ -98,6 +110,11 @@ class Preview:
             return self._full(files, nav, effective, key, report)
         try:
             self._incremental(files, changed, key[1])
+        except JobTimeout:
+            # A full build would most likely hang the same way (and for longer): say so and keep serving.
+            # The served site may be half updated, so the next change builds in full.
+            self._files = None
+            raise
         except mkdocs.MkdocsError:
             # The served site may be half updated: a clean build either fixes it or says what is wrong.
             self._files = None
@@ -128,6 +145,15 @@ class Preview:
             assert worker.stdin is not None and worker.stdout is not None
             worker.stdin.write(json.dumps(job) + "\n")
             worker.stdin.flush()
+            # One answer line per job, and nothing read ahead: the pipe is readable once the answer
+            # (or end of file) is there. A job that never answers is stopped, not waited for forever.
+            ready, _, _ = select.select([worker.stdout], [], [], self.timeout)
+            if not ready:
+                self._kill_worker()
+                raise JobTimeout(
+                    f"mkdocs incremental build of {', '.join(changed)} did not finish within {self.timeout:g}s "
+                    "and was stopped (a plugin or hook in mkdocs.yml may be stuck); the served site may be "
+                    "out of date: the next change rebuilds it in full")
             answer = worker.stdout.readline()
         except OSError as exc:
             answer = ""
@@ -149,6 +175,18 @@ class Preview:
             self._worker = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                             stderr=subprocess.DEVNULL, text=True, cwd=PROJECT_ROOT)
         return self._worker
+
+    def _kill_worker(self) -> None:
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.kill()
+            worker.wait()
+            for pipe in (worker.stdin, worker.stdout):
+                try:
+                    if pipe is not None:
+                        pipe.close()
+                except OSError:
+                    pass
 
     def close(self) -> None:
         """End the session's mkdocs process (it also ends when its input closes)."""
