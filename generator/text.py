@@ -19,7 +19,10 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~^=:$%@])")
 def md_text(value: object) -> str:
     """Escape text for inline use in Markdown (tables, lists, headings)."""
     s = "" if value is None else str(value)
-    s = html.escape(s, quote=True)  # & < > " ' become entities: no raw HTML
+    # & < > become entities: no raw HTML. Quotes stay as typed: Markdown text is never an attribute
+    # value (html_text is for those), and an entity like &#x27; would have its `#` escaped below,
+    # so readers of the Markdown (a table of contents, GitHub) would see "&#x27;" for an apostrophe.
+    s = html.escape(s, quote=False)
     s = _MD_SPECIAL.sub(r"\\\1", s)
     # Newlines would end a table row or list item: keep the text on one line.
     return re.sub(r"\s*\n\s*", " ", s).strip()
