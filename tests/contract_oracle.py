@@ -7,7 +7,11 @@ keyed by column name, and counts (checked, violations) per rule the way the cont
 test (tests/test_conformance_differential.py) compares it with the SQL on real engines.
 
 Covered rules: `sla.<sla>` and `sla-escalated.<sla>` (business hours and business days,
-stop at or after start, applies_to_stages, open and closed leads) and `routing-consistent`.
+stop at or after start, applies_to_stages, open and closed leads) and `routing-consistent`
+(`Oracle`, tests/test_conformance_differential.py); `duplicates.<rule>`, `required-fields.<stage>`,
+`allowed-values.<field>` on leads, `closure-reason-present`, `reason-note-present.*`,
+`transition-allowed`, `outreach-before-consent` and `outreach-do-not-contact` with boolean fields
+(`TableOracle`, tests/test_conformance_differential_tables.py).
 """
 
 from __future__ import annotations
@@ -223,4 +227,128 @@ class Oracle:
                 out[f"sla-escalated.{sla.id}"] = escalated
         if self.m.routing:
             out["routing-consistent"] = self.routing()
+        return out
+
+
+# ----------------------------------------------------------------- leads, stage history, activities
+# The families of "How each check counts" that read one table (or leads with their history):
+# duplicates, required fields, allowed values, closure reasons and reason notes, transitions,
+# consent and do-not-contact. Only the violation counts are compared where the contract says
+# what counts but not which rows are "checked".
+
+TEXT_TYPES = {"string", "text", "email", "phone", "enum", "url", "reference"}
+
+
+def filled(field, v) -> bool:
+    """Not an 'empty value': only text columns treat '' and spaces as empty."""
+    if v is None:
+        return False
+    return not (field.type in TEXT_TYPES and isinstance(v, str) and v.strip(" ") == "")
+
+
+def normalised(kind: str, v: str) -> str:
+    """'Duplicates': a match field's value after its normalisation."""
+    if kind == "lowercase_trim":
+        return v.strip(" ").lower()
+    if kind in ("digits_only", "e164"):
+        return "".join(c for c in v if c in "0123456789")
+    return v
+
+
+class TableOracle(Oracle):
+    """Counts for the single-table rules, from the contract text."""
+
+    def lead_id(self, lead: dict):
+        return lead[self.sem[("lead", "record_id")]]
+
+    def duplicates(self, rule) -> int:
+        created, flag, dup_of = (self.sem[("lead", k)] for k in ("created_at", "duplicate_flag", "duplicate_of"))
+        groups: dict[tuple, list[dict]] = {}
+        for lead in self.leads:
+            fields = [self.m.field(f) for f in rule.match_on]
+            values = [lead.get(self.col[f.id]) for f in fields]
+            if not all(filled(f, v) for f, v in zip(fields, values)):
+                continue  # a record with any match field empty is in no group
+            key = tuple(normalised(rule.normalize.get(f.id, "none"), str(v)) for f, v in zip(fields, values))
+            groups.setdefault(key, []).append(lead)
+        bad = 0
+        for members in groups.values():
+            original = min(members, key=lambda r: (epoch(r.get(created)), str(self.lead_id(r))))
+            for r in members:
+                if r is original or r.get(flag) is True or filled(self.m.field_by_semantic("duplicate_of"), r.get(dup_of)):
+                    continue
+                bad += 1
+        return bad
+
+    def required_fields(self, stage) -> tuple[int, int]:
+        checked = bad = 0
+        for lead in self.leads:
+            if not self.entered(lead, stage.id):
+                continue
+            checked += 1
+            bad += any(not filled(self.m.field(f), lead.get(self.col[f])) for f in stage.required_fields)
+        return checked, bad
+
+    def allowed_values(self, field) -> int:
+        return sum(1 for lead in self.leads
+                   if filled(field, lead.get(self.col[field.id])) and lead[self.col[field.id]] not in field.values)
+
+    def closure_reason_present(self) -> tuple[int, int]:
+        reason = self.m.field_by_semantic("closure_reason")
+        closed = [lead for lead in self.leads if self.closed(lead)]
+        return len(closed), sum(1 for lead in closed if not filled(reason, lead.get(self.col[reason.id])))
+
+    def reason_notes(self) -> dict[str, int]:
+        note = self.m.field_by_semantic("reason_note")
+        reason = self.m.field_by_semantic("closure_reason")
+        empty_note = [lead for lead in self.leads if not filled(note, lead.get(self.col[note.id]))]
+        out = {f"reason-note-present.{s.id}": sum(1 for lead in empty_note if self.entered(lead, s.id))
+               for s in self.m.stages if s.reason_note_required}
+        needs = {c.id for c in self.m.closure_reasons if c.requires_note}
+        out["reason-note-present.closure"] = sum(1 for lead in empty_note if lead.get(self.col[reason.id]) in needs)
+        return out
+
+    def transitions(self, rows: list[dict]) -> tuple[int, int]:
+        frm, to = self.sem[("stage_history", "from_stage")], self.sem[("stage_history", "to_stage")]
+        allowed = {(self.value(s.id), self.value(t.to)) for s in self.m.stages for t in s.transitions}
+        initial = {self.value(s.id) for s in self.m.stages if s.initial}
+        bad = 0
+        for h in rows:
+            if empty(h.get(frm)):
+                bad += h.get(to) not in initial
+            else:
+                bad += (h.get(frm), h.get(to)) not in allowed
+        return len(rows), bad
+
+    def outreach(self) -> dict[str, int]:
+        """'Consent and do-not-contact' for boolean consent and do-not-contact fields."""
+        c = self.m.consent
+        consent, dnc = self.col[c.consent_field], self.col[c.do_not_contact_field]
+        typ = self.sem[("activity", "activity_type")]
+        by_id = {self.lead_id(lead): lead for lead in self.leads}
+        before = blocked = 0
+        for lid, acts in self.acts.items():
+            lead = by_id.get(lid)
+            if lead is None:
+                continue
+            for a in acts:
+                before += a.get(typ) in c.channels_requiring_consent and lead.get(consent) is not True
+                blocked += lead.get(dnc) is True
+        return {"outreach-before-consent": before, "outreach-do-not-contact": blocked}
+
+    def table_counts(self, history: list[dict]) -> dict[str, object]:
+        """rule id -> (checked, violations), or violations alone where 'checked' is not defined."""
+        out: dict[str, object] = {}
+        for rule in self.m.matching.rules:
+            out[f"duplicates.{rule.id}"] = self.duplicates(rule)
+        for s in self.m.stages:
+            if s.required_fields:
+                out[f"required-fields.{s.id}"] = self.required_fields(s)
+        for f in self.m.fields:
+            if f.record == "lead" and f.allowed_values:
+                out[f"allowed-values.{f.id}"] = self.allowed_values(f)
+        out["closure-reason-present"] = self.closure_reason_present()
+        out.update(self.reason_notes())
+        out["transition-allowed"] = self.transitions(history)
+        out.update(self.outreach())
         return out
