@@ -10,8 +10,9 @@ Covered rules: `sla.<sla>` and `sla-escalated.<sla>` (business hours and busines
 stop at or after start, applies_to_stages, open and closed leads) and `routing-consistent`
 (`Oracle`, tests/test_conformance_differential.py); `duplicates.<rule>`, `required-fields.<stage>`,
 `allowed-values.<field>` on leads, `closure-reason-present`, `reason-note-present.*`,
-`transition-allowed`, `outreach-before-consent` and `outreach-do-not-contact` with boolean fields
-(`TableOracle`, tests/test_conformance_differential_tables.py).
+`transition-allowed`, `outreach-before-consent` and `outreach-do-not-contact` with boolean fields,
+`<activity>-logging`, `attribution-present`, `appointment-stage-consistent`, allowed values of
+activities and appointments (`TableOracle`, tests/test_conformance_differential_tables.py).
 """
 
 from __future__ import annotations
@@ -336,6 +337,33 @@ class TableOracle(Oracle):
                 blocked += lead.get(dnc) is True
         return {"outreach-before-consent": before, "outreach-do-not-contact": blocked}
 
+    def logging(self, req) -> int:
+        """`<activity>-logging`: activities of that kind with any required logging field empty."""
+        typ = self.sem[("activity", "activity_type")]
+        return sum(1 for acts in self.acts.values() for a in acts if a.get(typ) == req.activity
+                   and any(not filled(self.m.field(f), a.get(self.col[f])) for f in req.required_fields))
+
+    def attribution(self) -> int:
+        at = self.m.attribution
+        f = self.m.field(at.field)
+        utm = [self.m.field(u) for u in at.utm_fields]
+        return sum(1 for lead in self.leads
+                   if not filled(f, lead.get(self.col[f.id])) or lead[self.col[f.id]] not in f.values
+                   or any(not filled(u, lead.get(self.col[u.id])) for u in utm))
+
+    def appointment_stages(self) -> int:
+        """Leads with an appointment whose stage requires a lead stage the lead never entered."""
+        st = self.sem[("appointment", "appointment_stage")]
+        needs = {a.id: a.lead_stage for a in self.m.appointments.stages if a.lead_stage}
+        return sum(1 for lead in self.leads
+                   if any(a.get(st) in needs and not self.entered(lead, needs[a.get(st)])
+                          for a in self.appts.get(self.lead_id(lead), [])))
+
+    def record_allowed_values(self, record: str, rows: list[dict]) -> dict[str, int]:
+        return {f"allowed-values.{f.id}": sum(1 for r in rows if filled(f, r.get(self.col[f.id]))
+                                              and r[self.col[f.id]] not in f.values)
+                for f in self.m.fields if f.record == record and f.allowed_values}
+
     def table_counts(self, history: list[dict]) -> dict[str, object]:
         """rule id -> (checked, violations), or violations alone where 'checked' is not defined."""
         out: dict[str, object] = {}
@@ -351,4 +379,12 @@ class TableOracle(Oracle):
         out.update(self.reason_notes())
         out["transition-allowed"] = self.transitions(history)
         out.update(self.outreach())
+        for req in self.m.logging:
+            out[f"{req.activity}-logging"] = self.logging(req)
+        if self.m.attribution:
+            out["attribution-present"] = self.attribution()
+        if self.m.appointments:
+            out["appointment-stage-consistent"] = self.appointment_stages()
+        out.update(self.record_allowed_values("activity", [a for acts in self.acts.values() for a in acts]))
+        out.update(self.record_allowed_values("appointment", [a for rows in self.appts.values() for a in rows]))
         return out

@@ -2,7 +2,8 @@
 
 tests/contract_oracle.py `TableOracle` reads DATA-CONTRACT.md's "Empty values", "Stage entry",
 "Duplicates", "Consent and do-not-contact" and the "How each check counts" rows for duplicates,
-required fields, allowed values, closure reasons, reason notes and transitions. Hypothesis builds
+required fields, allowed values, closure reasons, reason notes, transitions, activity logging,
+attribution and appointment stages. Hypothesis builds
 leads whose values sit on the contract's edges: NULL, '' and spaces, `false` in a required boolean,
 values differing only in case or surrounding spaces, phone numbers differing only in punctuation,
 ties on `created_at`, duplicate flags and duplicate-of links, history rows with and without a
@@ -31,8 +32,8 @@ CREATED = ["2026-03-02 15:00:00", "2026-03-02 15:00:01", "2026-03-03 09:00:00"] 
 
 EMAILS = ["ana@example.org", " Ana@Example.org ", "ANA@EXAMPLE.ORG", "bo@example.org", "", "  ", None]
 PHONES = ["+1 (555) 010-2000", "15550102000", "555 010 2000", "1-555-010-2000", "", None]
-FIRST = ["Ana", " ana", "ANA ", "Bo", "", None]
-LAST = ["Lee", "lee ", "Kim", "", None]
+FIRST = ["Ana", " ana", "ANA ", "", None]
+LAST = ["Lee", "lee ", "LEE", None]
 
 
 def _column_values(field):
@@ -56,21 +57,29 @@ for sem in ("reason_note", "closure_reason"):
     LEAD_COLUMNS[MODEL.field_by_semantic(sem).id] = _column_values(MODEL.field_by_semantic(sem))
 LEAD_COLUMNS["closure_reason"] = [c.id for c in MODEL.closure_reasons[:4]] + ["Not_a_fit", "", None]
 LEAD_COLUMNS.update({"email": EMAILS, "phone": PHONES, "first_name": FIRST, "last_name": LAST,
+                     "location": ["evanston", "evanston ", "Evanston", "", None],
                      MODEL.consent.consent_field: [True, False, None],
                      MODEL.consent.do_not_contact_field: [True, False, None],
                      "duplicate_flag": [True, False, None], "duplicate_of": ["L0", "", " ", None]})
+for u in MODEL.attribution.utm_fields:
+    LEAD_COLUMNS[u] = ["google", "", "  ", None]
 for sem in ("record_id", "created_at", "stage"):
     LEAD_COLUMNS.pop(MODEL.field_by_semantic(sem).id, None)
+ACTIVITY_COLUMNS = {f.id: _column_values(f) for f in MODEL.fields if f.record == "activity"
+                    and f.semantic not in ("record_id", "lead_ref", "activity_type", "occurred_at")}
+APPOINTMENT_STAGES = [a.id for a in MODEL.appointments.stages] + ["Scheduled", "", None]
+INTAKE = MODEL.field("intake_status")
 COLUMN = {f.id: f.names.warehouse or f.id for f in MODEL.fields}
 
 
 @st.composite
 def tables(draw):
     n = draw(st.integers(1, 7))
-    leads, hist, acts = [], [], []
+    leads, hist, acts, appts = [], [], [], []
     for i in range(n):
         lid = f"L{i}"
-        lead = {"lead_id": lid, "created_at": draw(st.sampled_from(CREATED)), "stage": draw(st.sampled_from(STAGES))}
+        lead = {"lead_id": lid, "created_at": draw(st.sampled_from(CREATED)),
+                "stage": draw(st.sampled_from(STAGES + ["New", ""]))}
         for fid, values in LEAD_COLUMNS.items():
             if draw(st.integers(0, 3)):  # mostly set, sometimes left out (NULL)
                 lead[COLUMN[fid]] = draw(st.sampled_from(values))
@@ -79,9 +88,18 @@ def tables(draw):
             hist.append({"lead_id": lid, "from_stage": draw(st.sampled_from(STAGES + ["", None])),
                          "to_stage": draw(st.sampled_from(STAGES)), "changed_at": "2026-03-05 10:00:00"})
         for k in range(draw(st.integers(0, 2))):
-            acts.append({"activity_id": f"A{i}{k}", "lead_id": lid, "occurred_at": "2026-03-05 11:00:00",
-                         "activity_type": draw(st.sampled_from(["call", "sms", "email", "portal_message", "letter"]))})
-    return {"leads": leads, "stage_history": hist, "activities": acts}
+            act = {"activity_id": f"A{i}{k}", "lead_id": lid, "occurred_at": "2026-03-05 11:00:00",
+                   "activity_type": draw(st.sampled_from(["call", "voicemail", "sms", "email", "portal_message",
+                                                          "letter", "Call", ""]))}
+            for fid, values in ACTIVITY_COLUMNS.items():
+                if draw(st.integers(0, 3)):
+                    act[COLUMN[fid]] = draw(st.sampled_from(values))
+            acts.append(act)
+        for k in range(draw(st.integers(0, 2))):
+            appts.append({"appointment_id": f"P{i}{k}", "lead_id": lid, "appointment_at": "2026-03-09 15:00:00",
+                          "appointment_stage": draw(st.sampled_from(APPOINTMENT_STAGES)),
+                          COLUMN[INTAKE.id]: draw(st.sampled_from(_column_values(INTAKE)))})
+    return {"leads": leads, "stage_history": hist, "activities": acts, "appointments": appts}
 
 
 def _oracle(data):
@@ -136,6 +154,29 @@ def test_the_table_oracle_is_not_vacuous():
     assert expected["reason-note-present.closure"] == 1  # L2: no_response needs a note
     assert expected["transition-allowed"] == (3, 2)  # new -> in_treatment; '' -> qualified (not initial)
     assert expected["outreach-before-consent"] == 1
+    assert expected["sms-logging"] == 1  # no template, link flag or follow-up logged
+    assert expected["attribution-present"] == 3  # no channel, no UTM tags on any of them
+    assert _sql(source(MODEL, data), expected) == expected
+
+
+def test_name_and_location_and_appointment_stages_by_hand():
+    # Same names after trimming and lower case, the same location as stored: L2 duplicates L1.
+    # "Evanston" is not "evanston" (no normalisation for location): L3 is in its own group.
+    # L2's confirmed appointment needs appointment_scheduled, which L2 never entered.
+    data = {"leads": [
+        {"lead_id": "L1", "created_at": "2026-03-02 15:00:00", "stage": "appointment_scheduled",
+         "first_name": "Ana", "last_name": "Lee", "location": "evanston"},
+        {"lead_id": "L2", "created_at": "2026-03-02 16:00:00", "stage": "routed",
+         "first_name": " ana", "last_name": "LEE", "location": "evanston"},
+        {"lead_id": "L3", "created_at": "2026-03-02 17:00:00", "stage": "new",
+         "first_name": "Ana", "last_name": "Lee", "location": "Evanston"},
+    ], "appointments": [
+        {"appointment_id": "P1", "lead_id": "L1", "appointment_stage": "confirmed", "appointment_at": "2026-03-09 15:00:00"},
+        {"appointment_id": "P2", "lead_id": "L2", "appointment_stage": "confirmed", "appointment_at": "2026-03-09 15:00:00"},
+    ]}
+    expected = _oracle(data)
+    assert expected["duplicates.name-and-location"] == 1
+    assert expected["appointment-stage-consistent"] == 1
     assert _sql(source(MODEL, data), expected) == expected
 
 
