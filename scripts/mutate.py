@@ -20,17 +20,25 @@ Mutation operators (one change per mutant):
 String constants are not mutated: message wording is checked by the tests that
 need it, and mutating every literal floods the report with text mutants.
 
+Speed: one traced baseline run per test set (scripts/mutation_trace.py) maps
+each line of the mutated modules to the tests that execute it. A mutant runs
+first against just those tests; a mutant they do not kill, or on a line no test
+reaches or that runs only at import, runs against the whole test set, so every
+survivor in the report survived all of its module's tests. Bytecode is cached
+(only the mutated module's .pyc is removed around each run).
+
 Equivalent mutants (no test can tell them apart from the original) are listed,
 one a line with the reason, in scripts/mutation-equivalents.txt as
 `module:line:col:operator  # why`; they are excluded from the score.
 
-Usage: python scripts/mutate.py [--module NAME ...] [--jobs N] [--report FILE]
+Usage: python scripts/mutate.py [--module NAME ...] [--jobs N] [--report FILE] [--goal PCT] [--all-tests]
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import json
 import os
 import shutil
 import subprocess
@@ -192,11 +200,27 @@ def _copy_tree(dest: Path) -> None:
             shutil.copy2(ROOT / name, dest / name)
 
 
-def _run_tests(workdir: Path, tests: list[str], timeout: float) -> tuple[str, float]:
-    env = dict(os.environ, PYTHONPATH=str(workdir), PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0")
+def _drop_bytecode(module: Path) -> None:
+    """Remove a module's cached bytecode, so the next import compiles the source on disk.
+
+    A .pyc is trusted when the source's mtime (in whole seconds) and size match,
+    which a mutant written and undone within one second can do.
+    """
+    for pyc in (module.parent / "__pycache__").glob(module.stem + ".*.pyc"):
+        pyc.unlink(missing_ok=True)
+
+
+def _run_tests(workdir: Path, tests: list[str], timeout: float, extra_env: dict[str, str] | None = None,
+               plugins: tuple[str, ...] = ()) -> tuple[str, float]:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(workdir), str(workdir / "scripts")]),
+               PYTHONHASHSEED="0", **(extra_env or {}))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    args = [sys.executable, "-m", "pytest", *PYTEST_ARGS]
+    for p in plugins:
+        args += ["-p", p]
     start = time.monotonic()
     try:
-        proc = subprocess.run([sys.executable, "-m", "pytest", *PYTEST_ARGS, *tests], cwd=workdir, env=env,
+        proc = subprocess.run([*args, *tests], cwd=workdir, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout)
     except subprocess.TimeoutExpired:
         return "timeout", time.monotonic() - start
@@ -206,6 +230,26 @@ def _run_tests(workdir: Path, tests: list[str], timeout: float) -> tuple[str, fl
     if proc.returncode in (1, 2, 3):  # failed, interrupted (e.g. import error), internal error
         return "killed", took
     return f"error (pytest exit {proc.returncode})", took
+
+
+def _traced_baseline(workdir: Path, tests: list[str], modules: list[str]) -> tuple[str, float, dict]:
+    """Run the unmutated tests once with mutation_trace; returns (outcome, seconds, line -> test ids)."""
+    out = workdir / ".mutation-trace.json"
+    env = {"MUTATION_TRACE_FILES": os.pathsep.join(str(workdir / m) for m in modules),
+           "MUTATION_TRACE_OUT": str(out)}
+    outcome, took = _run_tests(workdir, tests, timeout=3600, extra_env=env, plugins=("mutation_trace",))
+    if outcome != "survived" or not out.exists():
+        return outcome, took, {}
+    data = json.loads(out.read_text(encoding="utf-8"))
+    out.unlink()
+    names = data["tests"]
+    real = {os.path.realpath(workdir / m): m for m in modules}
+    lines: dict[tuple[str, int], list[str]] = {}
+    for key, idx in data["lines"].items():
+        path, _, line = key.rpartition(":")
+        if path in real and -1 not in idx:  # a line run at import may shape every test
+            lines[(real[path], int(line))] = [names[i] for i in idx]
+    return outcome, took, lines
 
 
 def load_equivalents() -> dict[str, str]:
@@ -228,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--report", default=str(ROOT / ".cache" / "mutation" / "report.md"))
     ap.add_argument("--goal", type=float, default=90.0, help="score per module the report checks against")
+    ap.add_argument("--all-tests", action="store_true",
+                    help="run every mutant against its module's whole test set (slower; same results)")
     args = ap.parse_args(argv)
 
     plan: list[tuple[str, list[str]]] = []
@@ -247,16 +293,28 @@ def main(argv: list[str] | None = None) -> int:
         slots.append(d)
     started = time.monotonic()
     results: dict[str, list[tuple[Mutant, str]]] = {}
+    durations: dict[str, float] = {}
+    sources: dict[str, list[str]] = {}
     try:
-        # One baseline per test set: the unmutated tree must pass, and it sets the time limit.
+        # One baseline per test set: the unmutated tree must pass, it sets the time limit, and
+        # (traced) it maps each line of the set's modules to the tests that execute it.
         baselines: dict[tuple[str, ...], float] = {}
+        covering: dict[tuple[str, int], list[str]] = {}
         for _, tests in plan:
             key = tuple(tests)
             if key not in baselines:
-                outcome, took = _run_tests(slots[0], tests, timeout=1800)
+                modules = [m for m, t in plan if tuple(t) == key]
+                if args.all_tests:
+                    outcome, took = _run_tests(slots[0], tests, timeout=3600)
+                    lines = {}
+                else:
+                    outcome, took, lines = _traced_baseline(slots[0], tests, modules)
                 if outcome != "survived":
                     raise SystemExit(f"the tests {' '.join(tests)} do not pass on the unmutated tree ({outcome})")
+                print(f"baseline {took:.0f} s, {len(lines)} lines mapped to their tests: {' '.join(tests)}",
+                      flush=True)
                 baselines[key] = took
+                covering.update(lines)
         free = list(slots)
 
         def run_one(m: Mutant, tests: list[str]) -> tuple[Mutant, str]:
@@ -265,10 +323,18 @@ def main(argv: list[str] | None = None) -> int:
                 target = d / m.module
                 original = target.read_text(encoding="utf-8")
                 target.write_text(mutated_source(m, original), encoding="utf-8")
+                _drop_bytecode(target)
+                limit = baselines[tuple(tests)] * 3 + 20
                 try:
-                    outcome, _ = _run_tests(d, tests, timeout=baselines[tuple(tests)] * 3 + 20)
+                    outcome = "survived"
+                    selected = covering.get((m.module, m.line))
+                    if selected:
+                        outcome, _ = _run_tests(d, selected, timeout=limit)
+                    if outcome not in ("killed", "timeout"):  # confirm on everything (or no test reaches it)
+                        outcome, _ = _run_tests(d, tests, timeout=limit)
                 finally:
                     target.write_text(original, encoding="utf-8")
+                    _drop_bytecode(target)
             finally:
                 free.append(d)
             print(f"  {outcome:9} {m.key}", flush=True)  # progress, so a long run can be followed
@@ -278,45 +344,85 @@ def main(argv: list[str] | None = None) -> int:
             for module, tests in plan:
                 ms = mutants_of(module, slots[0])  # the copy: edits to the tree during a run do not matter
                 print(f"{module}: {len(ms)} mutants against {' '.join(tests)}", flush=True)
+                t0 = time.monotonic()
                 results[module] = list(pool.map(lambda m: run_one(m, tests), ms))
+                durations[module] = time.monotonic() - t0
+                sources[module] = (slots[0] / module).read_text(encoding="utf-8").splitlines()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    return _report(results, equivalents, Path(args.report), time.monotonic() - started, args.goal)
+    return _report(results, equivalents, Path(args.report), time.monotonic() - started, args.goal,
+                   durations=durations, sources=sources, command=_command(argv))
 
 
-def _group(module: str) -> str:
-    return "generator/validate/rules" if "/validate/rules/" in module else module
+def _command(argv: list[str] | None) -> str:
+    args = sys.argv[1:] if argv is None else argv
+    return " ".join(["python scripts/mutate.py", *args])
 
 
-def _report(results, equivalents, path: Path, elapsed: float, goal: float) -> int:
-    groups: dict[str, dict[str, int]] = {}
-    survivors: list[str] = []
-    used_equivalents: set[str] = set()
+RULES = "generator/validate/rules/"
+
+
+def _tally(outcomes, equivalents, used: set[str]) -> dict[str, int]:
+    g = {"mutants": 0, "killed": 0, "equivalent": 0, "survived": 0}
+    for m, outcome in outcomes:
+        g["mutants"] += 1
+        if outcome in ("killed", "timeout"):
+            g["killed"] += 1
+        elif m.key in equivalents:
+            g["equivalent"] += 1
+            used.add(m.key)
+        else:
+            g["survived"] += 1
+    return g
+
+
+def _score(g: dict[str, int]) -> float:
+    counted = g["mutants"] - g["equivalent"]
+    return 100.0 * g["killed"] / counted if counted else 100.0
+
+
+def _report(results, equivalents, path: Path, elapsed: float, goal: float, durations=None, sources=None,
+            command: str = "") -> int:
+    """Write the report: a score row per module (and the rules together), then every survivor.
+
+    Returns 1 when any module scores under the goal, so `make mutation` fails then.
+    """
+    durations, sources = durations or {}, sources or {}
+    used: set[str] = set()
+    rows, below = [], []
     for module, outcomes in results.items():
-        g = groups.setdefault(_group(module), {"mutants": 0, "killed": 0, "equivalent": 0, "survived": 0})
+        g = _tally(outcomes, equivalents, used)
+        score = _score(g)
+        ok = score >= goal
+        if not ok:
+            below.append(module)
+        took = f"{durations[module]:.0f} s" if module in durations else ""
+        rows.append(f"| {module} | {g['mutants']} | {g['killed']} | {g['equivalent']} | {g['survived']} "
+                    f"| {score:.1f}% | {'ok' if ok else 'BELOW'} | {took} |")
+    rules = [o for module, outs in results.items() if module.startswith(RULES) for o in outs]
+    if len({m for m in results if m.startswith(RULES)}) > 1:
+        g = _tally(rules, equivalents, set())
+        took = sum(d for m, d in durations.items() if m.startswith(RULES))
+        rows.append(f"| {RULES}r*.py (together) | {g['mutants']} | {g['killed']} | {g['equivalent']} "
+                    f"| {g['survived']} | {_score(g):.1f}% | | {took:.0f} s |")
+    survivors = []
+    for module, outcomes in results.items():
         for m, outcome in outcomes:
-            g["mutants"] += 1
-            if outcome in ("killed", "timeout"):
-                g["killed"] += 1
-            elif m.key in equivalents:
-                g["equivalent"] += 1
-                used_equivalents.add(m.key)
-            else:
-                g["survived"] += 1
-                survivors.append(f"- `{m.key}` ({outcome})")
+            if outcome in ("killed", "timeout") or m.key in equivalents:
+                continue
+            src = sources.get(module, [])
+            text = src[m.line - 1].strip() if 0 < m.line <= len(src) else ""
+            survivors.append(f"- `{m.key}` ({outcome}): `{text}`")
     lines = ["# Mutation testing report", "",
-             f"Run time: {elapsed:.0f} s. Goal: {goal:.0f}% per module, equivalent mutants excluded.", "",
-             "| module | mutants | killed | equivalent | survived | score |", "| --- | --- | --- | --- | --- | --- |"]
-    below = []
-    for name, g in groups.items():
-        counted = g["mutants"] - g["equivalent"]
-        score = 100.0 * g["killed"] / counted if counted else 100.0
-        if score < goal:
-            below.append(name)
-        lines.append(f"| {name} | {g['mutants']} | {g['killed']} | {g['equivalent']} | {g['survived']} | {score:.1f}% |")
+             f"Run time: {elapsed:.0f} s ({elapsed / 60:.1f} min) for {sum(len(o) for o in results.values())} "
+             f"mutants. Goal: {goal:.0f}% per module, equivalent mutants excluded.", ""]
+    if command:
+        lines += [f"Command: `{command}`", ""]
+    lines += ["| module | mutants | killed | equivalent | survived | score | goal | time |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |", *rows]
     lines += ["", f"## Survivors ({len(survivors)})", "", *(survivors or ["none"])]
-    stale = sorted(k for k in equivalents if k not in used_equivalents and any(k.startswith(m + ":") for m in results))
+    stale = sorted(k for k in equivalents if k not in used and any(k.startswith(m + ":") for m in results))
     if stale:
         lines += ["", "## Listed as equivalent but killed or gone (remove from the list)", "",
                   *(f"- `{k}`" for k in stale)]
@@ -325,6 +431,8 @@ def _report(results, equivalents, path: Path, elapsed: float, goal: float) -> in
     path.write_text(text, encoding="utf-8")
     print(text)
     print(f"report written to {path}")
+    if below:
+        print(f"below {goal:.0f}%: {', '.join(below)}")
     return 1 if below else 0
 
 
