@@ -50,3 +50,10 @@ def check_tree(folder: Path, actual: dict[str, str | bytes]) -> None:
     assert not missing and not extra, f"golden files of {folder}: missing {missing}, not produced {extra}; {HOW}"
     for rel in sorted(actual):
         assert actual[rel] == _read(folder / rel, actual[rel]), f"{folder / rel} differs from its golden; {HOW}"
+
+
+def check_names(folder: Path, names: set[str]) -> None:
+    """A folder of single-file goldens (see check_file) holds exactly `names`: none stale, none unchecked."""
+    on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    assert on_disk == names, (f"golden files of {folder}: not checked by any test {sorted(on_disk - names)}, "
+                              f"missing {sorted(names - on_disk)}; {HOW}")

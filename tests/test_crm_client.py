@@ -166,6 +166,7 @@ def test_hubspot_retries_then_reads_config(fake):
 def test_hubspot_daily_limit_is_not_retried(fake):
     fake.fail_next("/crm/v3/", 429, {"status": "error", "message": "daily", "policyName": "DAILY"}, times=5)
     waits: list[float] = []
-    with hs(fake, waits) as client, pytest.raises(HubSpotLimitError):
+    with hs(fake, waits) as client, pytest.raises(HubSpotLimitError, match="daily API limit") as exc:
         client.get_pipelines("leads")
+    assert (exc.value.status, exc.value.code) == (429, "DAILY")
     assert waits == [] and len(fake.log) == 1

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from golden_files import check_file
+from golden_files import check_file, check_names
 
 from generator.cli import run
 
@@ -132,6 +132,13 @@ def test_diff_golden(repo, monkeypatch, capsys, fmt):
                        "section": "slas", "text": "SLA first-call: 4 business hours -> 2 business hours"}
     golden = GOLDEN / f"diff.{ {'text': 'txt', 'json': 'json', 'markdown': 'md'}[fmt] }"
     check_file(golden, out)
+
+
+def test_history_goldens_are_exactly_the_checked_ones():
+    """Each file here is compared by one test; a golden left behind when its output goes fails here."""
+    check_names(GOLDEN, {"diff.txt", "diff.json", "diff.md",  # test_diff_golden
+                         "changelog.txt", "changelog.md",  # test_changelog_evidence.py::test_changelog_golden
+                         "CODEOWNERS"})  # test_history_release.py::test_owners_golden
 
 
 def test_rename_and_split_show_no_change(repo, monkeypatch, capsys):

@@ -103,11 +103,12 @@ def test_interrupted_deploy_restores_everything(released, monkeypatch):
     from generator.history import release as release_mod
 
     def interrupted(*a, **k):
-        raise KeyboardInterrupt
+        raise KeyboardInterrupt("deploy interrupted")
 
     monkeypatch.setattr(release_mod, "deploy", interrupted)
     before = state(released)
-    with pytest.raises(KeyboardInterrupt):
+    # The interrupt itself comes through (not swallowed or replaced by another error).
+    with pytest.raises(KeyboardInterrupt, match="deploy interrupted"):
         release(released.root / PB, "1.1", builder=contribution_builder)
     assert state(released) == before
 

@@ -202,7 +202,7 @@ def test_duckdb_tables_option_and_duckdb_file(export_dirs, tmp_path):
     con.close()
     with open_source(str(db)) as src:
         _check_engine(src)
-        with pytest.raises(SourceError):
+        with pytest.raises(SourceError, match="read-only"):
             src.query("DELETE FROM leads")  # opened read-only
     assert duckdb.connect(str(db), read_only=True).execute("SELECT COUNT(*) FROM leads").fetchone()[0] == 40
 
