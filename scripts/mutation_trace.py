@@ -65,6 +65,10 @@ if _WATCH and _OUT:
 def pytest_runtest_protocol(item, nextitem):
     _order.append(item.nodeid)
     _current[0] = len(_order) - 1
+    # CPython drops the trace function when it raises, as it does when a test recurses to the
+    # limit (the deep-nesting tests do): put it back for every test.
+    if _WATCH and _OUT and sys.gettrace() is None:
+        sys.settrace(_global)
     try:
         yield
     finally:
