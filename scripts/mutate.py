@@ -61,7 +61,7 @@ TARGETS: dict[str, list[str]] = {
     "generator/conformance/compile.py": ["tests/test_conformance.py", "tests/test_conformance_cases.py"],
     "generator/crm/http.py": ["tests/test_crm_http.py", "tests/test_crm_client.py", "tests/test_crm_limits.py",
                               "tests/test_redact.py"],
-    "generator/load.py": ["tests/test_load.py", "tests/test_load_c.py"],
+    "generator/load.py": ["tests/test_load.py", "tests/test_load_c.py", "tests/test_load_edges.py"],
 }
 PYTEST_ARGS = ["-x", "-q", "-p", "no:cacheprovider", "-m", "not slow", "--no-header", "-o", "addopts="]
 

@@ -107,7 +107,8 @@ def test_deep_nesting(pb, capsys, depth):
     (pb / "deep.yaml").write_text("lanes: " + "[" * depth + "]" * depth + "\n")
     rc, probs, _ = validate(capsys, "pb")
     p = only(probs)
-    assert (p["code"], p["file"], p["line"]) == ("Y004", "pb/deep.yaml", 1)
+    assert (p["code"], p["file"], p["line"], p["column"]) == ("Y004", "pb/deep.yaml", 1, 1)
+    assert p["message"] == "the document nests more than 100 levels deep"
 
 
 def test_non_utf8(pb, capsys):

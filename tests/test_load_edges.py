@@ -1,0 +1,213 @@
+"""Loader paths the command-line tests do not reach: editor buffers and the parse cache,
+source-map fallbacks, links outside the repository, and the defensive error paths.
+
+Written from the mutation report of generator/load.py (`make mutation`): each test pins
+behaviour a one-token change there used to leave unnoticed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from ruamel.yaml.error import YAMLError
+
+from generator import load
+from generator.errors import ProcessErrors, UsageError
+from generator.load import MAX_FILE_BYTES, Loc, SourceMap, load_data, load_file
+
+BASE = Path(__file__).parent / "fixtures" / "rules" / "base"
+
+
+@pytest.fixture
+def pb(tmp_path):
+    shutil.copytree(BASE, tmp_path / "pb")
+    return tmp_path / "pb"
+
+
+def _problems(root: Path, **kw) -> list[tuple]:
+    with pytest.raises(ProcessErrors) as info:
+        load_data(root, display_root=root, **kw)
+    return [(p.file, p.line, p.column, p.code) for p in info.value.problems]
+
+
+# ------------------------------------------------------------------ source map
+
+
+def test_locate_falls_back_to_the_nearest_located_ancestor():
+    a, ab, key = Loc("f.yaml", 1, 1), Loc("f.yaml", 2, 3), Loc("f.yaml", 4, 5)
+    smap = SourceMap(values={("a",): a, ("a", "b"): ab}, keys={("a", "k"): key})
+    assert smap.locate(("a", "b")) == ab
+    assert smap.locate(("a", "b", "c")) == ab  # one level up, not two
+    assert smap.locate(("a", "b", "c", "d")) == ab
+    assert smap.locate(("a", "k"), key=True) == key
+    assert smap.locate(("a", "b"), key=True) == ab  # no key location: the value's
+    assert smap.locate(("a", "b", "c"), key=True) == ab
+    assert smap.locate(("zzz", 3)) == Loc("?", 1, 1)  # nothing located at all
+    smap.values[()] = Loc("root.yaml", 1, 1)
+    assert smap.locate(("zzz", 3)) == Loc("root.yaml", 1, 1)
+
+
+def test_the_root_of_a_loaded_playbook_is_its_first_file(pb):
+    loaded = load_data(pb, display_root=pb)
+    assert loaded.files[0] == "events.yaml"
+    assert loaded.source_map.locate(("no-such-section",)) == Loc("events.yaml", 1, 1)
+
+
+# ------------------------------------------------------- buffers and the cache
+
+
+def test_an_unsaved_buffer_is_read_instead_of_the_disk(pb):
+    playbook = (pb / "playbook.yaml").resolve()
+    text = playbook.read_text(encoding="utf-8").replace("name: Marketing", "name: Growth")
+    loaded = load_data(pb, display_root=pb, overlay={playbook: text})
+    assert [lane["name"] for lane in loaded.data["lanes"]] == ["Growth", "Contact center"]
+    on_disk = load_data(pb, display_root=pb)
+    assert [lane["name"] for lane in on_disk.data["lanes"]] == ["Marketing", "Contact center"]
+
+
+def test_unsaved_new_files_under_the_folder_join_the_playbook(pb, tmp_path):
+    root = pb.resolve()
+    overlay = {
+        root / "new.yaml": "lanes:\n  - {id: intake, name: Intake}\n",
+        root / "sub" / "more.yml": "lanes:\n  - {id: billing, name: Billing}\n",
+        root / ".hidden.yaml": "lanes: [\n",  # hidden: ignored like on disk
+        root / ".drafts" / "x.yaml": "lanes: [\n",
+        root / "notes.txt": "lanes: [\n",  # not YAML
+        tmp_path / "elsewhere.yaml": "lanes: [\n",  # outside the folder
+    }
+    loaded = load_data(pb, display_root=pb, overlay=overlay)
+    assert [lane["id"] for lane in loaded.data["lanes"]] == ["intake", "marketing", "contact-center", "billing"]
+    assert "new.yaml" in loaded.files and os.path.join("sub", "more.yml") in loaded.files
+
+
+def test_an_oversized_buffer_is_refused_like_an_oversized_file(pb):
+    playbook = (pb / "playbook.yaml").resolve()
+    big = "# " + "x" * MAX_FILE_BYTES + "\n"
+    assert _problems(pb, overlay={playbook: big}) == [("playbook.yaml", 1, 1, "Y006")]
+    # Measured in UTF-8 bytes, not characters.
+    wide = "# " + "é" * (MAX_FILE_BYTES // 2) + "\n"
+    assert len(wide) < MAX_FILE_BYTES
+    assert _problems(pb, overlay={playbook: wide}) == [("playbook.yaml", 1, 1, "Y006")]
+
+
+def test_an_unchanged_file_is_parsed_once_and_keeps_its_problems(pb, monkeypatch):
+    parsed: list[str] = []
+    real = load._load_text
+
+    def counting(text, rel, problems):
+        parsed.append(rel)
+        return real(text, rel, problems)
+
+    monkeypatch.setattr(load, "_load_text", counting)
+    (pb / "zz.yaml").write_text("lanes:\n  - id: a\n    name: A\n    name: B\n", encoding="utf-8")
+    cache: load.ParseCache = {}
+    first = _problems(pb, cache=cache)
+    assert first == [("zz.yaml", 4, 5, "Y002")]
+    assert sorted(cache) == sorted(parsed) and len(parsed) == 8
+    assert all(entry[0] == (pb / rel).read_text(encoding="utf-8") for rel, entry in cache.items())
+    parsed.clear()
+    assert _problems(pb, cache=cache) == first  # the cached parse brings its problem back
+    assert parsed == []
+    (pb / "zz.yaml").write_text("lanes:\n  - {id: a, name: A}\n", encoding="utf-8")
+    loaded = load_data(pb, display_root=pb, cache=cache)  # only the edited file is parsed again
+    assert parsed == ["zz.yaml"]
+    assert [lane["id"] for lane in loaded.data["lanes"]] == ["marketing", "contact-center", "a"]
+    parsed.clear()
+    again = load_data(pb, display_root=pb, cache=cache)
+    assert parsed == [] and again.data == loaded.data
+
+
+def test_a_buffer_edit_is_parsed_again_under_the_cache(pb):
+    playbook = (pb / "playbook.yaml").resolve()
+    cache: load.ParseCache = {}
+    text = playbook.read_text(encoding="utf-8")
+    load_data(pb, display_root=pb, overlay={playbook: text}, cache=cache)
+    edited = text.replace("name: Marketing", "name: Growth")
+    loaded = load_data(pb, display_root=pb, overlay={playbook: edited}, cache=cache)
+    assert loaded.data["lanes"][0]["name"] == "Growth"
+    assert cache["playbook.yaml"][0] == edited
+
+
+def test_a_cached_file_that_became_unreadable_is_refused(pb):
+    cache: load.ParseCache = {}
+    load_data(pb, display_root=pb, cache=cache)
+    (pb / "playbook.yaml").write_bytes(b"lanes: [\xff]\n")
+    assert _problems(pb, cache=cache) == [("playbook.yaml", 1, 9, "Y005")]
+
+
+# ------------------------------------------------------------------- links
+
+
+def test_a_link_outside_the_repository_is_refused_and_the_rest_still_loads(pb, tmp_path):
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("lanes: [{id: secret-lane, name: Secret}]\n", encoding="utf-8")
+    os.symlink(outside, pb / "a-link.yaml")  # sorts first
+    (pb / "zz.yaml").write_text("lanes: [\n", encoding="utf-8")  # a later file still gets read
+    with pytest.raises(ProcessErrors) as info:
+        load_data(pb, display_root=pb)
+    problems = info.value.problems
+    assert [(p.file, p.line, p.column, p.code) for p in problems] == [("a-link.yaml", 1, 1, "Y008"),
+                                                                       ("zz.yaml", 2, 1, "Y001")]
+    assert problems[0].message.startswith("symbolic link to a file outside the repository; refused")
+    assert "secret" not in " ".join(p.text() for p in problems).lower()
+
+
+# ------------------------------------------------------- defensive error paths
+
+
+def test_a_file_that_grows_past_the_cap_while_read_is_refused(tmp_path):
+    """stat() said small, the read found more: a FIFO reports size 0 and then delivers data."""
+    fifo = tmp_path / "grows.yaml"
+    os.mkfifo(fifo)
+
+    def feed():
+        with open(fifo, "wb") as fh:
+            try:
+                fh.write(b"#" * (MAX_FILE_BYTES + 10))
+            except BrokenPipeError:
+                pass
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    problems: list = []
+    try:
+        assert load_file(fifo, "grows.yaml", problems) is None
+    finally:
+        writer.join(timeout=30)
+    assert [(p.file, p.line, p.column, p.code, p.message) for p in problems] == [
+        ("grows.yaml", 1, 1, "Y006", f"file is larger than the limit of {MAX_FILE_BYTES:,} bytes")]
+
+
+def test_an_unreadable_path_is_a_usage_error_with_the_reason(tmp_path):
+    folder = tmp_path / "dir.yaml"
+    folder.mkdir()  # open() of a folder fails on every platform, root or not
+    with pytest.raises(UsageError, match=r"^x\.yaml: cannot read: Is a directory$"):
+        load_file(folder, "x.yaml", [])
+
+
+def test_an_unplaced_yaml_error_is_reported_at_the_file_start(tmp_path, monkeypatch):
+    """ruamel raises only located errors for bad syntax; any other YAMLError still becomes a problem."""
+    def unplaced(self, text):
+        raise YAMLError("something odd\nsecond line")
+
+    monkeypatch.setattr(load, "USE_C", False)
+    monkeypatch.setattr(load.YAML, "compose_all", unplaced)
+    path = tmp_path / "x.yaml"
+    path.write_text("lanes: []\n", encoding="utf-8")
+    problems: list = []
+    assert load_file(path, "x.yaml", problems) is None
+    assert [(p.file, p.line, p.column, p.code, p.message) for p in problems] == [
+        ("x.yaml", 1, 1, "Y001", "YAML error: something odd")]
+
+
+def test_nesting_past_pythons_recursion_limit_on_the_pure_parser(tmp_path, monkeypatch):
+    monkeypatch.setattr(load, "USE_C", False)
+    path = tmp_path / "deep.yaml"
+    path.write_text("lanes: " + "[" * 3000 + "]" * 3000 + "\n", encoding="utf-8")
+    problems: list = []
+    assert load_file(path, "deep.yaml", problems) is None
+    assert [(p.file, p.line, p.column, p.code) for p in problems] == [("deep.yaml", 1, 1, "Y004")]
