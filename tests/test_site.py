@@ -412,6 +412,13 @@ def test_benchmark_scaled_playbook_is_valid(tmp_path):
     assert len(render(big, Contribution()).pages) > 2 * len(render(small, Contribution()).pages)
 
 
+def test_built_search_worker_lexes_queries_with_the_index_separator(built):
+    from generator.site.search_hook import MARKER, WORKERS
+
+    workers = list((built / "site" / WORKERS).glob("search.*.min.js"))
+    assert len(workers) == 1 and MARKER in workers[0].read_text("utf-8")
+
+
 def test_mkdocs_config_is_plain_data_without_include_features():
     """mkdocs.yml is read with PyYAML's full loader: keep it safe-loadable and free of include features."""
     import yaml

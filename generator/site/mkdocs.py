@@ -44,10 +44,15 @@ class MkdocsError(ExternalToolError):
     """mkdocs failed (or warned under --strict); the message carries its output."""
 
 
+SEARCH_HOOK = Path(__file__).with_name("search_hook.py")
+
+
 def write_config(base_config: Path, docs_dir: Path, nav: list, path: Path) -> Path:
     """A config that inherits the project's mkdocs.yml and points at this build's docs."""
-    # JSON is valid YAML and needs no quoting rules of its own.
-    cfg = {"INHERIT": str(Path(base_config).resolve()), "docs_dir": str(Path(docs_dir).resolve()), "nav": nav}
+    # JSON is valid YAML and needs no quoting rules of its own. The hook is set here, by absolute
+    # path, because mkdocs resolves an inherited file's relative paths against the child config.
+    cfg = {"INHERIT": str(Path(base_config).resolve()), "docs_dir": str(Path(docs_dir).resolve()), "nav": nav,
+           "hooks": [str(SEARCH_HOOK)]}
     path.write_text(json.dumps(cfg, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return path
 

@@ -222,10 +222,19 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
 
 
 WIDE = {"hide": ["navigation", "toc"]}
-# Search ranks what staff look up above the record of how the playbook changed
-# (mkdocs-material's per-page `search: boost:`).
+# Search ranks what staff look up (steps, roles, fields) above the record of how the playbook
+# changed and above the pages for analysts (check results on example data, the warehouse
+# contract): mkdocs-material's per-page `search: boost:`, which lunr multiplies into every
+# section's score. tests/test_browser.py checks three staff queries against these numbers.
 STAFF = {"search": {"boost": 2}}
-SEARCH_BOOST = {"history/changelog.md": 0.2}
+SEARCH_BOOST = {"history/changelog.md": 0.2, "conformance.md": 0.5, "data-contract.md": 0.5, "evidence/": 0.5}
+
+
+def search_boost(path: str) -> float | None:
+    """The boost of a contributed page: by its path, else by its folder (a key ending in /)."""
+    if path in SEARCH_BOOST:
+        return SEARCH_BOOST[path]
+    return next((b for k, b in SEARCH_BOOST.items() if k.endswith("/") and path.startswith(k)), None)
 
 
 @dataclass
@@ -323,12 +332,12 @@ def render(model: Playbook, contribution: Contribution | None = None,
         page(f"checklists/{role.id}.md", "checklist.md.j2", title=f"Checklist: {role.name}",
              meta={"hide": ["navigation", "toc"], "search": {"exclude": True}}, **ctx)
 
-    page("data.md", "data.md.j2", title="Data", meta=boosted)
+    page("data.md", "data.md.j2", title="Data", meta=STAFF)
     page("rules.md", "rules.md.j2", title="Rules", meta=boosted, sla_sections=contribution.sla_sections)
     page("measurement.md", "measurement.md.j2")
 
     for path, text in sorted(contribution.pages.items()):
-        boost = SEARCH_BOOST.get(path)
+        boost = search_boost(path)
         if boost is not None and not text.startswith("---\n"):
             text = "---\n" + f"search: {json.dumps({'boost': boost})}\n---\n\n" + text
         pages[path] = text
