@@ -210,6 +210,16 @@ def _node_attrs(n: FlowNode, url: str) -> dict[str, str]:
                 height=f"{max(0.5, 0.16 + 0.17 * len(text)):.2f}", **{"class": "step"})
 
 
+def _gap(label_lines: int) -> dict[str, str]:
+    """Extra ranks between two rows whose arrow carries an answer of this many lines.
+
+    An answer is an xlabel, which dot places after the layout without making room for it
+    (a real edge label would widen its lane): with rows one rank apart the gap is about one
+    line high, so the label would lie on the boxes. Each extra rank adds about two lines.
+    """
+    return {"minlen": str(1 + (label_lines + 1) // 2)} if label_lines else {}
+
+
 def _stub_attrs(text: str, url: str, kind: str) -> dict[str, str]:
     """A link to a step drawn elsewhere (another phase, another lane's page)."""
     text_lines = lines(text, STUB_CHARS)
@@ -266,6 +276,18 @@ def swimlane(model: Playbook, url_for: UrlFor, highlight_lane: str | None = None
     handoff_of = {s.id: s.handoff for s in model.steps if s.handoff}
     handoffs = model.by_id("handoffs")
 
+    keys = answer_keys(edges)
+    merged: dict[tuple[str, str], list[str]] = {}
+    for a, b, when in edges:
+        merged.setdefault((a, b), []).append(when)
+    # Lines of the answer label on each arrow between two neighbouring rows of one lane, by
+    # the upper row: those rows are pushed apart to hold it (see _gap).
+    gaps: dict[int, int] = {}
+    for (a, b), whens in merged.items():
+        answers = [w if (a, b, w) not in keys else keys[(a, b, w)] for w in whens if w]
+        if answers and lane_of.get(a) == lane_of.get(b) and col[b] - col[a] == 1:
+            gaps[col[a]] = max(gaps.get(col[a], 0), len(lines("; ".join(answers), EDGE_CHARS)))
+
     g = _graph("swimlane" + (f"-{phase}" if phase else ""))
     # dot orders clusters by the order it first meets their nodes (following every
     # edge) and does not honour flat edges between clusters, so handoffs would
@@ -302,8 +324,9 @@ def swimlane(model: Playbook, url_for: UrlFor, highlight_lane: str | None = None
                     c.node(ph, label="", style="invis", height="0.3")
                     grid[(lane.id, k)] = ph
                 row.append(grid[(lane.id, k)])
-            for a, b in zip(row, row[1:]):
-                c.edge(a, b, style="invis", weight="100")
+            for k, (a, b) in enumerate(zip(row, row[1:])):
+                # Pair k joins column k - 1 to column k (row[0] is the header).
+                c.edge(a, b, style="invis", weight="100", **_gap(gaps.get(k - 1, 0)))
     with g.subgraph() as s:
         s.attr(rank="min")
         for h in heads:
@@ -319,10 +342,6 @@ def swimlane(model: Playbook, url_for: UrlFor, highlight_lane: str | None = None
         stack = [grid[(lane.id, k)] for lane in model.lanes]
         for a, b in zip(stack, stack[1:]):
             g.edge(a, b, style="invis")
-    keys = answer_keys(edges)
-    merged: dict[tuple[str, str], list[str]] = {}
-    for a, b, when in edges:
-        merged.setdefault((a, b), []).append(when)
     for (a, b), whens in merged.items():
         cross = lane_of.get(a) != lane_of.get(b)
         attrs = {"constraint": "false"}
@@ -344,7 +363,13 @@ def swimlane(model: Playbook, url_for: UrlFor, highlight_lane: str | None = None
             later.edge(a, b, **attrs)
         else:
             attrs["class"] = "flow"
-            g.edge(a, b, **attrs)
+            if col[b] - col[a] == 1:
+                g.edge(a, b, **attrs)
+            else:
+                # An arrow within a lane that skips a row (or goes back up) would bend
+                # around the boxes between its ends, and dot widens the lane to hold the
+                # bend: so it is routed after layout too, like a handoff.
+                later.edge(a, b, **attrs)
     return g.source + AFTER_LAYOUT + "".join(later.body)
 
 
@@ -399,6 +424,15 @@ def lane_focus(model: Playbook, lane_id: str, url_for: UrlFor, flow: Flow | None
     by_name = {n.name: n for n in flow.nodes}
     col = columns([n.name for n in mine], [e for e in flow.edges if e[0] in names and e[1] in names],
                   {n.name: lane_id for n in mine})
+    # Answers on parallel arrows (several answers leading to the same step) share one arrow.
+    # Short answers only: long ones would pile up in a phone-wide lane; each is spelled out
+    # on the step page the decision links to.
+    merged: dict[tuple[str, str], list[str]] = {}
+    for a, b, when in flow.edges:
+        if a in names and b in names:
+            merged.setdefault((a, b), []).append(when)
+    shown = {e: [w for w in whens if w and len(w) <= SHORT_ANSWER] for e, whens in merged.items()}
+    answer_lines = {e: len(lines("; ".join(ws), EDGE_CHARS)) for e, ws in shown.items() if ws}
     g = _graph(f"lane-{lane_id}")
     g.attr("graph", nodesep="0.2", ranksep="0.25")
     with g.subgraph(name=f"cluster_lane__{lane_id}") as c:
@@ -409,7 +443,7 @@ def lane_focus(model: Playbook, lane_id: str, url_for: UrlFor, flow: Flow | None
         for n in ordered:
             c.node(n.name, **_node_attrs(n, url_for(n.step, n.anchor)))
         for a, b in zip(ordered, ordered[1:]):
-            c.edge(a.name, b.name, style="invis", weight="100")
+            c.edge(a.name, b.name, style="invis", weight="100", **_gap(answer_lines.get((a.name, b.name), 0)))
     stub_w = "1.25"
     for n in mine:
         ins = [by_name[a] for a, b, _ in flow.edges if b == n.name and a in by_name and a not in names]
@@ -437,16 +471,14 @@ def lane_focus(model: Playbook, lane_id: str, url_for: UrlFor, flow: Flow | None
             s.node(n.name)
             for x in side:
                 s.node(x)
-    for a, b, when in flow.edges:
-        if a in names and b in names:
-            attrs = {"class": "flow"}
-            if when:
-                # Short answers only: long ones would pile up in a phone-wide lane; each is
-                # spelled out on the step page the decision links to.
-                attrs["tooltip"] = label(when)
-                if len(when) <= SHORT_ANSWER:
-                    attrs["xlabel"] = wrap(when, EDGE_CHARS)
-            g.edge(a, b, constraint="false", **attrs)
+    for (a, b), whens in merged.items():
+        attrs = {"class": "flow"}
+        answers = [w for w in whens if w]
+        if answers:
+            attrs["tooltip"] = label(" / ".join(answers))
+        if shown[(a, b)]:
+            attrs["xlabel"] = wrap("; ".join(shown[(a, b)]), EDGE_CHARS)
+        g.edge(a, b, constraint="false", **attrs)
     return g.source
 
 
@@ -478,6 +510,7 @@ def stage_graph(model: Playbook, url_for_stage: Callable[[str], str]) -> str:
             if t.to not in stages:
                 continue
             owner = roles.get(t.owner)
-            g.edge(f"stage__{s.id}", f"stage__{t.to}", xlabel=wrap(owner.name, 16) if owner else "",
+            # A real label (not an xlabel): dot makes room for it, so no two role names overlap.
+            g.edge(f"stage__{s.id}", f"stage__{t.to}", label=wrap(owner.name, 16) if owner else "",
                    tooltip=label(owner.name) if owner else "", **{"class": "transition"})
     return g.source
