@@ -11,7 +11,10 @@ included), serves it on 127.0.0.1 and reports:
 - edge labels cut with "…" (home page, and all pages);
 - axe-core serious and critical violations (rules and nodes) on 8 page kinds,
   light and dark, at 1440 and 390;
-- process texts (of this playbook and the test fixture) that reach no page.
+- process texts (of this playbook and the test fixture) that reach no page;
+- at 1440: overlapping labels in every diagram (text boxes from getBBox), the
+  widest lane over the narrowest in each swim lane, and where three real staff
+  queries put the page they should find (and the change log).
 
 The browser tests assert the same things; this script prints the numbers.
 """
@@ -55,6 +58,63 @@ DIAGRAM_JS = """() => [...document.querySelectorAll('.playbook-diagram')].map(bo
           cut: svg ? [...svg.querySelectorAll('g.edge text')].filter(t => t.textContent.includes('…')).length : 0,
           vscroll: document.documentElement.scrollWidth > document.documentElement.clientWidth};
 })"""
+
+
+# Per diagram: lane widths (SVG units, left to right) and overlapping labels. A label's box is
+# its <text> elements' getBBox() (SVG user units, the same for every element of one diagram);
+# two boxes overlap when they share more than 1 unit both ways. Counted: text against text of
+# another node, edge or lane; an edge's or lane's text against a box (drawn node shape) it does
+# not belong to. Lines of one label (one <g>) are never counted against each other.
+OVERLAP_JS = """() => [...document.querySelectorAll('.playbook-diagram svg')].map(svg => {
+  const box = el => { const b = el.getBBox(); return {x1: b.x, y1: b.y, x2: b.x + b.width, y2: b.y + b.height}; };
+  const hit = (a, b) => Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1) > 1 && Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1) > 1;
+  const owner = el => el.closest('g.node, g.edge, g.cluster');
+  const texts = [...svg.querySelectorAll('text')].filter(t => t.textContent.trim())
+    .map(t => ({g: owner(t), kind: (owner(t) || {}).classList?.contains('node') ? 'node' : 'other',
+                text: t.textContent.trim(), b: box(t)}));
+  const shapes = [...svg.querySelectorAll('g.node')].flatMap(g =>
+    [...g.querySelectorAll(':scope > polygon, :scope > path, :scope > ellipse, :scope > a > polygon, '
+      + ':scope > a > path, :scope > a > ellipse, :scope > g > a > polygon, :scope > g > a > path')]
+      .filter(s => s.getAttribute('stroke') !== 'transparent' || s.getAttribute('fill') !== 'none')
+      .map(s => ({g, b: box(s)})));
+  const pairs = [];
+  for (let i = 0; i < texts.length; i++)
+    for (let j = i + 1; j < texts.length; j++)
+      if (texts[i].g !== texts[j].g && hit(texts[i].b, texts[j].b)) pairs.push([texts[i].text, texts[j].text]);
+  for (const t of texts) if (t.kind !== 'node')
+    for (const s of shapes) if (s.g !== t.g && hit(t.b, s.b)) pairs.push([t.text, 'box of ' + (s.g.id || '?')]);
+  const lanes = [...svg.querySelectorAll('g.lane > polygon')].map(p => box(p))
+    .sort((a, b) => a.x1 - b.x1).map(b => +(b.x2 - b.x1).toFixed(1));
+  return {label: svg.closest('.playbook-diagram').getAttribute('aria-label'), lanes, overlaps: pairs};
+})"""
+
+SEARCHES = {  # a real staff query -> the page section it must find
+    "no-show": "stages/#event-appointment-no-show",
+    "text message consent": "data/#field-sms_opt_in",
+    "first call attempt": "rules/#sla-first-call-attempt",
+}
+
+
+def search(pg, url: str, query: str) -> list[dict]:
+    """The result list as shown: per page, its link and the section links shown under it (the
+    best-scoring ones) and those folded under "more on this page"."""
+    pg.goto(url)
+    pg.locator("label.md-search__icon, .md-search__input").first.click()
+    pg.locator("input.md-search__input").press_sequentially(query)
+    pg.locator(".md-search-result__item").first.wait_for(state="visible", timeout=15000)
+    pg.wait_for_timeout(500)
+    return pg.evaluate("""base => [...document.querySelectorAll('.md-search-result__item')].map(li => {
+        const rel = a => a.getAttribute('href').replace(base, '').replace(/\\?h=[^#]*/, '');
+        return {shown: [...li.querySelectorAll(':scope > a')].map(rel),
+                folded: [...li.querySelectorAll(':scope > details a')].map(rel)}; })""", url)
+
+
+def rank(results: list[dict], target: str) -> tuple[int | None, bool]:
+    """The 1-based position of the page listing `target`, and whether it is shown (not folded)."""
+    for i, r in enumerate(results, 1):
+        if target in r["shown"] or target in r["folded"]:
+            return i, target in r["shown"]
+    return None, False
 
 
 def page_kinds(site: Path) -> dict[str, str]:
@@ -118,6 +178,28 @@ def measure(process_dir: Path, out: dict) -> None:
                         total += len(boxes)
                         wide += sum(1 for b in boxes if b["width"] > b["box"] + 1)
                         cut += sum(b["cut"] for b in boxes)
+                    if vname == "1440":
+                        overlaps, ratios, examples = 0, [], []
+                        for rel in pages:
+                            pg.goto(base + rel)
+                            for d in pg.evaluate(OVERLAP_JS):
+                                overlaps += len(d["overlaps"])
+                                examples += [[rel or "home", *o] for o in d["overlaps"][:3]]
+                                if len(d["lanes"]) > 1:
+                                    ratios.append(max(d["lanes"]) / min(d["lanes"]))
+                        out["labels_1440"] = {"overlapping_pairs": overlaps, "examples": examples[:20]}
+                        out["lanes_1440"] = {"diagrams": len(ratios), "widest_to_narrowest_max":
+                                             round(max(ratios), 3) if ratios else None}
+                        changelog = "history/changelog/"
+                        found = {}
+                        for query, target in SEARCHES.items():
+                            res = search(pg, base, query)
+                            pos, shown = rank(res, target)
+                            log = next((i for i, r in enumerate(res, 1) if r["shown"] and
+                                        r["shown"][0].startswith(changelog)), None)
+                            found[query] = {"target": target, "page_rank": pos, "shown": shown,
+                                            "changelog_rank": log, "top3": [r["shown"][:2] for r in res[:3]]}
+                        out["search"] = found
                     home = per_page.get("home", [{}])[0]
                     out[f"diagrams_{vname}"] = {"diagrams": total, "wider_than_column": wide,
                                                 "home": home, "cut_edge_labels_all_pages": cut,
@@ -166,6 +248,15 @@ def main() -> None:
                   f"home {h.get('width')}x{h.get('height')} px in {h.get('box')} px, smallest text "
                   f"{h.get('smallest')} px; cut edge labels home {val['cut_edge_labels_home']}, "
                   f"all pages {val['cut_edge_labels_all_pages']}")
+        elif key == "labels_1440":
+            print(f"{key}: {val['overlapping_pairs']} overlapping label pairs in all diagrams")
+        elif key == "lanes_1440":
+            print(f"{key}: widest lane / narrowest lane, worst of {val['diagrams']} swim lanes: "
+                  f"{val['widest_to_narrowest_max']}")
+        elif key == "search":
+            for q, r in val.items():
+                print(f"search {q!r}: {r['target']} on result page {r['page_rank']} "
+                      f"({'shown' if r['shown'] else 'folded under more'}); change log at {r['changelog_rank']}")
         elif key.startswith("axe"):
             print(f"{key}: {val['violations']} serious/critical violations ({val['nodes']} nodes) on "
                   f"{val['pages']} pages: {val['by_rule']}")
