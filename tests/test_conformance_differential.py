@@ -118,21 +118,25 @@ def test_the_oracle_is_not_vacuous():
     assert _sql_counts(source(MODEL, data), expected) == expected
 
 
-@pytest.mark.slow
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                 HealthCheck.function_scoped_fixture])
-@given(data=tables())
-def test_postgres_and_spark_agree_with_the_contract_reading(data, tmp_path_factory, postgres_server, spark_session):
+def on_postgres_and_spark(data, folder, postgres_server):
+    """The same tables as a PostgreSQL schema and as Spark tables (Parquet written by DuckDB)."""
     from generator.conformance.sources.postgres import load_dir
     from generator.conformance.sources.spark import dir_table_map
 
-    expected = _oracle(data)
-    folder = tmp_path_factory.mktemp("diff")
     src = source(MODEL, data)
     for t in ("leads", "activities", "stage_history", "appointments"):
         src.con.execute(f"COPY \"{t}\" TO '{folder / (t + '.parquet')}' (FORMAT PARQUET)")
     src.close()
     url = f"{postgres_server}?schema=diff_{folder.name.replace('-', '_')}"
     load_dir(folder, url)
-    assert _sql_counts(open_source(url), expected) == expected
-    assert _sql_counts(open_source("spark", tables=dir_table_map(folder)), expected) == expected
+    return [open_source(url), open_source("spark", tables=dir_table_map(folder))]
+
+
+@pytest.mark.slow
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(data=tables())
+def test_postgres_and_spark_agree_with_the_contract_reading(data, tmp_path_factory, postgres_server, spark_session):
+    expected = _oracle(data)
+    for src in on_postgres_and_spark(data, tmp_path_factory.mktemp("diff"), postgres_server):
+        assert _sql_counts(src, expected) == expected

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from contract_oracle import TableOracle, epoch
 from generator.conformance.run import parse_time, run_checks
-from generator.conformance.sources import open_source
 from generator.validate import load_playbook
 from test_conformance_bugs import source
+from test_conformance_differential import on_postgres_and_spark
 
 DEFAULT = Path(__file__).resolve().parent.parent / "process" / "lead-management"
 MODEL = load_playbook(DEFAULT)
@@ -185,15 +185,6 @@ def test_name_and_location_and_appointment_stages_by_hand():
                                                                  HealthCheck.function_scoped_fixture])
 @given(data=tables())
 def test_postgres_and_spark_agree_on_single_table_rules(data, tmp_path_factory, postgres_server, spark_session):
-    from generator.conformance.sources.postgres import load_dir
-    from generator.conformance.sources.spark import dir_table_map
-
     expected = _oracle(data)
-    folder = tmp_path_factory.mktemp("difft")
-    src = source(MODEL, data)
-    for t in ("leads", "activities", "stage_history", "appointments"):
-        src.con.execute(f"COPY \"{t}\" TO '{folder / (t + '.parquet')}' (FORMAT PARQUET)")
-    src.close()
-    load_dir(folder, f"{postgres_server}?schema=difft_{folder.name.replace('-', '_')}")
-    assert _sql(open_source(f"{postgres_server}?schema=difft_{folder.name.replace('-', '_')}"), expected) == expected
-    assert _sql(open_source("spark", tables=dir_table_map(folder)), expected) == expected
+    for src in on_postgres_and_spark(data, tmp_path_factory.mktemp("difft"), postgres_server):
+        assert _sql(src, expected) == expected
