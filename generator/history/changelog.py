@@ -228,6 +228,7 @@ class History:
         out: list[Entry] = []
         diffs: dict[tuple[str | None, str | None], list[Change]] = {}
         impacts: dict[tuple[str | None, str | None], Impact] = {}
+        pending: list[tuple[Entry, tuple[str | None, str | None], Playbook | None, Playbook | None]] = []
         cut = self.git.shallow_boundary()
         signed = self.git.signed(self.rel, since, until) if logs else set()
         for log in logs:
@@ -261,9 +262,7 @@ class History:
                 error=error,
             )
             if with_impact and entry.changes:
-                if key not in impacts:
-                    impacts[key] = self.impact(ta, before, tb, after, entry.changes)
-                entry.impact = impacts[key]
+                pending.append((entry, key, before, after))
             if rules_model is not None:
                 entry.required = {sec: list(rules_model.approvers_for(sec)) for sec in sections(entry.changes)}
             require = any(m is not None and m.playbook.require_signed_commits for m in (before, after))
@@ -272,6 +271,14 @@ class History:
                 log.signature = "E"
             entry.flags = flags_for(entry, rules_model, require)
             out.append(entry)
+        if pending:
+            # Every tree's exports and checks at once: a cold history compiles them on every core.
+            self.snapshots.disk.close()  # no cache-writer thread may run while the pool forks
+            self._compiled.prefetch([(t, m) for _, (ta, tb), a, b in pending for t, m in ((ta, a), (tb, b))])
+        for entry, key, before, after in pending:
+            if key not in impacts:
+                impacts[key] = self.impact(key[0], before, key[1], after, entry.changes)
+            entry.impact = impacts[key]
         return out
 
 

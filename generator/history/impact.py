@@ -13,8 +13,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import multiprocessing
 import os
 import re
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -166,6 +169,19 @@ def code_key() -> str:
     return h.hexdigest()[:16]
 
 
+PARALLEL_MIN = 32
+"""Trees to compile before a process pool pays for itself: a tree compiles in about 8 ms, a forked
+worker starts in a few (benchmarks.history)."""
+
+_FORKED: dict[str, Playbook | None] = {}
+"""The models a pool compiles, set before it forks: workers read them from their copy of this
+process's memory instead of receiving a pickled model each."""
+
+
+def _compile_forked(tree: str) -> tuple[str, Compiled]:
+    return tree, compile_model(_FORKED[tree])
+
+
 class CompiledCache:
     """Compiled digests by playbook tree id, in memory and (when given a folder) on disk."""
 
@@ -173,28 +189,69 @@ class CompiledCache:
         self.root = root
         self.memory: dict[str | None, Compiled] = {}
 
+    def _path(self, tree: str | None) -> Path | None:
+        return self.root / "impact" / code_key() / f"{tree}.digests" if self.root and tree else None
+
+    def _read(self, tree: str | None) -> Compiled | None:
+        path = self._path(tree)
+        if path is None or not path.is_file():
+            return None
+        try:
+            return Compiled(**json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def _store(self, tree: str | None, found: Compiled) -> None:
+        path = self._path(tree)
+        if path is not None and not found.error:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(json.dumps(asdict(found), sort_keys=True), encoding="utf-8")
+                os.replace(tmp, path)
+            except OSError:
+                pass  # a cache that cannot be written only costs time
+        self.memory[tree] = found
+
     def get(self, tree: str | None, model: Playbook | None) -> Compiled:
         if tree in self.memory:
             return self.memory[tree]
-        path = self.root / "impact" / code_key() / f"{tree}.digests" if self.root and tree else None
-        found = None
-        if path is not None and path.is_file():
-            try:
-                found = Compiled(**json.loads(path.read_text(encoding="utf-8")))
-            except (OSError, ValueError, TypeError):
-                found = None
+        found = self._read(tree)
         if found is None:
             found = compile_model(model)
-            if path is not None and not found.error:
-                try:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-                    tmp.write_text(json.dumps(asdict(found), sort_keys=True), encoding="utf-8")
-                    os.replace(tmp, path)
-                except OSError:
-                    pass  # a cache that cannot be written only costs time
-        self.memory[tree] = found
+            self._store(tree, found)
+        else:
+            self.memory[tree] = found
         return found
+
+    def prefetch(self, items: list[tuple[str | None, Playbook | None]]) -> None:
+        """Compile the trees not cached yet, in a process pool when there are many (a cold history).
+
+        The caller must have no threads running (the pool forks). Fewer trees, one core, or a pool
+        that cannot start: nothing is done here and `get` compiles each tree when it is asked for.
+        """
+        todo: dict[str, Playbook | None] = {}
+        for tree, model in items:
+            if tree is None or model is None or tree in self.memory or tree in todo:
+                continue  # no model compiles to nothing, at once
+            found = self._read(tree)
+            if found is not None:
+                self.memory[tree] = found
+            else:
+                todo[tree] = model
+        workers = min(os.cpu_count() or 1, 8)
+        if len(todo) < PARALLEL_MIN or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return
+        _FORKED.update(todo)
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                chunk = max(1, len(todo) // (workers * 4))
+                for tree, found in pool.map(_compile_forked, list(todo), chunksize=chunk):
+                    self._store(tree, found)
+        except (OSError, BrokenProcessPool):
+            pass  # what the pool did not compile, `get` does
+        finally:
+            _FORKED.clear()
 
 
 def _changed(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
