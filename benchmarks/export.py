@@ -17,7 +17,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmarks import best_of
+from benchmarks import best_of, goal, median, spread
+
+EXPORT_GOAL, PAGING_GOAL = 1.0, 1.5
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="benchmarks.export")
     ap.add_argument("--source", type=Path, default=ROOT / "process" / "lead-management")
     ap.add_argument("--records", type=int, default=20000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=3, help="interleaved runs of each side (>= 3)")
     args = ap.parse_args(argv)
 
     import httpx
@@ -41,16 +43,21 @@ def main(argv: list[str] | None = None) -> int:
     from fakecrm import FakeCRM
 
     model = load_playbook(args.source)
-    t_load = best_of(lambda: load_playbook(args.source), args.repeat)
+    runs = max(3, args.repeat)
 
     def export() -> int:
         spec = build_spec(model)
         return len(salesforce.render(spec)) + len(hubspot.render(spec))
 
     n_files = export()
-    t_export = best_of(export, args.repeat)
-    print(f"export of {args.source.name} ({n_files} files): {t_export * 1000:.1f} ms; "
-          f"load+validate (reference): {t_load * 1000:.1f} ms; ratio {t_export / t_load:.2f}x")
+    loads, exports, ratios = [], [], []
+    for _ in range(runs):  # interleaved: run k of one against run k of the other
+        loads.append(best_of(lambda: load_playbook(args.source), 1))
+        exports.append(best_of(export, 1))
+        ratios.append(exports[-1] / loads[-1])
+    print(f"export of {args.source.name} ({n_files} files): {median(exports) * 1000:.1f} ms; "
+          f"load+validate (reference): {median(loads) * 1000:.1f} ms (medians of {runs})")
+    print(f"  ratio export / load+validate: {spread(ratios)} " + goal(median(ratios) < EXPORT_GOAL, f"< {EXPORT_GOAL:g}x"))
 
     with FakeCRM(page_size=200) as fake:
         fake.sf.tables["Lead"] = [{"Id": f"00Q{i:015d}", "Status": "new", "LeadSource": "web_form",
@@ -73,10 +80,14 @@ def main(argv: list[str] | None = None) -> int:
                     page = c.get(page["nextRecordsUrl"]).json()
 
         assert with_client() == plain_httpx() == args.records
-        t_client = best_of(with_client, args.repeat)
-        t_plain = best_of(plain_httpx, args.repeat)
-    print(f"query paging of {args.records} records: client {t_client * 1000:.0f} ms; plain httpx (reference) "
-          f"{t_plain * 1000:.0f} ms; ratio {t_client / t_plain:.2f}x")
+        clients, plains, pratios = [], [], []
+        for _ in range(runs):
+            plains.append(best_of(plain_httpx, 1))
+            clients.append(best_of(with_client, 1))
+            pratios.append(clients[-1] / plains[-1])
+    print(f"query paging of {args.records} records: client {median(clients) * 1000:.0f} ms; plain httpx (reference) "
+          f"{median(plains) * 1000:.0f} ms (medians of {runs})")
+    print(f"  ratio client / plain httpx: {spread(pratios)} " + goal(median(pratios) < PAGING_GOAL, f"< {PAGING_GOAL:g}x"))
     return 0
 
 
