@@ -48,13 +48,16 @@ def resolve_playbook(process_dir: Path) -> Path:
 def generate(playbook_dir: Path, cache_dir: Path | None, templates_dir: Path = TEMPLATES_DIR,
              report: BuildReport | None = None,
              contributors: tuple[str, ...] = CONTRIBUTORS,
-             options: dict | None = None) -> tuple[dict[str, str], Rendered, object]:
-    """Load, validate and render: the finished docs tree in memory (path -> text)."""
+             options: dict | None = None, parse_cache: dict | None = None) -> tuple[dict[str, str], Rendered, object]:
+    """Load, validate and render: the finished docs tree in memory (path -> text).
+
+    `parse_cache` (load.ParseCache) keeps each file's parse between calls: serve re-parses only the
+    files that changed."""
     from ..validate import load_playbook
 
     report = report if report is not None else BuildReport()
     t0 = time.perf_counter()
-    model = load_playbook(playbook_dir)
+    model = load_playbook(playbook_dir, cache=parse_cache)
     contribution = collect(model, playbook_dir, contributors, options)
     rendered = render(model, contribution, templates_dir)
     t1 = time.perf_counter()
@@ -78,7 +81,8 @@ def generate(playbook_dir: Path, cache_dir: Path | None, templates_dir: Path = T
 
 
 def _generate_many(dirs: list[Path], cache_dir: Path | None, templates_dir: Path, report: BuildReport,
-                   contributors: tuple[str, ...], options: dict | None) -> tuple[dict[str, str], list, object]:
+                   contributors: tuple[str, ...], options: dict | None,
+                   parse_cache: dict | None = None) -> tuple[dict[str, str], list, object]:
     """Each playbook rendered as alone, then combined under one landing page (site/multi.py)."""
     from ..errors import ProcessErrors
     from .multi import combine
@@ -89,7 +93,7 @@ def _generate_many(dirs: list[Path], cache_dir: Path | None, templates_dir: Path
     for d in dirs:
         part = BuildReport()
         try:
-            files, rendered, model = generate(d, cache_dir, templates_dir, part, contributors, options)
+            files, rendered, model = generate(d, cache_dir, templates_dir, part, contributors, options, parse_cache)
         except ProcessErrors as exc:  # every playbook's problems at once, as `validate` reports them
             problems.extend(exc.problems)
             continue
@@ -123,14 +127,15 @@ def _absolute(path: Path) -> Path:
 
 def docs_tree(process_dir: Path, cache_dir: Path | None, templates_dir: Path = TEMPLATES_DIR,
               report: BuildReport | None = None, contributors: tuple[str, ...] = CONTRIBUTORS,
-              options: dict | None = None) -> tuple[dict[str, str], list, object]:
+              options: dict | None = None, parse_cache: dict | None = None) -> tuple[dict[str, str], list, object]:
     """The whole docs tree in memory (path -> text), its nav and the newest effective date."""
     report = report if report is not None else BuildReport()
     dirs = playbook_dirs(Path(process_dir))
     if len(dirs) == 1:
-        files, rendered, model = generate(dirs[0], cache_dir, templates_dir, report, contributors, options)
+        files, rendered, model = generate(dirs[0], cache_dir, templates_dir, report, contributors, options,
+                                          parse_cache)
         return files, rendered.nav, model.playbook.effective
-    return _generate_many(dirs, cache_dir, templates_dir, report, contributors, options)
+    return _generate_many(dirs, cache_dir, templates_dir, report, contributors, options, parse_cache)
 
 
 def sitemap_epoch(effective) -> str:

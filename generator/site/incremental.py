@@ -87,6 +87,8 @@ class Preview:
         self._nav: list | None = None
         self._key: tuple | None = None  # what forces a full build when it changes
         self._worker: subprocess.Popen | None = None
+        # Each process file's last parse, by path: a rebuild re-parses only the files whose text changed.
+        self._parses: dict = {}
 
     @property
     def docs_dir(self) -> Path:
@@ -98,7 +100,7 @@ class Preview:
 
         report = BuildReport()
         files, nav, effective = docs_tree(self.process_dir, self.cache_dir, self.templates_dir, report,
-                                          self.contributors)
+                                          self.contributors, parse_cache=self._parses)
         key = (_digest(self.config), sitemap_epoch(effective), self.strict)
         if self._files is None or key != self._key or nav != self._nav or files.keys() != self._files.keys():
             return self._full(files, nav, effective, key, report)

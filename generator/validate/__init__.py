@@ -40,9 +40,10 @@ def check(root: Path, display_root: Path | None = None, overlay: dict[Path, str]
     return Result(loaded, model, problems + run_rules(model, loaded.source_map))
 
 
-def load_playbook(root: Path, strict: bool = False, display_root: Path | None = None) -> Playbook:
-    """A validated playbook, or ProcessErrors with every located problem."""
-    result = check(Path(root), display_root)
+def load_playbook(root: Path, strict: bool = False, display_root: Path | None = None,
+                  cache: ParseCache | None = None) -> Playbook:
+    """A validated playbook, or ProcessErrors with every located problem (`cache`: see load_data)."""
+    result = check(Path(root), display_root, cache=cache)
     errors = result.errors(strict)
     if errors or result.model is None:
         raise ProcessErrors(errors or result.problems)
