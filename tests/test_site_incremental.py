@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from generator.site.build import build_site
-from generator.site.incremental import DEFAULT_CONFIG, JobTimeout, Preview, merge_search_index
+from generator.site.incremental import JobTimeout, Preview, merge_search_index
 from generator.site.render import TEMPLATES_DIR
 from test_site_serve import _free_port, _get, _wait_for
 
@@ -173,17 +173,27 @@ def on_page_markdown(markdown, page, config, files):
 
 
 @pytest.mark.slow
-def test_a_stuck_incremental_build_is_stopped_with_a_message_and_the_next_change_builds_in_full(tmp_path):
+def test_a_stuck_incremental_build_is_stopped_with_a_message_and_the_next_change_builds_in_full(tmp_path,
+                                                                                             monkeypatch):
+    from generator.site import mkdocs
+
     playbook = tmp_path / "pb"
     shutil.copytree(FIXTURE, playbook)
     hook = tmp_path / "hang_hook.py"
     hook.write_text(HANG_HOOK, "utf-8")
-    config = tmp_path / "mkdocs.yml"
-    config.write_text(DEFAULT_CONFIG.read_text("utf-8") + f"\nhooks:\n  - {hook}\n",
-                      "utf-8")
+    write_config = mkdocs.write_config
+
+    def with_hang_hook(*args, **kwargs):
+        # The build's own config names its hooks (a list, which replaces the inherited one): one more.
+        path = write_config(*args, **kwargs)
+        cfg = json.loads(path.read_text("utf-8"))
+        cfg["hooks"] = [*cfg.get("hooks", []), str(hook)]
+        path.write_text(json.dumps(cfg), "utf-8")
+        return path
+
+    monkeypatch.setattr(mkdocs, "write_config", with_hang_hook)
     site = tmp_path / "site"
-    preview = Preview(playbook, site, tmp_path / "work", tmp_path / "cache", config=config, contributors=(),
-                      timeout=5)
+    preview = Preview(playbook, site, tmp_path / "work", tmp_path / "cache", contributors=(), timeout=5)
     try:
         assert preview.rebuild().kind == "full"
         worker = preview._worker
