@@ -7,6 +7,10 @@ that no template shows fails here the day it is added.
 
 from __future__ import annotations
 
+import html
+import json
+import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -50,3 +54,63 @@ def test_coverage_check_catches_a_text_on_no_page(built, tmp_path):
 def test_page_text_ignores_markup_and_diagrams():
     html = '<p>Call &amp; log</p><svg><text>Cut …</text></svg><script>x = "hidden text"</script>'
     assert page_text(html) == "Call & log"
+
+
+# An entity a reader would see as itself (`patient&#x27;s`): what is left of one after the
+# browser has decoded the page once.
+ENTITY = re.compile(r"&(#[0-9]+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
+LABELS = {"title", "h1", "h2", "h3", "h4", "h5", "h6", "nav"}
+
+
+class _Labels(HTMLParser):
+    """Text of the page title, headings and every nav (site nav and table of contents), decoded."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.depth = 0
+        self.texts: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.depth += tag in LABELS
+
+    def handle_endtag(self, tag):
+        self.depth -= tag in LABELS and self.depth > 0
+
+    def handle_data(self, data):
+        if self.depth and data.strip():
+            self.texts.append(data.strip())
+
+
+def entities_shown(site: Path) -> list[str]:
+    """Titles, headings, nav and table-of-contents entries, and search result titles, that
+    would show an entity as text."""
+    found = []
+    for page in sorted(site.rglob("*.html")):
+        p = _Labels()
+        p.feed(page.read_text("utf-8"))
+        found += [f"{page.relative_to(site)}: {t}" for t in p.texts if ENTITY.search(t)]
+    index = site / "search" / "search_index.json"
+    if index.is_file():  # result titles are inserted as HTML: decoded once, tags dropped
+        for doc in json.loads(index.read_text("utf-8"))["docs"]:
+            title = html.unescape(re.sub(r"<[^>]+>", "", doc["title"]))
+            if ENTITY.search(title):
+                found.append(f"search index {doc['location']}: {title}")
+    return found
+
+
+def test_no_entity_shows_in_a_title_heading_nav_or_search_result(built):
+    # Contributed pages too (change log subjects, conformance rule names): every part
+    # writes its Markdown with text.md_text.
+    _, site = built
+    assert entities_shown(site) == []
+
+
+def test_entity_check_can_fail(tmp_path):
+    site = tmp_path / "site"
+    (site / "search").mkdir(parents=True)
+    (site / "index.html").write_text('<nav><a class="md-nav__link">the patient&amp;#x27;s consent</a></nav>'
+                                     "<p>body &amp;quot; is not checked</p>")
+    (site / "search" / "search_index.json").write_text(json.dumps(
+        {"docs": [{"location": "x/", "title": "CallRail&amp;#x27;s calls"}]}))
+    assert entities_shown(site) == ["index.html: the patient&#x27;s consent",
+                                    "search index x/: CallRail&#x27;s calls"]

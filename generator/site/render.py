@@ -31,15 +31,10 @@ class Md(str):
     """Markdown our own code produced from escaped parts: emitted as is."""
 
 
-def _plain_quotes(text: str) -> str:
-    """Quotes need no entity in Markdown text (markup is impossible without `<`, `&` or
-    brackets, which stay escaped), and the table of contents would show the entity
-    itself: `patient&#x27;s`."""
-    return text.replace("&#x27;", "'").replace("&quot;", '"')
-
-
 def _md_text(value: Any) -> str:
-    return _plain_quotes(md_text(value))
+    # text.md_text keeps quotes as typed, so no heading or table-of-contents entry shows
+    # an entity (tests/test_site_text.py checks every built page).
+    return md_text(value)
 
 
 def _finalize(value: Any) -> str:
@@ -57,7 +52,7 @@ def md(value: Any) -> Md:
 
 def block(value: Any) -> Md:
     """Jinja filter: multi-line process text escaped as Markdown paragraphs."""
-    return Md(_plain_quotes(md_block(value)))
+    return Md(md_block(value))
 
 
 def quote(value: Any) -> Md:
