@@ -11,7 +11,10 @@ included), serves it on 127.0.0.1 and reports:
 - edge labels cut with "…" (home page, and all pages);
 - axe-core serious and critical violations (rules and nodes) on 8 page kinds,
   light and dark, at 1440 and 390;
-- process texts (of this playbook and the test fixture) that reach no page;
+- process texts (of this playbook and the test fixture) that reach no page, and
+  titles, headings, nav entries or search titles that show an entity as text;
+- per viewport, tables wider than their column on the data, CRM configuration,
+  rules and data-contract pages;
 - at 1440: overlapping labels in every diagram (text boxes from getBBox), the
   widest lane over the narrowest in each swim lane, and where three real staff
   queries put the page they should find (and the change log).
@@ -88,6 +91,10 @@ OVERLAP_JS = """() => [...document.querySelectorAll('.playbook-diagram svg')].ma
   return {label: svg.closest('.playbook-diagram').getAttribute('aria-label'), lanes, overlaps: pairs};
 })"""
 
+# Tables wider than the article column hide columns behind a sideways scroll.
+TABLES_JS = """() => { const col = document.querySelector('article').clientWidth;
+  return [...document.querySelectorAll('article table')].map(t => ({width: Math.round(t.scrollWidth), column: col})); }"""
+
 SEARCHES = {  # a real staff query -> the page section it must find
     "no-show": "stages/#event-appointment-no-show",
     "text message consent": "data/#field-sms_opt_in",
@@ -161,6 +168,10 @@ def measure(process_dir: Path, out: dict) -> None:
             texts, missing = missing_texts(pdir, sdir)
             out[f"texts_{name}"] = {"total": len(texts), "missing": len(missing),
                                     "examples": [f"{t.path}: {t.text[:60]}" for t in missing[:60]]}
+        from test_site_text import entities_shown
+
+        shown = entities_shown(site)
+        out["entities_shown"] = {"count": len(shown), "examples": shown[:10]}
         server = start_server(site, 0)
         base = f"http://127.0.0.1:{server.server_port}/"
         try:
@@ -200,6 +211,16 @@ def measure(process_dir: Path, out: dict) -> None:
                             found[query] = {"target": target, "page_rank": pos, "shown": shown,
                                             "changelog_rank": log, "top3": [r["shown"][:2] for r in res[:3]]}
                         out["search"] = found
+                    tables = {}
+                    for rel in ("data/", "crm-configuration/", "rules/", "data-contract/"):
+                        if (site / rel / "index.html").is_file():
+                            pg.goto(base + rel)
+                            t = pg.evaluate(TABLES_JS)
+                            tables[rel] = {"tables": len(t), "wider_than_column": sum(x["width"] > x["column"] + 1
+                                                                                      for x in t),
+                                           "widest": max((x["width"] for x in t), default=0),
+                                           "column": t[0]["column"] if t else None}
+                    out[f"tables_{vname}"] = tables
                     home = per_page.get("home", [{}])[0]
                     out[f"diagrams_{vname}"] = {"diagrams": total, "wider_than_column": wide,
                                                 "home": home, "cut_edge_labels_all_pages": cut,
@@ -248,6 +269,12 @@ def main() -> None:
                   f"home {h.get('width')}x{h.get('height')} px in {h.get('box')} px, smallest text "
                   f"{h.get('smallest')} px; cut edge labels home {val['cut_edge_labels_home']}, "
                   f"all pages {val['cut_edge_labels_all_pages']}")
+        elif key == "entities_shown":
+            print(f"{key}: {val['count']} titles, headings, nav/TOC entries or search titles show an entity")
+        elif key.startswith("tables"):
+            print(f"{key}: " + "; ".join(f"{rel} {v['wider_than_column']} of {v['tables']} tables wider than "
+                                         f"the {v['column']} px column (widest {v['widest']} px)"
+                                         for rel, v in val.items()))
         elif key == "labels_1440":
             print(f"{key}: {val['overlapping_pairs']} overlapping label pairs in all diagrams")
         elif key == "lanes_1440":

@@ -5,11 +5,13 @@ equal width, that fit a 1440 px window with readable text; step nodes that
 navigate; a role page led by what the role does, with its own lane fitting a
 phone; search that keeps hyphenated terms whole and ranks the playbook above
 the change log; axe-core on every page kind in light and dark, at 1440 and
-390 px. Screenshots of every page kind at both widths land in tmp_path.
+390 px. Screenshots of every page kind at both widths, light and dark, are saved for
+review in .cache/screenshots/ (or $PLAYBOOK_SCREENSHOTS).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -31,6 +33,14 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 WIDTHS = (1440, 390)
+
+
+@pytest.fixture(scope="session")
+def shots() -> Path:
+    """Where screenshots are kept for review: outside pytest's rotating tmp folders."""
+    folder = Path(os.environ.get("PLAYBOOK_SCREENSHOTS") or HERE.parent / ".cache" / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +145,7 @@ DIAGRAMS_JS = """() => [...document.querySelectorAll('.playbook-diagram')].map(b
 })"""
 
 
-def test_home_phase_swim_lanes_fit_1440_with_readable_text(browser, default_site, tmp_path):
+def test_home_phase_swim_lanes_fit_1440_with_readable_text(browser, default_site, shots):
     site, url = default_site
     lanes = [lane.id for lane in load_playbook(DEFAULT).lanes]
     ctx = browser.new_context(viewport={"width": 1440, "height": 900})
@@ -157,7 +167,7 @@ def test_home_phase_swim_lanes_fit_1440_with_readable_text(browser, default_site
         widths = [x["w"] for x in xs]
         assert max(widths) - min(widths) <= 1, widths
     assert pg.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
-    pg.screenshot(path=str(tmp_path / "home-default-1440.png"), full_page=True)
+    pg.screenshot(path=str(shots / "home-default-1440.png"), full_page=True)
     ctx.close()
 
 
@@ -207,7 +217,7 @@ def test_home_shows_every_lane_and_handoffs(page, base_url, model):
     assert page.locator(".playbook-diagram.swimlane svg g.edge.handoff").count() >= 1
 
 
-def test_clicking_a_step_node_opens_its_page(page, base_url, model, tmp_path):
+def test_clicking_a_step_node_opens_its_page(page, base_url, model):
     step = model.steps[1]
     page.goto(base_url)
     node = page.locator(".playbook-diagram.swimlane svg g.node.step", has_text=step.name)
@@ -228,7 +238,7 @@ def test_diagram_links_are_reachable_by_keyboard(page, base_url, model):
     assert any("steps/" in h for h in reached), reached
 
 
-def test_role_page_leads_with_its_steps_and_its_lane_fits_a_phone(browser, base_url, model, tmp_path):
+def test_role_page_leads_with_its_steps_and_its_lane_fits_a_phone(browser, base_url, model, shots):
     role = next(r for r in model.roles if r.id == "sdr")
     lane = next(lane for lane in model.lanes if lane.id == role.lane)
     ctx = browser.new_context(viewport={"width": 390, "height": 844})
@@ -246,14 +256,14 @@ def test_role_page_leads_with_its_steps_and_its_lane_fits_a_phone(browser, base_
     highlighted = pg.locator(".playbook-diagram svg g.lane.lane-highlight")
     assert highlighted.count() == 1
     assert lane.name in " ".join(highlighted.locator(":scope > text").all_text_contents())
-    pg.screenshot(path=str(tmp_path / "role-390.png"), full_page=True)
+    pg.screenshot(path=str(shots / "role-fixture-390.png"), full_page=True)
     ctx.close()
 
 
-def test_search_finds_a_field_by_its_label(page, base_url, model, tmp_path):
+def test_search_finds_a_field_by_its_label(page, base_url, model, shots):
     field = next(f for f in model.fields if f.semantic == "specialty")
     results = search(page, base_url, field.label)  # typed key by key: the theme searches on key events
-    page.screenshot(path=str(tmp_path / "search.png"))
+    page.screenshot(path=str(shots / "search-fixture-1440.png"))
     assert rank(results, f"data/#field-{field.id}")[0] == 1, results[:3]
 
 
@@ -297,7 +307,7 @@ def _axe(pg) -> list[dict]:
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width", WIDTHS)
-def test_axe_finds_no_serious_violation_on_any_page_kind(browser, default_site, scheme, width, tmp_path):
+def test_axe_finds_no_serious_violation_on_any_page_kind(browser, default_site, scheme, width, shots):
     if not AXE.is_file():
         pytest.fail(f"{AXE} is missing: `make test` installs axe-core from tests/browser/package-lock.json")
     site, url = default_site
@@ -307,7 +317,9 @@ def test_axe_finds_no_serious_violation_on_any_page_kind(browser, default_site, 
     found = {}
     for kind, rel in page_kinds(site).items():
         pg.goto(url + rel)
-        pg.screenshot(path=str(tmp_path / f"{kind}-{width}-{scheme}.png"), full_page=True)
+        shot = shots / f"{kind}-{width}-{scheme}.png"
+        pg.screenshot(path=str(shot), full_page=True)
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", shot
         violations = _axe(pg)
         if violations:
             found[kind] = violations
@@ -327,7 +339,7 @@ def test_axe_check_can_fail(browser, base_url):
     ctx.close()
 
 
-def test_print_hides_navigation_and_scales_diagrams(browser, default_site, tmp_path):
+def test_print_hides_navigation_and_scales_diagrams(browser, default_site, shots):
     site, url = default_site
     ctx = browser.new_context(viewport={"width": 1440, "height": 900})
     pg = ctx.new_page()
@@ -336,7 +348,7 @@ def test_print_hides_navigation_and_scales_diagrams(browser, default_site, tmp_p
     hidden = pg.evaluate("""() => ['.md-header', '.md-sidebar--primary', '.md-footer']
         .map(s => document.querySelector(s)).filter(Boolean).map(e => getComputedStyle(e).display)""")
     assert hidden and all(d == "none" for d in hidden)
-    pdf = tmp_path / "home.pdf"
+    pdf = shots / "home-print-a4.pdf"
     pg.pdf(path=str(pdf), format="A4")
     assert pdf.stat().st_size > 0
     # Each diagram fits an A4 page's printable width (186 mm at 96 px/in = 703 px).
@@ -349,7 +361,7 @@ def test_print_hides_navigation_and_scales_diagrams(browser, default_site, tmp_p
     ctx.close()
 
 
-def test_role_checklists_print_on_one_a4_sheet_without_navigation(browser, default_site, tmp_path):
+def test_role_checklists_print_on_one_a4_sheet_without_navigation(browser, default_site, shots):
     site, url = default_site
     ctx = browser.new_context(viewport={"width": 1440, "height": 900})
     pg = ctx.new_page()
@@ -358,7 +370,7 @@ def test_role_checklists_print_on_one_a4_sheet_without_navigation(browser, defau
         assert pg.locator("article input[type=checkbox]").count() >= 1 or "owns no step" in pg.content()
         pg.emulate_media(media="print")
         assert pg.evaluate("getComputedStyle(document.querySelector('.md-header')).display") == "none"
-        pdf = tmp_path / f"checklist-{rel}.pdf"
+        pdf = shots / f"checklist-{rel}-a4.pdf"
         pg.pdf(path=str(pdf), format="A4")
         pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
         assert pages == 1, (rel, pages)  # one A4 sheet per role
