@@ -5,9 +5,11 @@ For each playbook it measures, in one run:
     dot runs in parallel on every core);
   - mkdocs: the `mkdocs build --strict` of the generated docs;
   - full: a clean `playbook build` with a warm diagram cache (the median of 3 runs);
-  - serve rebuild: `playbook serve`'s rebuild after a one-line change (one step's purpose),
+  - serve rebuild: `playbook serve`'s rebuild after a one-line change (one template's purpose),
     each of 3 runs against the full build of the same run; the ratio's median and range
     are printed with the goal they are measured against (issue 15);
+  - change shown (default playbook): a real `playbook serve` child, the same one-line edit
+    saved, and the seconds until its page, fetched over HTTP, shows it (3 runs);
 Pages contributed by other parts (history, export, conformance) are left out
 (they have their own benchmarks) unless `--with-contributions` is given.
 Each timing is printed against a reference measured in the same run: load + validate
@@ -115,6 +117,74 @@ def _edit_one_line(playbook: Path, run: int) -> None:
             return
 
 
+def _purpose_line(playbook: Path) -> str:
+    """The text of the purpose `_edit_one_line` edits first."""
+    for f in sorted(playbook.glob("*.yaml")):
+        for line in f.read_text("utf-8").splitlines():
+            if line.lstrip().startswith("purpose:"):
+                return line.split("purpose:", 1)[1].strip()
+    raise SystemExit("benchmark: no purpose line to edit")
+
+
+def _get(url: str) -> str:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.read().decode("utf-8")
+    except OSError:
+        return ""
+
+
+def serve_latency(source: Path, work: Path, runs: int = RUNS, timeout: float = 120.0) -> list[float]:
+    """Seconds from saving a one-line change to the page showing it, over HTTP, against a real
+    `playbook serve` (its file watcher, its 0.2 s wait for the editor, the rebuild, its server)."""
+    import socket
+    import subprocess
+
+    playbook = work / "serve" / "playbook"
+    shutil.copytree(source, playbook)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    site = work / "serve" / "site"
+    proc = subprocess.Popen([sys.executable, "-m", "generator", "serve", str(playbook), "--site-dir", str(site),
+                             "--port", str(port), "--cache-dir", str(work / "cache")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    shown: list[float] = []
+    try:
+        def wait(predicate, what: str):
+            end = time.perf_counter() + timeout
+            while time.perf_counter() < end:
+                if proc.poll() is not None:
+                    raise SystemExit(f"benchmark: playbook serve ended (exit {proc.returncode}) waiting for {what}")
+                value = predicate()
+                if value:
+                    return value
+                time.sleep(0.01)
+            raise SystemExit(f"benchmark: no {what} within {timeout:.0f}s")
+
+        needle = _purpose_line(playbook)[:40]
+        pages = wait(lambda: [p for p in site.rglob("index.html") if needle in p.read_text("utf-8")]
+                     if (site / "index.html").is_file() else [], "first build showing the purpose")
+        url = f"http://127.0.0.1:{port}/{pages[0].parent.relative_to(site.resolve()).as_posix()}/".replace("/./", "/")
+        wait(lambda: needle in _get(url), "served page")
+        for run in range(runs):
+            time.sleep(1.0)  # a new edit, well after the last build
+            _edit_one_line(playbook, run)
+            t0 = time.perf_counter()
+            wait(lambda: f"Edited for the benchmark, run {run}." in _get(url), f"change {run} on {url}")
+            shown.append(time.perf_counter() - t0)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return shown
+
+
 def measure(playbook: Path, work: Path, contributors: tuple[str, ...] = (), runs: int = RUNS) -> dict:
     """Reference, generation, mkdocs, full and incremental (serve) timings for one playbook folder."""
     from generator.site.build import build_site
@@ -159,9 +229,10 @@ def _print(name: str, m: dict, latency_goal: bool = False, ratio_goal: bool = Fa
           + (goal(median(m["ratios"]) <= 0.2, "issue 15: <= 0.2 on the 20x playbook") if ratio_goal
              else "[goal issue 15 is on the 20x playbook]"))
     if latency_goal:
-        # The page shows the change after serve's 0.2 s wait for the editor, plus the rebuild.
-        shown = [0.2 + t for t in m["incs"]]
-        print(f"  change shown after (s)        {spread(shown)}   "
+        # Against the serve rebuild above (same run), and as the page's own figure.
+        shown = m["shown"]
+        print(f"  change shown over HTTP (s)    {spread(shown)}   (real `playbook serve`, all page contributors; "
+              f"{median(shown) / m['incremental']:.1f}x the in-process rebuild)   "
               + goal(median(shown) <= 1.0, "issue 15: <= 1 s on the default playbook"))
 
 
@@ -198,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
 
         contributors = CONTRIBUTORS if args.with_contributions else ()
         small = measure(base, work / "base", contributors, args.runs)
+        small["shown"] = serve_latency(source, work / "base", max(RUNS, args.runs))
         _print(f"playbook {source.name}", small, latency_goal=True)
         large = measure(big, work / "big", contributors, args.runs)
         _print(f"generated, {args.scale}x", large, ratio_goal=args.scale == 20)
