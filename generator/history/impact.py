@@ -16,6 +16,7 @@ import json
 import multiprocessing
 import os
 import re
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
@@ -227,8 +228,9 @@ class CompiledCache:
     def prefetch(self, items: list[tuple[str | None, Playbook | None]]) -> None:
         """Compile the trees not cached yet, in a process pool when there are many (a cold history).
 
-        The caller must have no threads running (the pool forks). Fewer trees, one core, or a pool
-        that cannot start: nothing is done here and `get` compiles each tree when it is asked for.
+        The pool forks, so it is used only when this is the process's one thread. Fewer trees, one
+        core, other threads or a pool that cannot start: nothing is compiled here and `get` compiles
+        each tree when it is asked for.
         """
         todo: dict[str, Playbook | None] = {}
         for tree, model in items:
@@ -240,7 +242,10 @@ class CompiledCache:
             else:
                 todo[tree] = model
         workers = min(os.cpu_count() or 1, 8)
-        if len(todo) < PARALLEL_MIN or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        # A fork copies locks other threads may hold (serve's watcher and server threads, say): only a
+        # process with no other thread forks.
+        if len(todo) < PARALLEL_MIN or workers < 2 or threading.active_count() > 1 \
+                or "fork" not in multiprocessing.get_all_start_methods():
             return
         _FORKED.update(todo)
         try:
