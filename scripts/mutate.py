@@ -22,25 +22,32 @@ need it, and mutating every literal floods the report with text mutants.
 
 Speed: one traced baseline run per test set (scripts/mutation_trace.py) maps
 each line of the mutated modules to the tests that execute it. A mutant runs
-first against just those tests; a mutant they do not kill, or on a line no test
-reaches or that runs only at import, runs against the whole test set, so every
-survivor in the report survived all of its module's tests. Bytecode is cached
-(only the mutated module's .pyc is removed around each run).
+against those tests plus every test that starts a child process (the tracer
+cannot see into one), in suite order; a mutant on a line run at import time
+(module or class body, default values) or on a line no test reaches runs against
+the whole test set. A mutant changes nothing where its line does not run, so
+this gives the whole set's verdict, short of one test leaving state behind for
+another (`--confirm` re-runs each survivor on the whole set; `--all-tests`
+skips the map). Bytecode stays cached; only the mutated module's .pyc is
+removed around each run.
 
 Equivalent mutants (no test can tell them apart from the original) are listed,
 one a line with the reason, in scripts/mutation-equivalents.txt as
 `module:line:col:operator  # why`; they are excluded from the score.
 
-Usage: python scripts/mutate.py [--module NAME ...] [--jobs N] [--report FILE] [--goal PCT] [--all-tests]
+Usage: python scripts/mutate.py [--module NAME ...] [--jobs N] [--report FILE] [--goal PCT]
+                                [--all-tests | --confirm]
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -200,6 +207,15 @@ def _copy_tree(dest: Path) -> None:
             shutil.copy2(ROOT / name, dest / name)
 
 
+_LIVE: set[subprocess.Popen] = set()  # test runs under way, stopped if the runner is stopped
+
+
+def _stop(signum, frame):
+    for proc in list(_LIVE):
+        proc.kill()
+    raise SystemExit(128 + signum)
+
+
 def _drop_bytecode(module: Path) -> None:
     """Remove a module's cached bytecode, so the next import compiles the source on disk.
 
@@ -219,11 +235,17 @@ def _run_tests(workdir: Path, tests: list[str], timeout: float, extra_env: dict[
     for p in plugins:
         args += ["-p", p]
     start = time.monotonic()
+    proc = subprocess.Popen([*args, *tests], cwd=workdir, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _LIVE.add(proc)
     try:
-        proc = subprocess.run([*args, *tests], cwd=workdir, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
         return "timeout", time.monotonic() - start
+    finally:
+        _LIVE.discard(proc)
     took = time.monotonic() - start
     if proc.returncode == 0:
         return "survived", took
@@ -233,7 +255,12 @@ def _run_tests(workdir: Path, tests: list[str], timeout: float, extra_env: dict[
 
 
 def _traced_baseline(workdir: Path, tests: list[str], modules: list[str]) -> tuple[str, float, dict]:
-    """Run the unmutated tests once with mutation_trace; returns (outcome, seconds, line -> test ids)."""
+    """Run the unmutated tests once with mutation_trace: (outcome, seconds, line -> the tests to run).
+
+    The map gives every line run by a test its tests plus those that start a child
+    process; a line no test runs gets just the latter (maybe none); a line run at
+    import is left out, so its mutants face the whole set.
+    """
     out = workdir / ".mutation-trace.json"
     env = {"MUTATION_TRACE_FILES": os.pathsep.join(str(workdir / m) for m in modules),
            "MUTATION_TRACE_OUT": str(out)}
@@ -243,12 +270,22 @@ def _traced_baseline(workdir: Path, tests: list[str], modules: list[str]) -> tup
     data = json.loads(out.read_text(encoding="utf-8"))
     out.unlink()
     names = data["tests"]
+    spawners = set(data["spawners"])
     real = {os.path.realpath(workdir / m): m for m in modules}
     lines: dict[tuple[str, int], list[str]] = {}
+    at_import: set[tuple[str, int]] = set()
     for key, idx in data["lines"].items():
         path, _, line = key.rpartition(":")
-        if path in real and -1 not in idx:  # a line run at import may shape every test
-            lines[(real[path], int(line))] = [names[i] for i in idx]
+        if path not in real:
+            continue
+        if -1 in idx:  # a line run at import may shape every test
+            at_import.add((real[path], int(line)))
+        else:
+            lines[(real[path], int(line))] = [names[i] for i in sorted(set(idx) | spawners)]
+    for m in modules:
+        for n in range(1, len((workdir / m).read_text(encoding="utf-8").splitlines()) + 1):
+            if (m, n) not in lines and (m, n) not in at_import:  # no test runs it here
+                lines[(m, n)] = [names[i] for i in sorted(spawners)]
     return outcome, took, lines
 
 
@@ -273,7 +310,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report", default=str(ROOT / ".cache" / "mutation" / "report.md"))
     ap.add_argument("--goal", type=float, default=90.0, help="score per module the report checks against")
     ap.add_argument("--all-tests", action="store_true",
-                    help="run every mutant against its module's whole test set (slower; same results)")
+                    help="run every mutant against its module's whole test set (slow)")
+    ap.add_argument("--confirm", action="store_true",
+                    help="re-run every survivor against its module's whole test set")
+    ap.add_argument("--recheck", metavar="RESULTS",
+                    help="a results.json of an earlier run: its kills stand for modules whose source is unchanged "
+                         "(tests only added since), and only its other mutants run again")
     args = ap.parse_args(argv)
 
     plan: list[tuple[str, list[str]]] = []
@@ -284,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             plan.append((rel, [t for t in tests if (ROOT / t).exists()]))
     equivalents = load_equivalents()
+    signal.signal(signal.SIGTERM, _stop)  # stopped runs leave no test process or copy behind
     work = Path(tempfile.mkdtemp(prefix="playbook-mutation-"))
     slots = []
     for j in range(args.jobs):
@@ -293,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
         slots.append(d)
     started = time.monotonic()
     results: dict[str, list[tuple[Mutant, str]]] = {}
+    earlier = json.loads(Path(args.recheck).read_text(encoding="utf-8")) if args.recheck else {}
+    rechecked: dict[str, int] = {}
     durations: dict[str, float] = {}
     sources: dict[str, list[str]] = {}
     try:
@@ -326,11 +371,11 @@ def main(argv: list[str] | None = None) -> int:
                 _drop_bytecode(target)
                 limit = baselines[tuple(tests)] * 3 + 20
                 try:
-                    outcome = "survived"
-                    selected = covering.get((m.module, m.line))
+                    outcome = "survived"  # by a line that no test runs, in process or in a child
+                    selected = covering.get((m.module, m.line)) if covering else None
                     if selected:
                         outcome, _ = _run_tests(d, selected, timeout=limit)
-                    if outcome not in ("killed", "timeout"):  # confirm on everything (or no test reaches it)
+                    if selected is None or (args.confirm and outcome not in ("killed", "timeout")):
                         outcome, _ = _run_tests(d, tests, timeout=limit)
                 finally:
                     target.write_text(original, encoding="utf-8")
@@ -340,19 +385,52 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {outcome:9} {m.key}", flush=True)  # progress, so a long run can be followed
             return m, outcome
 
-        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        pool = ThreadPoolExecutor(max_workers=args.jobs)
+        try:
             for module, tests in plan:
                 ms = mutants_of(module, slots[0])  # the copy: edits to the tree during a run do not matter
-                print(f"{module}: {len(ms)} mutants against {' '.join(tests)}", flush=True)
+                source = (slots[0] / module).read_text(encoding="utf-8")
+                kept = _earlier_kills(earlier, module, source)
+                todo = [m for m in ms if m.key not in kept]
+                print(f"{module}: {len(ms)} mutants against {' '.join(tests)}"
+                      + (f" ({len(ms) - len(todo)} killed in {args.recheck})" if kept else ""), flush=True)
                 t0 = time.monotonic()
-                results[module] = list(pool.map(lambda m: run_one(m, tests), ms))
+                ran = dict(zip(todo, pool.map(lambda m: run_one(m, tests), todo)))
+                results[module] = [ran[m] if m in ran else (m, kept[m.key]) for m in ms]
+                rechecked[module] = len(ms) - len(todo)
                 durations[module] = time.monotonic() - t0
-                sources[module] = (slots[0] / module).read_text(encoding="utf-8").splitlines()
+                sources[module] = source
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # a stopped run starts no more mutants
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
+    _save_results(Path(args.report).with_name("results.json"), results, sources, _command(argv))
     return _report(results, equivalents, Path(args.report), time.monotonic() - started, args.goal,
-                   durations=durations, sources=sources, command=_command(argv))
+                   durations=durations, sources=sources, command=_command(argv),
+                   recheck=(args.recheck, earlier.get("when", "?"), rechecked) if args.recheck else None)
+
+
+def _sha(source: str) -> str:
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
+def _earlier_kills(earlier: dict, module: str, source: str) -> dict[str, str]:
+    """Mutants of `module` an earlier run killed, if the module's source is the same."""
+    entry = earlier.get("modules", {}).get(module)
+    if not entry or entry.get("sha256") != _sha(source):
+        return {}
+    return {k: o for k, o in entry["outcomes"].items() if o in ("killed", "timeout")}
+
+
+def _save_results(path: Path, results, sources, command: str) -> None:
+    """Every mutant's outcome, per module with its source's hash, for `--recheck`."""
+    data = {"when": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "command": command, "modules": {
+        module: {"sha256": _sha(sources[module]) if module in sources else "",
+                 "outcomes": {m.key: o for m, o in outcomes}}
+        for module, outcomes in results.items()}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
 def _command(argv: list[str] | None) -> str:
@@ -383,7 +461,7 @@ def _score(g: dict[str, int]) -> float:
 
 
 def _report(results, equivalents, path: Path, elapsed: float, goal: float, durations=None, sources=None,
-            command: str = "") -> int:
+            command: str = "", recheck=None) -> int:
     """Write the report: a score row per module (and the rules together), then every survivor.
 
     Returns 1 when any module scores under the goal, so `make mutation` fails then.
@@ -411,7 +489,7 @@ def _report(results, equivalents, path: Path, elapsed: float, goal: float, durat
         for m, outcome in outcomes:
             if outcome in ("killed", "timeout") or m.key in equivalents:
                 continue
-            src = sources.get(module, [])
+            src = sources.get(module, "").splitlines()
             text = src[m.line - 1].strip() if 0 < m.line <= len(src) else ""
             survivors.append(f"- `{m.key}` ({outcome}): `{text}`")
     lines = ["# Mutation testing report", "",
@@ -419,6 +497,11 @@ def _report(results, equivalents, path: Path, elapsed: float, goal: float, durat
              f"mutants. Goal: {goal:.0f}% per module, equivalent mutants excluded.", ""]
     if command:
         lines += [f"Command: `{command}`", ""]
+    if recheck:
+        where, when, counts = recheck
+        taken = ", ".join(f"{m} {n}" for m, n in counts.items() if n)
+        lines += [f"Re-check of {where} (run {when}): its kills stand for unchanged modules "
+                  f"({taken or 'none'}); every other mutant ran again.", ""]
     lines += ["| module | mutants | killed | equivalent | survived | score | goal | time |",
               "| --- | --- | --- | --- | --- | --- | --- | --- |", *rows]
     lines += ["", f"## Survivors ({len(survivors)})", "", *(survivors or ["none"])]

@@ -211,3 +211,43 @@ def test_nesting_past_pythons_recursion_limit_on_the_pure_parser(tmp_path, monke
     problems: list = []
     assert load_file(path, "deep.yaml", problems) is None
     assert [(p.file, p.line, p.column, p.code) for p in problems] == [("deep.yaml", 1, 1, "Y004")]
+
+
+# ------------------------------------------------------------ the documented caps
+
+
+def _many(nodes: int) -> str:
+    """A file of exactly `nodes` nodes and no alias: a mapping, its key, a list, its items."""
+    return "lanes: [" + ",".join(["1"] * (nodes - 3)) + "]\n"
+
+
+def test_the_documented_caps_hold_exactly(tmp_path):
+    """README: files over 1 MB are refused; Y004 names the node cap, 200,000 (libyaml path: the pure one is slow)."""
+    path = tmp_path / "x.yaml"
+    path.write_text("#" * (1_000_000 - 1) + "\n", encoding="utf-8")
+    problems: list = []
+    assert load_file(path, "x.yaml", problems) is not None and problems == []
+    path.write_text("#" * 1_000_000 + "\n", encoding="utf-8")
+    assert load_file(path, "x.yaml", problems) is None
+    assert [p.message for p in problems] == ["file is 1,000,001 bytes; the limit is 1,000,000"]
+
+    problems = []
+    path.write_text(_many(200_000), encoding="utf-8")
+    assert load_file(path, "x.yaml", problems) is not None and problems == []
+    path.write_text(_many(200_001), encoding="utf-8")
+    assert load_file(path, "x.yaml", problems) is None
+    assert [(p.code, p.message) for p in problems] == [
+        ("Y004", "the document expands to more than 200,000 nodes through aliases")]
+
+
+
+@pytest.mark.parametrize("use_c", [True, False], ids=["libyaml", "pure"])
+def test_nesting_cap_is_the_same_on_both_parsers(tmp_path, monkeypatch, use_c):
+    monkeypatch.setattr(load, "USE_C", use_c and load._CParser is not None)
+    path = tmp_path / "x.yaml"
+    problems: list = []
+    path.write_text("lanes: " + "[" * 100 + "]" * 100 + "\n", encoding="utf-8")  # root map 0, lanes' list 1
+    assert load_file(path, "x.yaml", problems) is not None and problems == []
+    path.write_text("lanes: " + "[" * 101 + "]" * 101 + "\n", encoding="utf-8")
+    assert load_file(path, "x.yaml", problems) is None
+    assert [(p.line, p.column, p.message) for p in problems] == [(1, 1, "the document nests more than 100 levels deep")]
