@@ -499,9 +499,8 @@ def _report(results, equivalents, path: Path, elapsed: float, goal: float, durat
         lines += [f"Command: `{command}`", ""]
     if recheck:
         where, when, counts = recheck
-        taken = ", ".join(f"{m} {n}" for m, n in counts.items() if n)
-        lines += [f"Re-check of {where} (run {when}): its kills stand for unchanged modules "
-                  f"({taken or 'none'}); every other mutant ran again.", ""]
+        lines += [f"Re-check of {where} (run {when}): its {sum(counts.values())} kills in "
+                  f"{sum(1 for n in counts.values() if n)} unchanged modules stand; every other mutant ran again.", ""]
     lines += ["| module | mutants | killed | equivalent | survived | score | goal | time |",
               "| --- | --- | --- | --- | --- | --- | --- | --- |", *rows]
     lines += ["", f"## Survivors ({len(survivors)})", "", *(survivors or ["none"])]

@@ -251,3 +251,25 @@ def test_nesting_cap_is_the_same_on_both_parsers(tmp_path, monkeypatch, use_c):
     path.write_text("lanes: " + "[" * 101 + "]" * 101 + "\n", encoding="utf-8")
     assert load_file(path, "x.yaml", problems) is None
     assert [(p.line, p.column, p.message) for p in problems] == [(1, 1, "the document nests more than 100 levels deep")]
+
+
+@pytest.mark.parametrize("text", ["&x [*x]\n", "&x {a: *x}\n", "- &x [*x]\n"])
+def test_a_document_that_contains_itself_is_refused(tmp_path, text):
+    """A cycle counts as unbounded wherever it sits, the document's root included."""
+    path = tmp_path / "x.yaml"
+    path.write_text(text, encoding="utf-8")
+    problems: list = []
+    assert load_file(path, "x.yaml", problems) is None
+    assert [(p.line, p.column, p.code) for p in problems] == [(1, 1, "Y004")]
+    assert "more than 200,000 nodes through aliases" in problems[0].message
+
+
+@pytest.mark.parametrize("text, data", [("", {}), ("# to be written\n", {}), ("---\n", None)])
+def test_a_file_without_a_document_is_data_not_a_failure(tmp_path, text, data):
+    """A None result means "refused, see the problems"; a blank file (no document: {}, an empty
+    one: null) is data, which the history snapshot and `playbook owners` tell from a broken file."""
+    path = tmp_path / "x.yaml"
+    path.write_text(text, encoding="utf-8")
+    for result, problems in ((load_file(path, "x.yaml", p := []), p),
+                             (load.load_bytes(text.encode(), "x.yaml", q := []), q)):
+        assert result is not None and result[0] == data and problems == []
