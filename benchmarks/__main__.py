@@ -10,6 +10,7 @@ import importlib
 import pkgutil
 import sys
 import time
+import traceback
 from pathlib import Path
 
 
@@ -36,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
             code = run([]) or 0
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
+            if not isinstance(exc.code, int) and exc.code:
+                print(exc.code, flush=True)
+        except Exception:  # noqa: BLE001 - one broken benchmark must not hide the others' figures
+            traceback.print_exc()
+            code = 1
         print(f"== benchmarks.{name}: exit {code} in {time.perf_counter() - t0:.1f}s\n", flush=True)
         worst = max(worst, code)
     return worst

@@ -127,13 +127,14 @@ def _purpose_line(playbook: Path) -> str:
 
 
 def _get(url: str) -> str:
+    import http.client
     import urllib.request
 
     try:
         with urllib.request.urlopen(url, timeout=5) as resp:
             return resp.read().decode("utf-8")
-    except OSError:
-        return ""
+    except (OSError, http.client.HTTPException):
+        return ""  # not served yet, or replaced while being read (a full build's swap): asked again
 
 
 def serve_latency(source: Path, work: Path, runs: int = RUNS, timeout: float = 120.0) -> list[float]:
