@@ -396,7 +396,8 @@ class Compiler:
             groups = {c.id: self._dup_parts(c) for c in mine} if table == "leads" else {}
             rows = [c for c in mine if not groups.get(c.id)]
             conds = {c.id: (self.expr(c.applies, ctx), self.expr(c.violates, ctx)) for c in rows}
-            base = self._from(ctx)
+            dups = [(i, *groups[c.id], c) for i, c in enumerate(mine) if groups.get(c.id)]
+            base = self._from(ctx, dups)
             cols = []
             for i, c in enumerate(mine):
                 if c.id in conds:
@@ -406,8 +407,8 @@ class Compiler:
             # the row count keeps the select valid when every check is a duplicates check; last, so
             # checked_/violations_ pairs stay at positions 2i, 2i+1
             q = base.select(*cols, exp.alias_(exp.Count(this=exp.Star()), "n_rows"), copy=True)
-            if any(groups.values()):
-                q = self._with_groups(q, mine, groups)
+            if dups:
+                q = self._with_groups(q, mine, dups)
             out.queries.append(TableQuery(table, [c.id for c in mine], q.sql(dialect=self.dialect, pretty=True)))
             if with_ids:
                 # Record ids per rule; duplicates need each record's rank, so a window here.
@@ -438,58 +439,90 @@ class Compiler:
         rest = items[1:]
         return head.left.rule, (ir.all_of(*rest) if rest else ir.TRUE)
 
-    def _with_groups(self, main: exp.Select, mine: list[ir.Check], groups: dict) -> exp.Select:
-        """Duplicates counted per group (GROUP BY, no sort): in a group, every unflagged record
-        counts except the earliest-created one, ties broken by the lowest record id."""
+    def _dup_columns(self, dups: list) -> list[exp.Expression]:
+        """The columns duplicates counting needs, computed in the same scan of leads as the row
+        checks' fields: per duplicates check `g<i>_in` (1 when it applies) and its normalised match
+        keys `g<i>_k<j>`; one `u<n>` per distinct unflagged predicate; one sort key `sk`."""
         rules = {r.id: r for r in self.model.matching.rules}
         lead_id = self.contract.by_semantic("leads", "record_id")
         created = self.contract.by_semantic("leads", "created_at")
-        with_ = main.args.pop("with_", None)
-        ctes = list(with_.expressions) if with_ else []
-        outer = exp.select().from_(exp.alias_(exp.Subquery(this=main), "m", table=True))
-        cols = []
-        for i, c in enumerate(mine):
-            parts = groups.get(c.id)
-            if not parts:
-                cols += [_col(f"checked_{i}", "m", False), _col(f"violations_{i}", "m", False)]
-                continue
-            rule_id, unflagged = parts
+        cols: list[exp.Expression] = []
+        flags: dict[str, str] = {}  # SQL of an unflagged predicate -> its column
+        for i, rule_id, unflagged, c in dups:
             raw = _Ctx(self, "leads", raw=True)
             rule = rules[rule_id]
-            keys = [exp.alias_(self.normalize(_col(self.phys(f)), rule.normalize.get(f, "none")), f"k{j}")
-                    for j, f in enumerate(rule.match_on)]
-            when = self.expr(unflagged, raw)
-            sort_key = self.text(_col(lead_id.name))
-            if created:
-                stamp = exp.Pad(this=self.text(self.epoch(_col(created.name))), expression=exp.Literal.number(12),
-                                fill_pattern=exp.Literal.string("0"), is_left=True)
-                sort_key = exp.DPipe(this=exp.DPipe(this=stamp, expression=exp.Literal.string("|"), safe=True),
-                                     expression=sort_key, safe=True)
-            inner = exp.select(*keys, exp.alias_(exp.Case(ifs=[exp.If(this=when, true=exp.Literal.number(1))],
-                                                          default=exp.Literal.number(0)), "uf"),
-                               exp.alias_(sort_key, "sk")).from_(self.table("leads")).where(self.expr(c.applies, raw))
-            uf = _col("uf", None, False)
-            grouped = exp.select(
-                exp.alias_(exp.Count(this=exp.Star()), "n"),
-                exp.alias_(exp.Sum(this=uf), "unfl"),
-                exp.alias_(exp.Min(this=exp.Case(ifs=[exp.If(this=exp.EQ(this=uf.copy(), expression=exp.Literal.number(1)),
-                                                              true=_col("sk", None, False))])), "fu"),
-                exp.alias_(exp.Min(this=_col("sk", None, False)), "fa"),
-            ).from_(exp.alias_(exp.Subquery(this=inner), "d", table=True)).group_by(
-                *(_col(f"k{j}", None, False) for j in range(len(rule.match_on))))
-            first_unflagged = exp.Case(ifs=[exp.If(this=exp.EQ(this=_col("fu", None, False), expression=_col("fa", None, False)),
+            cols.append(exp.alias_(exp.Case(ifs=[exp.If(this=self.expr(c.applies, raw), true=exp.Literal.number(1))],
+                                            default=exp.Literal.number(0)), f"g{i}_in"))
+            cols += [exp.alias_(self.normalize(_col(self.phys(f)), rule.normalize.get(f, "none")), f"g{i}_k{j}")
+                     for j, f in enumerate(rule.match_on)]
+            when = exp.Case(ifs=[exp.If(this=self.expr(unflagged, raw), true=exp.Literal.number(1))],
+                            default=exp.Literal.number(0))
+            key = when.sql(dialect=self.dialect)
+            if key not in flags:
+                flags[key] = f"u{len(flags)}"
+                cols.append(exp.alias_(when, flags[key]))
+        # Earliest-created first, ties by the lowest record id as text: one comparable text.
+        sort_key = self.text(_col(lead_id.name))
+        if created:
+            stamp = exp.Pad(this=self.text(self.epoch(_col(created.name))), expression=exp.Literal.number(12),
+                            fill_pattern=exp.Literal.string("0"), is_left=True)
+            sort_key = exp.DPipe(this=exp.DPipe(this=stamp, expression=exp.Literal.string("|"), safe=True),
+                                 expression=sort_key, safe=True)
+        cols.append(exp.alias_(sort_key, "sk"))
+        self._dup_flags = flags
+        return cols
+
+    def _with_groups(self, main: exp.Select, mine: list[ir.Check], dups: list) -> exp.Select:
+        """Duplicates counted per group, every rule's groups in ONE aggregate (GROUPING SETS) over
+        the `base` projection the row checks read, so leads is scanned once: in a group, every
+        unflagged record counts except the earliest-created one, ties broken by the lowest record id."""
+        rules = {r.id: r for r in self.model.matching.rules}
+        flags = self._dup_flags
+        unflagged_col = {}
+        for i, rule_id, unflagged, c in dups:
+            raw = _Ctx(self, "leads", raw=True)
+            when = exp.Case(ifs=[exp.If(this=self.expr(unflagged, raw), true=exp.Literal.number(1))],
+                            default=exp.Literal.number(0))
+            unflagged_col[i] = flags[when.sql(dialect=self.dialect)]
+        with_ = main.args.pop("with_", None)
+        ctes = list(with_.expressions) if with_ else []
+        sets, sel = [], []
+        for i, rule_id, _, _ in dups:
+            keys = [_col(f"g{i}_k{j}", None, False) for j in range(len(rules[rule_id].match_on))]
+            sets.append(exp.Tuple(expressions=[_col(f"g{i}_in", None, False), *keys]))
+            sel += [exp.alias_(exp.Anonymous(this="GROUPING", expressions=[_col(f"g{i}_in", None, False)]), f"s{i}"),
+                    _col(f"g{i}_in", None, False)]
+        sel.append(exp.alias_(exp.Count(this=exp.Star()), "n"))
+        for u in flags.values():
+            uf = _col(u, None, False)
+            sel += [exp.alias_(exp.Sum(this=uf), f"unfl_{u}"),
+                    exp.alias_(exp.Min(this=exp.Case(ifs=[exp.If(this=exp.EQ(this=uf.copy(), expression=exp.Literal.number(1)),
+                                                                  true=_col("sk", None, False))])), f"fu_{u}")]
+        sel.append(exp.alias_(exp.Min(this=_col("sk", None, False)), "fa"))
+        grouped = exp.select(*sel).from_(exp.to_table("base"))
+        grouped.set("group", exp.Group(grouping_sets=[exp.GroupingSets(expressions=sets)]))
+        ctes.append(exp.CTE(this=grouped, alias=exp.TableAlias(this=exp.to_identifier("dup_groups"))))
+        zero = [exp.Literal.number(0)]
+        totals = []
+        for i, _, _, _ in dups:
+            u = unflagged_col[i]
+            mine_ = exp.and_(exp.EQ(this=_col(f"s{i}", None, False), expression=exp.Literal.number(0)),
+                             exp.EQ(this=_col(f"g{i}_in", None, False), expression=exp.Literal.number(1)))
+            first_unflagged = exp.Case(ifs=[exp.If(this=exp.EQ(this=_col(f"fu_{u}", None, False), expression=_col("fa", None, False)),
                                                    true=exp.Literal.number(1))], default=exp.Literal.number(0))
-            zero = [exp.Literal.number(0)]
-            name = f"dq{i}"
-            ctes.append(exp.CTE(this=exp.select(
-                exp.alias_(exp.Coalesce(this=exp.Sum(this=_col("n", None, False)), expressions=zero), "checked"),
-                exp.alias_(exp.Sub(this=exp.Coalesce(this=exp.Sum(this=_col("unfl", None, False)), expressions=zero),
-                                   expression=exp.Coalesce(this=exp.Sum(this=first_unflagged), expressions=zero)),
-                           "violations"),
-            ).from_(exp.alias_(exp.Subquery(this=grouped), "g", table=True)), alias=exp.TableAlias(this=exp.to_identifier(name))))
-            outer = outer.join(exp.alias_(exp.to_table(name), name, table=True), join_type="cross")
-            cols += [exp.alias_(_col("checked", name, False), f"checked_{i}"),
-                     exp.alias_(_col("violations", name, False), f"violations_{i}")]
+            bad = exp.Sub(this=_col(f"unfl_{u}", None, False), expression=first_unflagged)
+            totals += [exp.alias_(exp.Coalesce(this=exp.Sum(this=exp.Case(ifs=[exp.If(this=mine_, true=_col("n", None, False))])),
+                                               expressions=zero), f"checked_{i}"),
+                       exp.alias_(exp.Coalesce(this=exp.Sum(this=exp.Case(ifs=[exp.If(this=mine_.copy(), true=bad)])),
+                                               expressions=[exp.Literal.number(0)]), f"violations_{i}")]
+        ctes.append(exp.CTE(this=exp.select(*totals).from_(exp.to_table("dup_groups")),
+                            alias=exp.TableAlias(this=exp.to_identifier("dups"))))
+        outer = exp.select().from_(exp.alias_(exp.Subquery(this=main), "m", table=True)).join(
+            exp.alias_(exp.to_table("dups"), "dups", table=True), join_type="cross")
+        cols = []
+        for i, c in enumerate(mine):
+            src = "dups" if any(d[0] == i for d in dups) else "m"
+            cols += [_col(f"checked_{i}", src, False), _col(f"violations_{i}", src, False)]
         outer = outer.select(*cols)
         outer.set("with_", exp.With(expressions=ctes))
         return outer
@@ -507,10 +540,11 @@ class Compiler:
             return _col(ctx.lead_field(c.field_id), "x", False)
         return _col(c.name, "t")
 
-    def _from(self, ctx: _Ctx) -> exp.Select:
-        """The FROM part (with CTEs) every check of the table reads."""
+    def _from(self, ctx: _Ctx, dups: list | None = None) -> exp.Select:
+        """The FROM part (with CTEs) every check of the table reads (for leads, `dups` adds the
+        duplicates checks' columns to the one projection of the leads table)."""
         if ctx.table == "leads":
-            return self._leads_from(ctx)
+            return self._leads_from(ctx, dups or [])
         sel = exp.select().from_(exp.alias_(self.table(ctx.table), "t", table=True))
         if ctx.lead_fields:
             lead_ref = self.sem(ctx.table, "lead_ref")
@@ -528,7 +562,7 @@ class Compiler:
             )
         return sel
 
-    def _leads_from(self, ctx: _Ctx) -> exp.Select:
+    def _leads_from(self, ctx: _Ctx, dups: list) -> exp.Select:
         lead_id = self.contract.by_semantic("leads", "record_id")
         created = self.contract.by_semantic("leads", "created_at")
         if lead_id is None:
@@ -545,7 +579,13 @@ class Compiler:
             order.append(exp.Ordered(this=self.text(_col(lead_id.name))))
             win = exp.Window(this=exp.RowNumber(), partition_by=parts, order=exp.Order(expressions=order))
             base_cols.append(exp.alias_(win, alias))
-        sel = exp.select().with_("base", as_=exp.select(*base_cols).from_(self.table("leads")))
+        fields = [c.alias for c in base_cols]  # what the row checks read; the duplicates columns stay in base
+        base_cols += self._dup_columns(dups) if dups else []
+        # DuckDB would materialize `base` (read twice: the row checks and the duplicate groups), 1M
+        # rows of every column, which costs more memory than reading the key columns again (it
+        # reads only the columns each side needs); PostgreSQL materializes it, Spark inlines it.
+        materialized = False if dups and self.dialect == "duckdb" else None
+        sel = exp.select().with_("base", as_=exp.select(*base_cols).from_(self.table("leads")), materialized=materialized)
 
         x_cols = [exp.Star()]
         joins = []
@@ -591,7 +631,7 @@ class Compiler:
             cte = exp.select(exp.alias_(_col(ref), "k"), *cols).from_(self.table(table)).group_by(_col(ref))
             sel = sel.with_(name, as_=cte)
             joins.append((name, [c.alias for c in cols]))
-        x = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("base"))).from_("base")
+        x = exp.select(*(_col(a, "base", False) for a in fields)).from_("base")
         for name, aliases in joins:
             x = x.select(*(_col(a, name, False) for a in aliases))
             x = x.join(exp.alias_(exp.to_table(name), name, table=True),

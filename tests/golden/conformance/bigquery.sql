@@ -16,7 +16,64 @@ WITH base AS (
     `phone` AS f12_phone,
     `escalated_at` AS f13_escalated_at,
     `created_at` AS f14_created_at,
-    `lead_id` AS f15_lead_id
+    `lead_id` AS f15_lead_id,
+    CASE
+      WHEN NOT (
+        (
+          `email` IS NULL OR TRIM(CAST(`email` AS STRING)) = ''
+        )
+      )
+      THEN 1
+      ELSE 0
+    END AS g11_in,
+    LOWER(TRIM(CAST(`email` AS STRING))) AS g11_k0,
+    CASE
+      WHEN (
+        NOT (
+          COALESCE(`is_duplicate`, FALSE) = TRUE
+        )
+        AND (
+          `merged_into` IS NULL OR TRIM(CAST(`merged_into` AS STRING)) = ''
+        )
+      )
+      THEN 1
+      ELSE 0
+    END AS u0,
+    CASE
+      WHEN (
+        NOT (
+          (
+            `first_name` IS NULL OR TRIM(CAST(`first_name` AS STRING)) = ''
+          )
+        )
+        AND NOT (
+          (
+            `last_name` IS NULL OR TRIM(CAST(`last_name` AS STRING)) = ''
+          )
+        )
+        AND NOT (
+          (
+            `location` IS NULL OR TRIM(CAST(`location` AS STRING)) = ''
+          )
+        )
+      )
+      THEN 1
+      ELSE 0
+    END AS g12_in,
+    LOWER(TRIM(CAST(`first_name` AS STRING))) AS g12_k0,
+    LOWER(TRIM(CAST(`last_name` AS STRING))) AS g12_k1,
+    CAST(`location` AS STRING) AS g12_k2,
+    CASE
+      WHEN NOT (
+        (
+          `phone` IS NULL OR TRIM(CAST(`phone` AS STRING)) = ''
+        )
+      )
+      THEN 1
+      ELSE 0
+    END AS g13_in,
+    REGEXP_REPLACE(CAST(`phone` AS STRING), '[^0-9]', '') AS g13_k0,
+    LPAD(CAST(CAST(UNIX_SECONDS(CAST(`created_at` AS DATETIME)) AS INT64) AS STRING), 12, '0') || '|' || CAST(`lead_id` AS STRING) AS sk
   FROM leads
 ), sh AS (
   SELECT
@@ -41,7 +98,22 @@ WITH base AS (
     `lead_id`
 ), enriched AS (
   SELECT
-    base.*,
+    base.f0_attribution_channel,
+    base.f1_closure_reason,
+    base.f2_lead_source,
+    base.f3_lead_stage,
+    base.f4_location,
+    base.f5_queue,
+    base.f6_region,
+    base.f7_specialty,
+    base.f8_utm_source,
+    base.f9_utm_campaign,
+    base.f10_reason_note,
+    base.f11_consent_to_contact,
+    base.f12_phone,
+    base.f13_escalated_at,
+    base.f14_created_at,
+    base.f15_lead_id,
     sh.ent0,
     sh.ent1,
     sh.ent2,
@@ -96,133 +168,58 @@ WITH base AS (
     COALESCE(CAST(UNIX_SECONDS(CAST(x.f14_created_at AS DATETIME)) AS INT64), 1769860800) AS t2,
     COALESCE(x.af1, 1769860800) AS t3
   FROM enriched_after AS x
-), dq11 AS (
+), dup_groups AS (
   SELECT
-    COALESCE(SUM(n), 0) AS checked,
-    COALESCE(SUM(unfl), 0) - COALESCE(SUM(CASE WHEN fu = fa THEN 1 ELSE 0 END), 0) AS violations
-  FROM (
-    SELECT
-      COUNT(*) AS n,
-      SUM(uf) AS unfl,
-      MIN(CASE WHEN uf = 1 THEN sk END) AS fu,
-      MIN(sk) AS fa
-    FROM (
-      SELECT
-        LOWER(TRIM(CAST(`email` AS STRING))) AS k0,
-        CASE
-          WHEN (
-            NOT (
-              COALESCE(`is_duplicate`, FALSE) = TRUE
-            )
-            AND (
-              `merged_into` IS NULL OR TRIM(CAST(`merged_into` AS STRING)) = ''
-            )
-          )
-          THEN 1
-          ELSE 0
-        END AS uf,
-        LPAD(CAST(CAST(UNIX_SECONDS(CAST(`created_at` AS DATETIME)) AS INT64) AS STRING), 12, '0') || '|' || CAST(`lead_id` AS STRING) AS sk
-      FROM leads
-      WHERE
-        NOT (
-          (
-            `email` IS NULL OR TRIM(CAST(`email` AS STRING)) = ''
-          )
-        )
-    ) AS d
-    GROUP BY
-      k0
-  ) AS g
-), dq12 AS (
+    GROUPING(g11_in) AS s11,
+    g11_in,
+    GROUPING(g12_in) AS s12,
+    g12_in,
+    GROUPING(g13_in) AS s13,
+    g13_in,
+    COUNT(*) AS n,
+    SUM(u0) AS unfl_u0,
+    MIN(CASE WHEN u0 = 1 THEN sk END) AS fu_u0,
+    MIN(sk) AS fa
+  FROM base
+  GROUP BY
+    GROUPING SETS (
+      (g11_in, g11_k0),
+      (g12_in, g12_k0, g12_k1, g12_k2),
+      (g13_in, g13_k0)
+    )
+), dups AS (
   SELECT
-    COALESCE(SUM(n), 0) AS checked,
-    COALESCE(SUM(unfl), 0) - COALESCE(SUM(CASE WHEN fu = fa THEN 1 ELSE 0 END), 0) AS violations
-  FROM (
-    SELECT
-      COUNT(*) AS n,
-      SUM(uf) AS unfl,
-      MIN(CASE WHEN uf = 1 THEN sk END) AS fu,
-      MIN(sk) AS fa
-    FROM (
-      SELECT
-        LOWER(TRIM(CAST(`first_name` AS STRING))) AS k0,
-        LOWER(TRIM(CAST(`last_name` AS STRING))) AS k1,
-        CAST(`location` AS STRING) AS k2,
+    COALESCE(SUM(CASE WHEN s11 = 0 AND g11_in = 1 THEN n END), 0) AS checked_11,
+    COALESCE(
+      SUM(
         CASE
-          WHEN (
-            NOT (
-              COALESCE(`is_duplicate`, FALSE) = TRUE
-            )
-            AND (
-              `merged_into` IS NULL OR TRIM(CAST(`merged_into` AS STRING)) = ''
-            )
-          )
-          THEN 1
-          ELSE 0
-        END AS uf,
-        LPAD(CAST(CAST(UNIX_SECONDS(CAST(`created_at` AS DATETIME)) AS INT64) AS STRING), 12, '0') || '|' || CAST(`lead_id` AS STRING) AS sk
-      FROM leads
-      WHERE
-        (
-          NOT (
-            (
-              `first_name` IS NULL OR TRIM(CAST(`first_name` AS STRING)) = ''
-            )
-          )
-          AND NOT (
-            (
-              `last_name` IS NULL OR TRIM(CAST(`last_name` AS STRING)) = ''
-            )
-          )
-          AND NOT (
-            (
-              `location` IS NULL OR TRIM(CAST(`location` AS STRING)) = ''
-            )
-          )
-        )
-    ) AS d
-    GROUP BY
-      k0,
-      k1,
-      k2
-  ) AS g
-), dq13 AS (
-  SELECT
-    COALESCE(SUM(n), 0) AS checked,
-    COALESCE(SUM(unfl), 0) - COALESCE(SUM(CASE WHEN fu = fa THEN 1 ELSE 0 END), 0) AS violations
-  FROM (
-    SELECT
-      COUNT(*) AS n,
-      SUM(uf) AS unfl,
-      MIN(CASE WHEN uf = 1 THEN sk END) AS fu,
-      MIN(sk) AS fa
-    FROM (
-      SELECT
-        REGEXP_REPLACE(CAST(`phone` AS STRING), '[^0-9]', '') AS k0,
+          WHEN s11 = 0 AND g11_in = 1
+          THEN unfl_u0 - CASE WHEN fu_u0 = fa THEN 1 ELSE 0 END
+        END
+      ),
+      0
+    ) AS violations_11,
+    COALESCE(SUM(CASE WHEN s12 = 0 AND g12_in = 1 THEN n END), 0) AS checked_12,
+    COALESCE(
+      SUM(
         CASE
-          WHEN (
-            NOT (
-              COALESCE(`is_duplicate`, FALSE) = TRUE
-            )
-            AND (
-              `merged_into` IS NULL OR TRIM(CAST(`merged_into` AS STRING)) = ''
-            )
-          )
-          THEN 1
-          ELSE 0
-        END AS uf,
-        LPAD(CAST(CAST(UNIX_SECONDS(CAST(`created_at` AS DATETIME)) AS INT64) AS STRING), 12, '0') || '|' || CAST(`lead_id` AS STRING) AS sk
-      FROM leads
-      WHERE
-        NOT (
-          (
-            `phone` IS NULL OR TRIM(CAST(`phone` AS STRING)) = ''
-          )
-        )
-    ) AS d
-    GROUP BY
-      k0
-  ) AS g
+          WHEN s12 = 0 AND g12_in = 1
+          THEN unfl_u0 - CASE WHEN fu_u0 = fa THEN 1 ELSE 0 END
+        END
+      ),
+      0
+    ) AS violations_12,
+    COALESCE(SUM(CASE WHEN s13 = 0 AND g13_in = 1 THEN n END), 0) AS checked_13,
+    COALESCE(
+      SUM(
+        CASE
+          WHEN s13 = 0 AND g13_in = 1
+          THEN unfl_u0 - CASE WHEN fu_u0 = fa THEN 1 ELSE 0 END
+        END
+      ),
+      0
+    ) AS violations_13
+  FROM dup_groups
 )
 SELECT
   m.checked_0,
@@ -247,12 +244,12 @@ SELECT
   m.violations_9,
   m.checked_10,
   m.violations_10,
-  dq11.checked AS checked_11,
-  dq11.violations AS violations_11,
-  dq12.checked AS checked_12,
-  dq12.violations AS violations_12,
-  dq13.checked AS checked_13,
-  dq13.violations AS violations_13,
+  dups.checked_11,
+  dups.violations_11,
+  dups.checked_12,
+  dups.violations_12,
+  dups.checked_13,
+  dups.violations_13,
   m.checked_14,
   m.violations_14,
   m.checked_15,
@@ -991,9 +988,7 @@ FROM (
   LEFT JOIN business_hours AS b_t3
     ON b_t3.hour_start = x.t3 - MOD(x.t3, 3600)
 ) AS m
-CROSS JOIN dq11 AS dq11
-CROSS JOIN dq12 AS dq12
-CROSS JOIN dq13 AS dq13;
+CROSS JOIN dups AS dups;
 
 -- activities: allowed-values.activity-type, allowed-values.call-outcome, call-logging, outreach-before-consent, outreach-do-not-contact
 WITH l AS (
