@@ -213,8 +213,12 @@ def phase_checks(data: Path, repeat: int, only: list[str] | None = None) -> dict
 
 # Hand-written for the benchmark playbook: one statement, each table scanned once for its own
 # checks (leads three more times for the duplicate groups, which GROUP BY instead of ranking).
-# Business time joins the same hour table; B(t) needs only 3 joins because the first-call start
-# (qualified-at) is also the qualify-fast stop.
+# Business time joins the same hour table. SLA clocks follow DATA-CONTRACT.md ("SLA clocks"): the
+# clock starts at the start event's time (the first entry into `qualified` for first-call, created_at
+# for qualify-fast) and stops at the first stop event AT OR AFTER the start, of the stop's own kind: a
+# call logged before the lead was qualified does not stop the first-call clock, so `act` takes the
+# first call at or after the lead's first `qualified` entry, and `qual_stop` the first `qualified`
+# entry at or after created_at.
 HAND_SQL = """
 WITH
 sh AS (
@@ -222,6 +226,7 @@ sh AS (
     bool_or(to_stage = 'scheduled') AS ent_sched, bool_or(to_stage = 'in-treatment') AS ent_treat,
     bool_or(to_stage = 'Closed - Lost') AS ent_lost, bool_or(to_stage = 'qualified') AS ent_qual,
     epoch(min(changed_at) FILTER (WHERE to_stage = 'qualified'))::BIGINT AS qual_at,
+    min(changed_at) FILTER (WHERE to_stage = 'qualified') AS qual_ts,
     count(*) FILTER (WHERE NOT (from_stage IS NULL OR trim(from_stage) = '')) AS from_checked,
     count(*) FILTER (WHERE NOT (from_stage IS NULL OR trim(from_stage) = '') AND from_stage NOT IN ({stages})) AS from_bad,
     count(*) FILTER (WHERE NOT (to_stage IS NULL OR trim(to_stage) = '')) AS to_checked,
@@ -235,7 +240,7 @@ sh AS (
 ),
 act AS (
   SELECT lead_id,
-    epoch(min(occurred_at) FILTER (WHERE activity_type = 'call'))::BIGINT AS first_call,
+    epoch(min(occurred_at) FILTER (WHERE activity_type = 'call' AND occurred_at >= sh.qual_ts))::BIGINT AS first_call,
     count(*) AS n,
     count(*) FILTER (WHERE activity_type IN ('sms', 'email')) AS outreach,
     count(*) FILTER (WHERE NOT (activity_type IS NULL OR trim(activity_type) = '')) AS type_checked,
@@ -244,7 +249,12 @@ act AS (
     count(*) FILTER (WHERE NOT (call_outcome IS NULL OR trim(call_outcome) = '') AND call_outcome NOT IN ('reached', 'voicemail', 'no-answer')) AS outcome_bad,
     count(*) FILTER (WHERE activity_type = 'call') AS calls,
     count(*) FILTER (WHERE activity_type = 'call' AND ((call_outcome IS NULL OR trim(call_outcome) = '') OR next_follow_up IS NULL)) AS calls_bad
-  FROM activities GROUP BY lead_id
+  FROM activities LEFT JOIN sh USING (lead_id) GROUP BY lead_id
+),
+qual_stop AS (  -- qualify-fast stop: the first entry into qualified at or after the lead was created
+  SELECT h.lead_id, epoch(min(h.changed_at))::BIGINT AS qual_stop
+  FROM stage_history h JOIN leads l ON l.lead_id = h.lead_id
+  WHERE h.to_stage = 'qualified' AND h.changed_at >= l.created_at GROUP BY h.lead_id
 ),
 ap AS (
   SELECT lead_id, bool_or(appointment_stage = 'booked') AS booked, bool_or(appointment_stage = 'completed') AS completed,
@@ -294,20 +304,24 @@ dup_phone AS (
 x AS (
   SELECT l.*, coalesce(sh.ent_sched, false) AS ent_sched, coalesce(sh.ent_treat, false) AS ent_treat,
     coalesce(sh.ent_lost, false) AS ent_lost, coalesce(sh.ent_qual, false) AS ent_qual, sh.qual_at,
-    act.first_call, coalesce(ap.booked, false) AS booked, coalesce(ap.completed, false) AS completed,
+    act.first_call, qs.qual_stop, coalesce(ap.booked, false) AS booked, coalesce(ap.completed, false) AS completed,
     epoch(l.created_at)::BIGINT AS t_created,
-    coalesce(sh.qual_at, {as_of}) AS t_qual, coalesce(act.first_call, {as_of}) AS t_call
+    coalesce(sh.qual_at, {as_of}) AS t_qual, coalesce(act.first_call, {as_of}) AS t_call,
+    coalesce(qs.qual_stop, {as_of}) AS t_qual_stop
   FROM leads l LEFT JOIN sh USING (lead_id) LEFT JOIN act USING (lead_id) LEFT JOIN ap USING (lead_id)
+    LEFT JOIN qual_stop qs USING (lead_id)
 ),
 b AS (
   SELECT x.*,
     bc.cum_business_seconds + least(greatest(x.t_created - bc.hour_start, bc.open_offset), bc.close_offset) - bc.open_offset AS b_created,
     bq.cum_business_seconds + least(greatest(x.t_qual - bq.hour_start, bq.open_offset), bq.close_offset) - bq.open_offset AS b_qual,
-    bk.cum_business_seconds + least(greatest(x.t_call - bk.hour_start, bk.open_offset), bk.close_offset) - bk.open_offset AS b_call
+    bk.cum_business_seconds + least(greatest(x.t_call - bk.hour_start, bk.open_offset), bk.close_offset) - bk.open_offset AS b_call,
+    bs.cum_business_seconds + least(greatest(x.t_qual_stop - bs.hour_start, bs.open_offset), bs.close_offset) - bs.open_offset AS b_qual_stop
   FROM x
   LEFT JOIN business_hours bc ON bc.hour_start = x.t_created - x.t_created % 3600
   LEFT JOIN business_hours bq ON bq.hour_start = x.t_qual - x.t_qual % 3600
   LEFT JOIN business_hours bk ON bk.hour_start = x.t_call - x.t_call % 3600
+  LEFT JOIN business_hours bs ON bs.hour_start = x.t_qual_stop - x.t_qual_stop % 3600
 ),
 lead_tot AS (
   SELECT
@@ -338,8 +352,8 @@ lead_tot AS (
     count(*) FILTER (WHERE qual_at IS NOT NULL AND (first_call IS NOT NULL OR stage <> 'Closed - Lost') AND b_call - b_qual > 14400) AS fc_bad,
     count(*) FILTER (WHERE qual_at IS NOT NULL AND (first_call IS NOT NULL OR stage <> 'Closed - Lost') AND b_call - b_qual > 14400
                        AND escalated_at IS NULL) AS esc_bad,
-    count(*) FILTER (WHERE t_created IS NOT NULL AND (qual_at IS NOT NULL OR stage <> 'Closed - Lost')) AS qf_checked,
-    count(*) FILTER (WHERE t_created IS NOT NULL AND (qual_at IS NOT NULL OR stage <> 'Closed - Lost') AND b_qual - b_created > 72000) AS qf_bad
+    count(*) FILTER (WHERE t_created IS NOT NULL AND (qual_stop IS NOT NULL OR stage <> 'Closed - Lost')) AS qf_checked,
+    count(*) FILTER (WHERE t_created IS NOT NULL AND (qual_stop IS NOT NULL OR stage <> 'Closed - Lost') AND b_qual_stop - b_created > 72000) AS qf_bad
   FROM b
 )
 SELECT * FROM lead_tot, act_leads, sh_tot, ap_tot,
