@@ -138,6 +138,19 @@ def test_hostile_text_is_literal_in_built_html(built):
     assert "root:x:0" not in flat  # no snippet was included
 
 
+def test_each_phase_draws_one_box_per_stub():
+    # Several answers leading to one step of another phase share one stub box; a box per
+    # answer once pushed the phase's first step three empty rows down.
+    import re as _re
+
+    model = load_playbook(HERE.parent / "process" / "lead-management")
+    flow = diagrams.Flow.of(model)
+    for ph in diagrams.phases(model):
+        src = diagrams.swimlane(model, lambda s, a: f"{s}#{a}", flow=flow, phase=ph, phase_url=lambda p: "#" + p)
+        declared = _re.findall(r'^\s*"?(stub__[\w-]+)"? \[label=', src, _re.M)
+        assert declared and len(declared) == len(set(declared)), (ph, declared)
+
+
 def test_svg_labels_escape_dot_and_html(model, tmp_path):
     evil = 'Call <b>now</b>"] evil [label="x" \\l'
     steps = list(model.steps)

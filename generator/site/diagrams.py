@@ -259,8 +259,9 @@ def swimlane(model: Playbook, url_for: UrlFor, highlight_lane: str | None = None
                 text = (f"Next: {step_names[other.step]} ({where})" if kind == "out"
                         else f"From: {step_names[other.step]} ({where})")
                 url = phase_url(where) if phase_url else url_for(other.step, "")
-                stubs[stub] = (text, url, kind)
-                nodes.append(FlowNode(stub, other.lane, other.step, "", "stub", text))
+                if stub not in stubs:  # one box, however many answers lead to it
+                    stubs[stub] = (text, url, kind)
+                    nodes.append(FlowNode(stub, other.lane, other.step, "", "stub", text))
                 kept_edges.append((stub, b, when) if kind == "in" else (a, stub, when))
         nodes = [n for n in nodes if n.name in inside or n.name in stubs]
         edges = list(dict.fromkeys(kept_edges))
@@ -299,10 +300,14 @@ def swimlane(model: Playbook, url_for: UrlFor, highlight_lane: str | None = None
     for a, b in zip(heads, heads[1:]):
         g.edge(a, b, style="invis")
     grid: dict[tuple[str, int], str] = {}
+    # Every lane's title takes as many lines as the longest, so the lanes start level.
+    titles = {lane.id: lines(lane.name, 18) for lane in model.lanes}
+    title_lines = max((len(t) for t in titles.values()), default=1)
     for lane in model.lanes:
         highlighted = lane.id == highlight_lane
         with g.subgraph(name=f"cluster_lane__{lane.id}") as c:
-            c.attr(label=wrap(lane.name, 18), id=f"swimlane-{lane.id}" + (f"-{phase}" if phase else ""),
+            title = titles[lane.id] + [" "] * (title_lines - len(titles[lane.id]))
+            c.attr(label=label("\n".join(title)), id=f"swimlane-{lane.id}" + (f"-{phase}" if phase else ""),
                    style="filled", fillcolor=HIGHLIGHT_FILL if highlighted else fill_of[lane.id],
                    color=HIGHLIGHT_PEN if highlighted else FLOW_COLOR, penwidth="3" if highlighted else "1",
                    fontsize="12", fontcolor=TEXT_COLOR,
