@@ -21,7 +21,7 @@ import pytest
 from generator.site.build import build_site
 from generator.site.serve import start_server
 from generator.validate import load_playbook
-from measure_site import OVERLAP_JS, SEARCHES, diagram_pages, rank, search
+from measure_site import OVERLAP_JS, SEARCHES, TABLES_JS, diagram_pages, rank, search
 
 pytestmark = pytest.mark.slow
 
@@ -137,7 +137,7 @@ DIAGRAMS_JS = """() => [...document.querySelectorAll('.playbook-diagram')].map(b
     if (ctm) smallest = Math.min(smallest, parseFloat(t.getAttribute('font-size')) * Math.hypot(ctm.a, ctm.b));
   }
   const lanes = [...svg.querySelectorAll('g.lane > polygon')].map(p => {
-    const b = p.getBoundingClientRect(); return {x: Math.round(b.x), w: Math.round(b.width)}; });
+    const b = p.getBoundingClientRect(); return {x: Math.round(b.x), y: Math.round(b.y), w: Math.round(b.width)}; });
   const names = [...svg.querySelectorAll('g.lane')].map(g => g.id.replace(/^swimlane-/, ''));
   return {cls: box.className, box: box.clientWidth, width: r.width, smallest, lanes, names,
           label: box.getAttribute('aria-label'),
@@ -166,6 +166,8 @@ def test_home_phase_swim_lanes_fit_1440_with_readable_text(browser, default_site
         assert [n.rsplit("-", 1)[0] for n in order] == lanes
         widths = [x["w"] for x in xs]
         assert max(widths) - min(widths) <= 1, widths
+        tops = [x["y"] for x in xs]  # titles padded to one height: the lanes start level
+        assert max(tops) - min(tops) <= 1, tops
     assert pg.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     pg.screenshot(path=str(shots / "home-default-1440.png"), full_page=True)
     ctx.close()
@@ -204,6 +206,31 @@ def test_overlap_check_can_fail(browser, base_url):
     assert moved
     assert sum(len(d["overlaps"]) for d in pg.evaluate(OVERLAP_JS)) >= 1
     ctx.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_no_table_is_wider_than_its_column(browser, default_site, width):
+    # Cells wrap at 1440 (the theme's 5rem minimum per header cell is lifted); on a phone a
+    # table of four or more columns becomes one card per row, each value under its column.
+    site, url = default_site
+    ctx = browser.new_context(viewport={"width": width, "height": 900})
+    pg = ctx.new_page()
+    wide, tables = {}, 0
+    for rel in ("data/", "rules/", "crm-configuration/", "data-contract/", "conformance/"):
+        pg.goto(url + rel)
+        found = pg.evaluate(TABLES_JS)
+        tables += len(found)
+        over = [t for t in found if t["width"] > t["column"] + 1]
+        if over:
+            wide[rel] = over
+        if width == 390 and rel == "data/":
+            # The data dictionary's first row as a card: every system name under its column's name.
+            labels = pg.evaluate("() => [...document.querySelector('article table tbody tr').children]"
+                                 ".map(td => td.dataset.label)")
+            assert labels == ["Field", "Record", "Type", "PHI", "PII", "Salesforce", "HubSpot"], labels
+    ctx.close()
+    assert tables >= 20
+    assert wide == {}
 
 
 def test_home_shows_every_lane_and_handoffs(page, base_url, model):
