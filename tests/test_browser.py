@@ -345,7 +345,9 @@ def test_axe_finds_no_serious_violation_on_any_page_kind(browser, default_site, 
     for kind, rel in page_kinds(site).items():
         pg.goto(url + rel)
         shot = shots / f"{kind}-{width}-{scheme}.png"
-        pg.screenshot(path=str(shot), full_page=True)
+        # Whole long pages (the change log, the conformance results): on a loaded machine
+        # a full-page capture can take longer than Playwright's 30 s default.
+        pg.screenshot(path=str(shot), full_page=True, timeout=180_000)
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", shot
         violations = _axe(pg)
         if violations:
