@@ -254,8 +254,9 @@ def _run_tests(workdir: Path, tests: list[str], timeout: float, extra_env: dict[
     return f"error (pytest exit {proc.returncode})", took
 
 
-def _traced_baseline(workdir: Path, tests: list[str], modules: list[str]) -> tuple[str, float, dict]:
-    """Run the unmutated tests once with mutation_trace: (outcome, seconds, line -> the tests to run).
+def _traced_baseline(workdir: Path, tests: list[str], modules: list[str]) -> tuple[str, float, dict, dict]:
+    """Run the unmutated tests once with mutation_trace: (outcome, seconds, line -> the tests to
+    run, test -> its traced seconds).
 
     The map gives every line run by a test its tests plus those that start a child
     process; a line no test runs gets just the latter (maybe none); a line run at
@@ -266,10 +267,11 @@ def _traced_baseline(workdir: Path, tests: list[str], modules: list[str]) -> tup
            "MUTATION_TRACE_OUT": str(out)}
     outcome, took = _run_tests(workdir, tests, timeout=3600, extra_env=env, plugins=("mutation_trace",))
     if outcome != "survived" or not out.exists():
-        return outcome, took, {}
+        return outcome, took, {}, {}
     data = json.loads(out.read_text(encoding="utf-8"))
     out.unlink()
     names = data["tests"]
+    seconds = dict(zip(names, data.get("seconds", [])))
     spawners = set(data["spawners"])
     real = {os.path.realpath(workdir / m): m for m in modules}
     lines: dict[tuple[str, int], list[str]] = {}
@@ -286,7 +288,7 @@ def _traced_baseline(workdir: Path, tests: list[str], modules: list[str]) -> tup
         for n in range(1, len((workdir / m).read_text(encoding="utf-8").splitlines()) + 1):
             if (m, n) not in lines and (m, n) not in at_import:  # no test runs it here
                 lines[(m, n)] = [names[i] for i in sorted(spawners)]
-    return outcome, took, lines
+    return outcome, took, lines, seconds
 
 
 def load_equivalents() -> dict[str, str]:
@@ -345,21 +347,23 @@ def main(argv: list[str] | None = None) -> int:
         # (traced) it maps each line of the set's modules to the tests that execute it.
         baselines: dict[tuple[str, ...], float] = {}
         covering: dict[tuple[str, int], list[str]] = {}
+        test_seconds: dict[str, float] = {}
         for _, tests in plan:
             key = tuple(tests)
             if key not in baselines:
                 modules = [m for m, t in plan if tuple(t) == key]
                 if args.all_tests:
                     outcome, took = _run_tests(slots[0], tests, timeout=3600)
-                    lines = {}
+                    lines, seconds = {}, {}
                 else:
-                    outcome, took, lines = _traced_baseline(slots[0], tests, modules)
+                    outcome, took, lines, seconds = _traced_baseline(slots[0], tests, modules)
                 if outcome != "survived":
                     raise SystemExit(f"the tests {' '.join(tests)} do not pass on the unmutated tree ({outcome})")
                 print(f"baseline {took:.0f} s, {len(lines)} lines mapped to their tests: {' '.join(tests)}",
                       flush=True)
                 baselines[key] = took
                 covering.update(lines)
+                test_seconds.update(seconds)
         free = list(slots)
 
         def run_one(m: Mutant, tests: list[str]) -> tuple[Mutant, str]:
@@ -374,7 +378,10 @@ def main(argv: list[str] | None = None) -> int:
                     outcome = "survived"  # by a line that no test runs, in process or in a child
                     selected = covering.get((m.module, m.line)) if covering else None
                     if selected:
-                        outcome, _ = _run_tests(d, selected, timeout=limit)
+                        # Their traced time bounds their own: a mutant that makes them loop or blow
+                        # up (an alias bomb let through) is stopped in minutes, not at the set's limit.
+                        own = sum(test_seconds.get(t, baselines[tuple(tests)]) for t in selected)
+                        outcome, _ = _run_tests(d, selected, timeout=min(limit, own * 3 + 60))
                     if selected is None or (args.confirm and outcome not in ("killed", "timeout")):
                         outcome, _ = _run_tests(d, tests, timeout=limit)
                 finally:

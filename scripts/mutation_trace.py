@@ -4,7 +4,7 @@ Loaded with `-p mutation_trace` in the runner's one traced baseline run per test
 MUTATION_TRACE_FILES lists (os.pathsep-separated) the module files to watch and
 MUTATION_TRACE_OUT the JSON file to write: the tests in run order, for every
 watched `file:line` the indexes of the tests that executed it, and the tests that
-started a child process (whose lines no tracer here sees). Lines executed outside
+started a child process (whose lines no tracer here sees), and each test's time. Lines executed outside
 any test (during collection) or by module or class bodies (import time, wherever
 the import happens) are recorded under index -1: they may shape every test.
 
@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -26,6 +27,7 @@ _WATCH = {os.path.realpath(p) for p in os.environ.get("MUTATION_TRACE_FILES", ""
 _OUT = os.environ.get("MUTATION_TRACE_OUT", "")
 _known: dict[str, str | None] = {}  # co_filename -> watched real path, or None
 _order: list[str] = []
+_took: list[float] = []  # seconds per test, traced (so an upper bound), in _order's order
 _current = [-1]
 _hits: dict[str, set[int]] = {}
 _spawners: set[int] = set()  # tests that started a child process
@@ -94,10 +96,12 @@ def pytest_runtest_protocol(item, nextitem):
     # limit (the deep-nesting tests do): put it back for every test.
     if _WATCH and _OUT and sys.gettrace() is None:
         sys.settrace(_global)
+    start = time.perf_counter()
     try:
         yield
     finally:
         _current[0] = -1
+        _took.append(time.perf_counter() - start)
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -107,4 +111,4 @@ def pytest_sessionfinish(session, exitstatus):
     threading.settrace(None)
     with open(_OUT, "w", encoding="utf-8") as f:
         json.dump({"tests": _order, "lines": {k: sorted(v) for k, v in _hits.items()},
-                   "spawners": sorted(_spawners)}, f)
+                   "spawners": sorted(_spawners), "seconds": _took}, f)

@@ -51,6 +51,20 @@ def test_locate_falls_back_to_the_nearest_located_ancestor():
     assert smap.locate(("zzz", 3)) == Loc("root.yaml", 1, 1)
 
 
+def test_locations_and_parsed_files_are_immutable(pb):
+    """The parse cache hands the same Loc and Doc objects to every later load (and the language
+    server keeps them), so none may be changed in place; frozen also makes them usable as keys."""
+    import dataclasses
+
+    loc = Loc("f.yaml", 1, 2)
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'line'"):
+        loc.line = 3
+    assert {loc: 1}[Loc("f.yaml", 1, 2)] == 1
+    doc = load.Doc("f.yaml", {}, {})
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'data'"):
+        doc.data = {"lanes": []}
+
+
 def test_the_root_of_a_loaded_playbook_is_its_first_file(pb):
     loaded = load_data(pb, display_root=pb)
     assert loaded.files[0] == "events.yaml"
