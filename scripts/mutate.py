@@ -23,7 +23,7 @@ need it, and mutating every literal floods the report with text mutants.
 Speed: one traced baseline run per test set (scripts/mutation_trace.py) maps
 each line of the mutated modules to the tests that execute it. A mutant runs
 against those tests plus every test that starts a child process (the tracer
-cannot see into one), in suite order; a mutant on a line run at import time
+cannot see into one), quickest first; a mutant on a line run at import time
 (module or class body, default values) or on a line no test reaches runs against
 the whole test set. A mutant changes nothing where its line does not run, so
 this gives the whole set's verdict, short of one test leaving state behind for
@@ -378,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
                     outcome = "survived"  # by a line that no test runs, in process or in a child
                     selected = covering.get((m.module, m.line)) if covering else None
                     if selected:
+                        # Quickest first: with -x the first failure ends the run, and most mutants die
+                        # in any of many tests (a survivor runs them all either way).
+                        selected = sorted(selected, key=lambda t: test_seconds.get(t, 0.0))
                         # Their traced time bounds their own: a mutant that makes them loop or blow
                         # up (an alias bomb let through) is stopped in minutes, not at the set's limit.
                         own = sum(test_seconds.get(t, baselines[tuple(tests)]) for t in selected)
