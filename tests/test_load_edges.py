@@ -287,3 +287,42 @@ def test_a_file_without_a_document_is_data_not_a_failure(tmp_path, text, data):
     for result, problems in ((load_file(path, "x.yaml", p := []), p),
                              (load.load_bytes(text.encode(), "x.yaml", q := []), q)):
         assert result is not None and result[0] == data and problems == []
+
+
+# ---------------------------------------------------------------- the merge
+
+
+def test_blank_files_add_nothing_and_the_files_after_them_still_count(pb):
+    (pb / "0-blank.yaml").write_text("", encoding="utf-8")
+    (pb / "0-comment.yaml").write_text("# lanes will go here\n", encoding="utf-8")
+    (pb / "0-empty-doc.yaml").write_text("---\n", encoding="utf-8")
+    loaded = load_data(pb, display_root=pb)
+    assert loaded.files[:3] == ["0-blank.yaml", "0-comment.yaml", "0-empty-doc.yaml"]
+    assert [lane["id"] for lane in loaded.data["lanes"]] == ["marketing", "contact-center"]
+    assert len(loaded.data["stages"]) == 4
+
+
+def test_a_file_that_is_not_a_mapping_is_reported_and_the_rest_still_checked(pb):
+    (pb / "0-list.yaml").write_text("- lanes\n- stages\n", encoding="utf-8")
+    (pb / "zz.yaml").write_text("lanse: []\n", encoding="utf-8")
+    with pytest.raises(ProcessErrors) as info:
+        load_data(pb, display_root=pb)
+    found = [(p.file, p.line, p.column, p.code, p.message, p.hint) for p in info.value.problems]
+    assert found == [("0-list.yaml", 1, 1, "Y007", "a process file must be a mapping of sections",
+                      "start with a section name such as 'people':"),
+                     ("zz.yaml", 1, 1, "S003", "unknown section 'lanse'", "did you mean 'lanes'?")]
+
+
+def test_a_link_elsewhere_in_the_git_work_tree_is_read(tmp_path):
+    """repository_root: the nearest folder with .git bounds what links may reach."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    shutil.copytree(BASE, repo / "process" / "pb")
+    (repo / "shared").mkdir()
+    (repo / "shared" / "lanes.yaml").write_text("lanes:\n  - {id: intake, name: Intake}\n", encoding="utf-8")
+    os.symlink("../../shared/lanes.yaml", repo / "process" / "pb" / "shared-lanes.yaml")
+    assert load.repository_root(repo / "process" / "pb") == repo.resolve()
+    assert load.repository_root(tmp_path) == tmp_path.resolve()  # no .git above: the folder itself
+    loaded = load_data(repo / "process" / "pb", display_root=repo)
+    assert "intake" in [lane["id"] for lane in loaded.data["lanes"]]
+    assert os.path.join("process", "pb", "shared-lanes.yaml") in loaded.files  # the link's name, not its target's
