@@ -326,3 +326,24 @@ def test_a_link_elsewhere_in_the_git_work_tree_is_read(tmp_path):
     loaded = load_data(repo / "process" / "pb", display_root=repo)
     assert "intake" in [lane["id"] for lane in loaded.data["lanes"]]
     assert os.path.join("process", "pb", "shared-lanes.yaml") in loaded.files  # the link's name, not its target's
+
+
+@pytest.mark.parametrize("text", ["lanes: !\n", "lanes: ! \nstages: []\n", "lanes: ! true\n", "lanes: ! 0800\n"])
+def test_a_bare_tag_reads_the_same_on_both_parsers(text, monkeypatch):
+    """`!` with nothing after it: libyaml would read text '', ruamel null; such scalars go to ruamel."""
+    results = []
+    for use_c in (True, False):
+        monkeypatch.setattr(load, "USE_C", use_c and load._CParser is not None)
+        problems: list = []
+        result = load.load_bytes(text.encode(), "x.yaml", problems)
+        results.append((result[0] if result else None, [p.text() for p in problems]))
+    assert results[0] == results[1]
+    assert results[0][1] == []
+
+
+def test_a_syntax_error_says_what_the_parser_found(tmp_path):
+    problems: list = []
+    assert load.load_bytes(b"lanes:\n  - id: a\n    name: x\n   oops: 1\n", "x.yaml", problems) is None
+    assert [p.text() for p in problems] == [
+        "x.yaml:4:4: error[Y001]: YAML syntax error: while parsing a block collection expected <block end>, "
+        "but found '<block mapping start>' (check indentation, colons and quotes on this line)"]
