@@ -347,3 +347,24 @@ def test_a_syntax_error_says_what_the_parser_found(tmp_path):
     assert [p.text() for p in problems] == [
         "x.yaml:4:4: error[Y001]: YAML syntax error: while parsing a block collection expected <block end>, "
         "but found '<block mapping start>' (check indentation, colons and quotes on this line)"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("lanse: []\nstages: {id: x}\n", [("S003", 1, 1), ("S001", 2, 1)]),  # unknown section, then a bad one
+    ("stages:\nlanes: 5\n", [("S001", 2, 1)]),  # an empty list section, then a bad one
+    ("lanes: 5\nstages: 7\n", [("S001", 1, 1), ("S001", 2, 1)]),
+])
+def test_every_section_of_a_file_is_checked_after_a_problem(pb, text, expected):
+    (pb / "zz.yaml").write_text(text, encoding="utf-8")
+    assert [(code, line, col) for _, line, col, code in _problems(pb)] == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("base: &b {id: x}\nlane:\n  <<: *b\n  name: A\n  name: B\n", [("Y007", 3, 3), ("Y002", 5, 3)]),
+    ("? [a, b]\n: 1\nname: A\nname: B\n", [("Y007", 1, 3), ("Y002", 4, 1)]),
+    ("name: A\nname: B\nname: C\n", [("Y002", 2, 1), ("Y002", 3, 1)]),
+])
+def test_every_key_of_a_mapping_is_checked_after_a_refused_key(tmp_path, text, expected):
+    problems: list = []
+    load.load_bytes(text.encode(), "x.yaml", problems)
+    assert [(p.code, p.line, p.column) for p in problems] == expected
