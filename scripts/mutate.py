@@ -400,10 +400,10 @@ def main(argv: list[str] | None = None) -> int:
             for module, tests in plan:
                 ms = mutants_of(module, slots[0])  # the copy: edits to the tree during a run do not matter
                 source = (slots[0] / module).read_text(encoding="utf-8")
-                kept = _earlier_kills(earlier, module, source)
+                kept = _earlier_kills(earlier, module, source, equivalents)
                 todo = [m for m in ms if m.key not in kept]
                 print(f"{module}: {len(ms)} mutants against {' '.join(tests)}"
-                      + (f" ({len(ms) - len(todo)} killed in {args.recheck})" if kept else ""), flush=True)
+                      + (f" ({len(ms) - len(todo)} settled in {args.recheck})" if kept else ""), flush=True)
                 t0 = time.monotonic()
                 ran = dict(zip(todo, pool.map(lambda m: run_one(m, tests), todo)))
                 results[module] = [ran[m] if m in ran else (m, kept[m.key]) for m in ms]
@@ -425,12 +425,13 @@ def _sha(source: str) -> str:
     return hashlib.sha256(source.encode("utf-8")).hexdigest()
 
 
-def _earlier_kills(earlier: dict, module: str, source: str) -> dict[str, str]:
-    """Mutants of `module` an earlier run killed, if the module's source is the same."""
+def _earlier_kills(earlier: dict, module: str, source: str, equivalents: dict[str, str]) -> dict[str, str]:
+    """Outcomes of an earlier run that stand, if `module`'s source is the same: its kills, and its
+    survivors now listed as equivalent (no new test can kill those)."""
     entry = earlier.get("modules", {}).get(module)
     if not entry or entry.get("sha256") != _sha(source):
         return {}
-    return {k: o for k, o in entry["outcomes"].items() if o in ("killed", "timeout")}
+    return {k: o for k, o in entry["outcomes"].items() if o in ("killed", "timeout") or k in equivalents}
 
 
 def _save_results(path: Path, results, sources, command: str) -> None:
@@ -509,7 +510,7 @@ def _report(results, equivalents, path: Path, elapsed: float, goal: float, durat
         lines += [f"Command: `{command}`", ""]
     if recheck:
         where, when, counts = recheck
-        lines += [f"Re-check of {where} (run {when}): its {sum(counts.values())} kills in "
+        lines += [f"Re-check of {where} (run {when}): its {sum(counts.values())} kills and listed equivalents in "
                   f"{sum(1 for n in counts.values() if n)} unchanged modules stand; every other mutant ran again.", ""]
     lines += ["| module | mutants | killed | equivalent | survived | score | goal | time |",
               "| --- | --- | --- | --- | --- | --- | --- | --- |", *rows]
