@@ -8,15 +8,16 @@ a partial routing reorder, and the JSON form of dates, lists and mappings.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 from pathlib import Path
 
 import pytest
 
-from generator.history.diff import diff
+from generator.history.diff import Change, diff, entity_key, format_text, show
 from generator.load import load_data
-from generator.model import Duration, Playbook
+from generator.model import Duration, Holiday, Matching, OutreachStep, Playbook, RoutingMatch
 
 FIXTURE = Path(__file__).parent / "fixtures" / "history" / "playbook"
 
@@ -110,3 +111,99 @@ def test_json_of_dates_lists_and_mappings(base):
     every = [dated.as_dict(), removed.as_dict()]
     assert json.loads(json.dumps(every)) == every  # plain JSON: no dates, models or tuples left inside
     assert isinstance(removed.as_dict()["old"], dict)
+
+
+# -- second pass: the survivors of `scripts/mutate.py --module history/diff`
+
+
+def _with_calendar(model: Playbook, **update) -> Playbook:
+    calendar = model.playbook.calendar.model_copy(update=update)
+    return model.model_copy(update={"playbook": model.playbook.model_copy(update={"calendar": calendar})})
+
+
+def _with_extra_holidays(model: Playbook, extra) -> Playbook:
+    holidays = model.playbook.calendar.holidays.model_copy(update={"extra": extra})
+    return _with_calendar(model, holidays=holidays)
+
+
+def test_a_keyed_item_added_to_an_empty_list_is_named_by_its_key(base):
+    eve = Holiday(date=datetime.date(2026, 12, 24), name="Christmas Eve")
+    (change,) = diff(base, _with_extra_holidays(base, [eve]))
+    assert change.text == "playbook clinic: extra holiday 2026-12-24 added"
+    assert (change.attribute, change.old, change.new) == ("calendar.holidays.extra", None, eve)
+
+
+def test_changes_inside_items_of_nested_lists_keep_the_whole_path(base):
+    eve = Holiday(date=datetime.date(2026, 12, 24), name="Christmas Eve")
+    one = _with_extra_holidays(base, [eve])
+    (renamed,) = diff(one, _with_extra_holidays(base, [eve.model_copy(update={"name": "Staff day"})]))
+    assert renamed.attribute == "calendar.holidays.extra holiday 2026-12-24.name"
+    assert renamed.text == ("playbook clinic: calendar holidays extra holiday 2026-12-24 name "
+                            "changed from Christmas Eve to Staff day")
+    hours = base.playbook.calendar.hours[0].model_copy(update={"close": "17:30"})
+    (closes,) = diff(base, _with_calendar(base, hours=[hours]))
+    assert closes.attribute == "calendar.opening hours 1.close"  # positional items keep the path too
+    assert closes.text == "playbook clinic: calendar opening hours 1 close changed from 18:00 to 17:30"
+
+
+def test_a_positional_item_added_is_shown_by_its_set_attributes(base):
+    seq = base.outreach[0]
+    last = OutreachStep(day=2, activity="email", note="Last try before closing")
+    (change,) = diff(base, _with(base, "outreach", 0, steps=[*seq.steps, last]))
+    # template (None) comes before note and is left out; note is still shown.
+    assert change.text == "outreach sequence qualified-sequence: step 3 added (day 2, activity email, note Last try before closing)"
+
+
+def test_show_leaves_out_defaults_and_empty_values():
+    assert show(RoutingMatch(region=["north"])) == "region north"  # specialty [] and min_score None left out
+    assert show(Matching()) == ""  # merge_default at its default is not shown
+    assert show(Matching(merge_default="oldest_wins")) == "merge default oldest_wins"
+    assert show({"north": 2, "south": [1, 2]}) == "north 2; south 1, 2"
+    assert show({}) == "(none)" and show([]) == "(none)"
+
+
+@pytest.mark.parametrize("length, word_level", [(80, False), (81, True)])
+def test_texts_longer_than_80_characters_are_shown_as_a_word_diff(base, length, word_level):
+    old = ("a" * (length - 6)) + " first"
+    new = ("a" * (length - 6)) + " final"
+    (change,) = diff(_with(base, "stages", 0, guidance=old), _with(base, "stages", 0, guidance=new))
+    assert bool(change.words) is word_level
+    if word_level:
+        assert change.text.startswith("stage new: guidance changed: ")
+    else:
+        assert change.text == f"stage new: guidance changed from {old} to {new}"
+
+
+def test_a_playbook_created_or_deleted(base):
+    (created,) = diff(None, base)
+    assert (created.text, created.old, created.new) == ("playbook clinic created", None, "clinic")
+    (deleted,) = diff(base, None)
+    assert (deleted.text, deleted.old, deleted.new) == ("playbook clinic deleted", "clinic", None)
+    assert diff(None, None) == []
+
+
+def test_format_text_is_one_line_per_change(base):
+    changes = diff(base, _with(base, "stages", 0, guidance=""))
+    changes += diff(base, base.model_copy(update={"scoring": None}))
+    assert format_text(changes) == "stage new: guidance cleared (was Check the form is complete.)\nscoring section removed"
+    assert format_text([]) == ""
+
+
+def test_changes_are_immutable_and_hashable(base):
+    (change,) = diff(base, _with(base, "stages", 0, guidance=""))
+    assert change in {change}  # usable as a set member or dict key, e.g. to drop duplicates
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        change.text = "edited"  # type: ignore[misc]
+
+
+def test_as_dict_makes_mappings_inside_values_json():
+    change = Change("playbook", "clinic", "approvers", {"scoring": [datetime.date(2026, 1, 2)]}, {}, "playbook", "t")
+    assert change.as_dict()["old"] == {"scoring": ["2026-01-02"]}
+    assert change.as_dict()["new"] == {}
+
+
+def test_entity_key_is_the_id_or_the_natural_key(base):
+    assert entity_key(base.stages[0]) == "new"
+    assert entity_key(Holiday(date=datetime.date(2026, 12, 24), name="Christmas Eve")) == datetime.date(2026, 12, 24)
+    assert entity_key(base.playbook.calendar.hours[0]) is None  # no id, no natural key: compared by position
+    assert entity_key("new") is None

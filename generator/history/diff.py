@@ -176,11 +176,9 @@ class _Differ:
     def subject(self, kind: str, eid: str) -> str:
         return f"{kind} {eid}" if eid and eid != kind else kind
 
-    def entity(self, kind: str, eid: str, a: BaseModel, b: BaseModel, section: str, skip: tuple[str, ...] = ()) -> None:
+    def entity(self, kind: str, eid: str, a: BaseModel, b: BaseModel, section: str) -> None:
         """Attributes of one entity present on both sides."""
         for name in type(b).model_fields:
-            if name in skip:
-                continue
             self.value(kind, eid, (name,), getattr(a, name), getattr(b, name), section)
 
     def value(self, kind: str, eid: str, path: tuple[str, ...], old: Any, new: Any, section: str) -> None:
