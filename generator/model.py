@@ -1020,3 +1020,35 @@ class Playbook(Strict):
         """Person ids allowed to approve a change to `section`."""
         a = self.playbook.approvers
         return list(a.get(section, a.get("default", [])))
+
+
+# ------------------------------------------------------------------ prose
+
+_PROSE = (Text, Name)
+
+
+def _is_prose(annotation: Any, metadata: list) -> bool:
+    """A field typed `Text` or `Name` (also inside `list[...]` or `... | None`)."""
+    import typing
+
+    for alias in _PROSE:
+        if list(typing.get_args(alias)[1:]) == list(metadata):
+            return True
+    return any(arg in _PROSE or _is_prose(arg, []) for arg in typing.get_args(annotation))
+
+
+def without_prose(value: Any) -> Any:
+    """The model as plain data with every `Text` and `Name` field left out.
+
+    What remains is what checks, exports and demo data are computed from; names, labels and
+    descriptions are what people read. Caches of costly derived results (the site's demo
+    conformance run) key on this, so editing a description does not recompute them."""
+    if isinstance(value, BaseModel):
+        fields = type(value).model_fields
+        return {k: without_prose(getattr(value, k)) for k, info in fields.items()
+                if not _is_prose(info.annotation, info.metadata)}
+    if isinstance(value, (list, tuple)):
+        return [without_prose(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): without_prose(v) for k, v in value.items()}
+    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
