@@ -327,3 +327,13 @@ def test_golden_site_pages(model):
 
     contrib = contribute(model, FIXTURE)
     check_tree(GOLDEN / "pages", dict(contrib.pages))
+
+
+def test_business_hours_are_joined_only_when_a_check_takes_business_time(model):
+    checks = build_checks(model)
+    plain = [c for c in checks if not c.id.startswith(("sla.", "sla-escalated."))]
+    comp = compile_checks(model, plain, "duckdb", as_of=0)
+    assert comp.needs_calendar is False
+    assert not any("business_hours" in q.sql for q in comp.queries)
+    full = compile_checks(model, checks, "duckdb", as_of=0)
+    assert full.needs_calendar is True and "business_hours" in full.queries[0].sql

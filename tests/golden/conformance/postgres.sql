@@ -72,7 +72,7 @@ WITH base AS (
       THEN 1
       ELSE 0
     END AS g13_in,
-    REGEXP_REPLACE(CAST("phone" AS TEXT), '[^0-9]', '', 'g') AS g13_k0,
+    REGEXP_REPLACE(CAST("phone" AS TEXT), '[^0-9]+', '', 'g') AS g13_k0,
     LPAD(
       CAST(CAST(EXTRACT(EPOCH FROM CAST("created_at" AS TIMESTAMP)) AS BIGINT) AS TEXT),
       12,
@@ -275,613 +275,385 @@ SELECT
   m.violations_22
 FROM (
   SELECT
-    COALESCE(
-      SUM(
-        CASE
-          WHEN NOT (
-            (
-              x.f0_attribution_channel IS NULL
-              OR TRIM(CAST(x.f0_attribution_channel AS TEXT)) = ''
-            )
+    COUNT(
+      CASE
+        WHEN NOT (
+          (
+            x.f0_attribution_channel IS NULL
+            OR TRIM(CAST(x.f0_attribution_channel AS TEXT)) = ''
           )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
+        )
+        THEN 1
+      END
     ) AS checked_0,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN NOT (
-            (
-              x.f0_attribution_channel IS NULL
-              OR TRIM(CAST(x.f0_attribution_channel AS TEXT)) = ''
-            )
+    COUNT(
+      CASE
+        WHEN NOT (
+          (
+            x.f0_attribution_channel IS NULL
+            OR TRIM(CAST(x.f0_attribution_channel AS TEXT)) = ''
           )
-          AND NOT (
-            x.f0_attribution_channel IN ('paid-search', 'organic', 'referral', 'unattributed')
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
+        )
+        AND NOT (
+          x.f0_attribution_channel IN ('paid-search', 'organic', 'referral', 'unattributed')
+        )
+        THEN 1
+      END
     ) AS violations_0,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN NOT (
-            (
-              x.f1_closure_reason IS NULL OR TRIM(CAST(x.f1_closure_reason AS TEXT)) = ''
-            )
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
-    ) AS checked_1,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN NOT (
-            (
-              x.f1_closure_reason IS NULL OR TRIM(CAST(x.f1_closure_reason AS TEXT)) = ''
-            )
-          )
-          AND NOT (
-            x.f1_closure_reason IN ('no-response', 'not-a-fit', 'duplicate')
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
-    ) AS violations_1,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN NOT (
-            (
-              x.f2_lead_source IS NULL OR TRIM(CAST(x.f2_lead_source AS TEXT)) = ''
-            )
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
-    ) AS checked_2,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN NOT (
-            (
-              x.f2_lead_source IS NULL OR TRIM(CAST(x.f2_lead_source AS TEXT)) = ''
-            )
-          )
-          AND NOT (
-            x.f2_lead_source IN ('web', 'referral', 'event')
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
-    ) AS violations_2,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN NOT (
-            (
-              x.f3_lead_stage IS NULL OR TRIM(CAST(x.f3_lead_stage AS TEXT)) = ''
-            )
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
-    ) AS checked_3,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN NOT (
-            (
-              x.f3_lead_stage IS NULL OR TRIM(CAST(x.f3_lead_stage AS TEXT)) = ''
-            )
-          )
-          AND NOT (
-            x.f3_lead_stage IN ('new', 'qualified', 'scheduled', 'in-treatment', 'Closed - Lost')
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
-    ) AS violations_3,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN NOT (
-            (
-              x.f4_location IS NULL OR TRIM(CAST(x.f4_location AS TEXT)) = ''
-            )
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
-    ) AS checked_4,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN NOT (
-            (
-              x.f4_location IS NULL OR TRIM(CAST(x.f4_location AS TEXT)) = ''
-            )
-          )
-          AND NOT (
-            x.f4_location IN ('uptown', 'riverside', 'harbor')
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
-    ) AS violations_4,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN NOT (
-            (
-              x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS TEXT)) = ''
-            )
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
-    ) AS checked_5,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN NOT (
-            (
-              x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS TEXT)) = ''
-            )
-          )
-          AND NOT (
-            x.f5_queue IN ('cardiology-queue', 'general-queue')
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
-    ) AS violations_5,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN NOT (
-            (
-              x.f6_region IS NULL OR TRIM(CAST(x.f6_region AS TEXT)) = ''
-            )
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
-    ) AS checked_6,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN NOT (
-            (
-              x.f6_region IS NULL OR TRIM(CAST(x.f6_region AS TEXT)) = ''
-            )
-          )
-          AND NOT (
-            x.f6_region IN ('north', 'south')
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
-    ) AS violations_6,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN NOT (
-            (
-              x.f7_specialty IS NULL OR TRIM(CAST(x.f7_specialty AS TEXT)) = ''
-            )
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
-    ) AS checked_7,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN NOT (
-            (
-              x.f7_specialty IS NULL OR TRIM(CAST(x.f7_specialty AS TEXT)) = ''
-            )
-          )
-          AND NOT (
-            x.f7_specialty IN ('cardiology', 'orthopedics')
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
-    ) AS violations_7,
-    COALESCE(
-      SUM(
-        CASE WHEN (
-          COALESCE(x.ap0, 0) = 1 OR COALESCE(x.ap1, 0) = 1
-        ) THEN 1 ELSE 0 END
-      ),
-      0
-    ) AS checked_8,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN (
-            COALESCE(x.ap0, 0) = 1 OR COALESCE(x.ap1, 0) = 1
-          )
-          AND (
-            (
-              COALESCE(x.ap0, 0) = 1
-              AND NOT (
-                (
-                  COALESCE(x.ent0, 0) = 1 OR COALESCE(x.f3_lead_stage = 'scheduled', FALSE)
-                )
-              )
-            )
-            OR (
-              COALESCE(x.ap1, 0) = 1
-              AND NOT (
-                (
-                  COALESCE(x.ent1, 0) = 1 OR COALESCE(x.f3_lead_stage = 'in-treatment', FALSE)
-                )
-              )
-            )
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
-    ) AS violations_8,
-    COALESCE(SUM(CASE WHEN 1 = 1 THEN 1 ELSE 0 END), 0) AS checked_9,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN 1 = 1
-          AND (
-            (
-              x.f0_attribution_channel IS NULL
-              OR TRIM(CAST(x.f0_attribution_channel AS TEXT)) = ''
-            )
-            OR NOT (
-              x.f0_attribution_channel IN ('paid-search', 'organic', 'referral', 'unattributed')
-            )
-            OR (
-              x.f8_utm_source IS NULL OR TRIM(CAST(x.f8_utm_source AS TEXT)) = ''
-            )
-            OR (
-              x.f9_utm_campaign IS NULL OR TRIM(CAST(x.f9_utm_campaign AS TEXT)) = ''
-            )
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
-    ) AS violations_9,
-    COALESCE(SUM(CASE WHEN x.f3_lead_stage IN ('Closed - Lost') THEN 1 ELSE 0 END), 0) AS checked_10,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN x.f3_lead_stage IN ('Closed - Lost')
-          AND (
+    COUNT(
+      CASE
+        WHEN NOT (
+          (
             x.f1_closure_reason IS NULL OR TRIM(CAST(x.f1_closure_reason AS TEXT)) = ''
           )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
+        )
+        THEN 1
+      END
+    ) AS checked_1,
+    COUNT(
+      CASE
+        WHEN NOT (
+          (
+            x.f1_closure_reason IS NULL OR TRIM(CAST(x.f1_closure_reason AS TEXT)) = ''
+          )
+        )
+        AND NOT (
+          x.f1_closure_reason IN ('no-response', 'not-a-fit', 'duplicate')
+        )
+        THEN 1
+      END
+    ) AS violations_1,
+    COUNT(
+      CASE
+        WHEN NOT (
+          (
+            x.f2_lead_source IS NULL OR TRIM(CAST(x.f2_lead_source AS TEXT)) = ''
+          )
+        )
+        THEN 1
+      END
+    ) AS checked_2,
+    COUNT(
+      CASE
+        WHEN NOT (
+          (
+            x.f2_lead_source IS NULL OR TRIM(CAST(x.f2_lead_source AS TEXT)) = ''
+          )
+        )
+        AND NOT (
+          x.f2_lead_source IN ('web', 'referral', 'event')
+        )
+        THEN 1
+      END
+    ) AS violations_2,
+    COUNT(
+      CASE
+        WHEN NOT (
+          (
+            x.f3_lead_stage IS NULL OR TRIM(CAST(x.f3_lead_stage AS TEXT)) = ''
+          )
+        )
+        THEN 1
+      END
+    ) AS checked_3,
+    COUNT(
+      CASE
+        WHEN NOT (
+          (
+            x.f3_lead_stage IS NULL OR TRIM(CAST(x.f3_lead_stage AS TEXT)) = ''
+          )
+        )
+        AND NOT (
+          x.f3_lead_stage IN ('new', 'qualified', 'scheduled', 'in-treatment', 'Closed - Lost')
+        )
+        THEN 1
+      END
+    ) AS violations_3,
+    COUNT(
+      CASE
+        WHEN NOT (
+          (
+            x.f4_location IS NULL OR TRIM(CAST(x.f4_location AS TEXT)) = ''
+          )
+        )
+        THEN 1
+      END
+    ) AS checked_4,
+    COUNT(
+      CASE
+        WHEN NOT (
+          (
+            x.f4_location IS NULL OR TRIM(CAST(x.f4_location AS TEXT)) = ''
+          )
+        )
+        AND NOT (
+          x.f4_location IN ('uptown', 'riverside', 'harbor')
+        )
+        THEN 1
+      END
+    ) AS violations_4,
+    COUNT(
+      CASE
+        WHEN NOT (
+          (
+            x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS TEXT)) = ''
+          )
+        )
+        THEN 1
+      END
+    ) AS checked_5,
+    COUNT(
+      CASE
+        WHEN NOT (
+          (
+            x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS TEXT)) = ''
+          )
+        )
+        AND NOT (
+          x.f5_queue IN ('cardiology-queue', 'general-queue')
+        )
+        THEN 1
+      END
+    ) AS violations_5,
+    COUNT(
+      CASE
+        WHEN NOT (
+          (
+            x.f6_region IS NULL OR TRIM(CAST(x.f6_region AS TEXT)) = ''
+          )
+        )
+        THEN 1
+      END
+    ) AS checked_6,
+    COUNT(
+      CASE
+        WHEN NOT (
+          (
+            x.f6_region IS NULL OR TRIM(CAST(x.f6_region AS TEXT)) = ''
+          )
+        )
+        AND NOT (
+          x.f6_region IN ('north', 'south')
+        )
+        THEN 1
+      END
+    ) AS violations_6,
+    COUNT(
+      CASE
+        WHEN NOT (
+          (
+            x.f7_specialty IS NULL OR TRIM(CAST(x.f7_specialty AS TEXT)) = ''
+          )
+        )
+        THEN 1
+      END
+    ) AS checked_7,
+    COUNT(
+      CASE
+        WHEN NOT (
+          (
+            x.f7_specialty IS NULL OR TRIM(CAST(x.f7_specialty AS TEXT)) = ''
+          )
+        )
+        AND NOT (
+          x.f7_specialty IN ('cardiology', 'orthopedics')
+        )
+        THEN 1
+      END
+    ) AS violations_7,
+    COUNT(CASE WHEN (
+      COALESCE(x.ap0, 0) = 1 OR COALESCE(x.ap1, 0) = 1
+    ) THEN 1 END) AS checked_8,
+    COUNT(
+      CASE
+        WHEN (
+          COALESCE(x.ap0, 0) = 1 OR COALESCE(x.ap1, 0) = 1
+        )
+        AND (
+          (
+            COALESCE(x.ap0, 0) = 1
+            AND NOT (
+              (
+                COALESCE(x.ent0, 0) = 1 OR COALESCE(x.f3_lead_stage = 'scheduled', FALSE)
+              )
+            )
+          )
+          OR (
+            COALESCE(x.ap1, 0) = 1
+            AND NOT (
+              (
+                COALESCE(x.ent1, 0) = 1 OR COALESCE(x.f3_lead_stage = 'in-treatment', FALSE)
+              )
+            )
+          )
+        )
+        THEN 1
+      END
+    ) AS violations_8,
+    COUNT(CASE WHEN 1 = 1 THEN 1 END) AS checked_9,
+    COUNT(
+      CASE
+        WHEN 1 = 1
+        AND (
+          (
+            x.f0_attribution_channel IS NULL
+            OR TRIM(CAST(x.f0_attribution_channel AS TEXT)) = ''
+          )
+          OR NOT (
+            x.f0_attribution_channel IN ('paid-search', 'organic', 'referral', 'unattributed')
+          )
+          OR (
+            x.f8_utm_source IS NULL OR TRIM(CAST(x.f8_utm_source AS TEXT)) = ''
+          )
+          OR (
+            x.f9_utm_campaign IS NULL OR TRIM(CAST(x.f9_utm_campaign AS TEXT)) = ''
+          )
+        )
+        THEN 1
+      END
+    ) AS violations_9,
+    COUNT(CASE WHEN x.f3_lead_stage IN ('Closed - Lost') THEN 1 END) AS checked_10,
+    COUNT(
+      CASE
+        WHEN x.f3_lead_stage IN ('Closed - Lost')
+        AND (
+          x.f1_closure_reason IS NULL OR TRIM(CAST(x.f1_closure_reason AS TEXT)) = ''
+        )
+        THEN 1
+      END
     ) AS violations_10,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN (
-            COALESCE(x.ent2, 0) = 1 OR COALESCE(x.f3_lead_stage = 'Closed - Lost', FALSE)
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
+    COUNT(
+      CASE
+        WHEN (
+          COALESCE(x.ent2, 0) = 1 OR COALESCE(x.f3_lead_stage = 'Closed - Lost', FALSE)
+        )
+        THEN 1
+      END
     ) AS checked_14,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN (
-            COALESCE(x.ent2, 0) = 1 OR COALESCE(x.f3_lead_stage = 'Closed - Lost', FALSE)
-          )
-          AND (
-            x.f10_reason_note IS NULL OR TRIM(CAST(x.f10_reason_note AS TEXT)) = ''
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
+    COUNT(
+      CASE
+        WHEN (
+          COALESCE(x.ent2, 0) = 1 OR COALESCE(x.f3_lead_stage = 'Closed - Lost', FALSE)
+        )
+        AND (
+          x.f10_reason_note IS NULL OR TRIM(CAST(x.f10_reason_note AS TEXT)) = ''
+        )
+        THEN 1
+      END
     ) AS violations_14,
-    COALESCE(SUM(CASE WHEN x.f1_closure_reason IN ('not-a-fit') THEN 1 ELSE 0 END), 0) AS checked_15,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN x.f1_closure_reason IN ('not-a-fit')
-          AND (
-            x.f10_reason_note IS NULL OR TRIM(CAST(x.f10_reason_note AS TEXT)) = ''
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
+    COUNT(CASE WHEN x.f1_closure_reason IN ('not-a-fit') THEN 1 END) AS checked_15,
+    COUNT(
+      CASE
+        WHEN x.f1_closure_reason IN ('not-a-fit')
+        AND (
+          x.f10_reason_note IS NULL OR TRIM(CAST(x.f10_reason_note AS TEXT)) = ''
+        )
+        THEN 1
+      END
     ) AS violations_15,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN (
-            COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
+    COUNT(
+      CASE
+        WHEN (
+          COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
+        )
+        THEN 1
+      END
     ) AS checked_16,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN (
-            COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
-          )
-          AND (
-            x.f10_reason_note IS NULL OR TRIM(CAST(x.f10_reason_note AS TEXT)) = ''
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
+    COUNT(
+      CASE
+        WHEN (
+          COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
+        )
+        AND (
+          x.f10_reason_note IS NULL OR TRIM(CAST(x.f10_reason_note AS TEXT)) = ''
+        )
+        THEN 1
+      END
     ) AS violations_16,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN (
-            COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
+    COUNT(
+      CASE
+        WHEN (
+          COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
+        )
+        THEN 1
+      END
     ) AS checked_17,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN (
-            COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
+    COUNT(
+      CASE
+        WHEN (
+          COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
+        )
+        AND (
+          (
+            x.f7_specialty IS NULL OR TRIM(CAST(x.f7_specialty AS TEXT)) = ''
           )
-          AND (
-            (
-              x.f7_specialty IS NULL OR TRIM(CAST(x.f7_specialty AS TEXT)) = ''
+          OR (
+            x.f6_region IS NULL OR TRIM(CAST(x.f6_region AS TEXT)) = ''
+          )
+          OR x.f11_consent_to_contact IS NULL
+        )
+        THEN 1
+      END
+    ) AS violations_17,
+    COUNT(
+      CASE
+        WHEN (
+          COALESCE(x.ent0, 0) = 1 OR COALESCE(x.f3_lead_stage = 'scheduled', FALSE)
+        )
+        THEN 1
+      END
+    ) AS checked_18,
+    COUNT(
+      CASE
+        WHEN (
+          COALESCE(x.ent0, 0) = 1 OR COALESCE(x.f3_lead_stage = 'scheduled', FALSE)
+        )
+        AND (
+          x.f12_phone IS NULL OR TRIM(CAST(x.f12_phone AS TEXT)) = ''
+        )
+        THEN 1
+      END
+    ) AS violations_18,
+    COUNT(
+      CASE
+        WHEN NOT (
+          (
+            x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS TEXT)) = ''
+          )
+        )
+        THEN 1
+      END
+    ) AS checked_19,
+    COUNT(
+      CASE
+        WHEN NOT (
+          (
+            x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS TEXT)) = ''
+          )
+        )
+        AND NOT (
+          (
+            x.f5_queue = 'general-queue'
+            OR (
+              COALESCE(x.f7_specialty IN ('cardiology'), FALSE) = TRUE
+              AND x.f5_queue = 'cardiology-queue'
             )
             OR (
-              x.f6_region IS NULL OR TRIM(CAST(x.f6_region AS TEXT)) = ''
-            )
-            OR x.f11_consent_to_contact IS NULL
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
-    ) AS violations_17,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN (
-            COALESCE(x.ent0, 0) = 1 OR COALESCE(x.f3_lead_stage = 'scheduled', FALSE)
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
-    ) AS checked_18,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN (
-            COALESCE(x.ent0, 0) = 1 OR COALESCE(x.f3_lead_stage = 'scheduled', FALSE)
-          )
-          AND (
-            x.f12_phone IS NULL OR TRIM(CAST(x.f12_phone AS TEXT)) = ''
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
-    ) AS violations_18,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN NOT (
-            (
-              x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS TEXT)) = ''
-            )
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
-    ) AS checked_19,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN NOT (
-            (
-              x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS TEXT)) = ''
-            )
-          )
-          AND NOT (
-            (
-              x.f5_queue = 'general-queue'
-              OR (
+              COALESCE(1 = 1, FALSE) = TRUE
+              AND NOT (
                 COALESCE(x.f7_specialty IN ('cardiology'), FALSE) = TRUE
-                AND x.f5_queue = 'cardiology-queue'
               )
-              OR (
-                COALESCE(1 = 1, FALSE) = TRUE
-                AND NOT (
-                  COALESCE(x.f7_specialty IN ('cardiology'), FALSE) = TRUE
-                )
-                AND x.f5_queue = 'general-queue'
-              )
+              AND x.f5_queue = 'general-queue'
             )
           )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
+        )
+        THEN 1
+      END
     ) AS violations_19,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN (
-            (
-              NOT (
-                x.st0 IS NULL
-              )
-              AND (
-                NOT (
-                  x.af0 IS NULL
-                )
-                OR (
-                  NOT (
-                    NOT (
-                      1 = 1
-                    )
-                  ) AND NOT (
-                    x.f3_lead_stage IN ('Closed - Lost')
-                  )
-                )
-              )
-            )
-            AND (
-              (
-                b_t1.cum_business_seconds + LEAST(GREATEST(x.t1 - b_t1.hour_start, b_t1.open_offset), b_t1.close_offset) - b_t1.open_offset
-              ) - (
-                b_t0.cum_business_seconds + LEAST(GREATEST(x.t0 - b_t0.hour_start, b_t0.open_offset), b_t0.close_offset) - b_t0.open_offset
-              )
-            ) > 14400
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
-    ) AS checked_20,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN (
-            (
-              NOT (
-                x.st0 IS NULL
-              )
-              AND (
-                NOT (
-                  x.af0 IS NULL
-                )
-                OR (
-                  NOT (
-                    NOT (
-                      1 = 1
-                    )
-                  ) AND NOT (
-                    x.f3_lead_stage IN ('Closed - Lost')
-                  )
-                )
-              )
-            )
-            AND (
-              (
-                b_t1.cum_business_seconds + LEAST(GREATEST(x.t1 - b_t1.hour_start, b_t1.open_offset), b_t1.close_offset) - b_t1.open_offset
-              ) - (
-                b_t0.cum_business_seconds + LEAST(GREATEST(x.t0 - b_t0.hour_start, b_t0.open_offset), b_t0.close_offset) - b_t0.open_offset
-              )
-            ) > 14400
-          )
-          AND x.f13_escalated_at IS NULL
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
-    ) AS violations_20,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN (
-            NOT (
-              x.st0 IS NULL
-            )
-            AND (
-              NOT (
-                x.af0 IS NULL
-              )
-              OR (
-                NOT (
-                  NOT (
-                    1 = 1
-                  )
-                ) AND NOT (
-                  x.f3_lead_stage IN ('Closed - Lost')
-                )
-              )
-            )
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
-    ) AS checked_21,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN (
+    COUNT(
+      CASE
+        WHEN (
+          (
             NOT (
               x.st0 IS NULL
             )
@@ -907,50 +679,20 @@ FROM (
               b_t0.cum_business_seconds + LEAST(GREATEST(x.t0 - b_t0.hour_start, b_t0.open_offset), b_t0.close_offset) - b_t0.open_offset
             )
           ) > 14400
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
-    ) AS violations_21,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN (
+        )
+        THEN 1
+      END
+    ) AS checked_20,
+    COUNT(
+      CASE
+        WHEN (
+          (
             NOT (
-              CAST(EXTRACT(EPOCH FROM CAST(x.f14_created_at AS TIMESTAMP)) AS BIGINT) IS NULL
+              x.st0 IS NULL
             )
             AND (
               NOT (
-                x.af1 IS NULL
-              )
-              OR (
-                NOT (
-                  NOT (
-                    1 = 1
-                  )
-                ) AND NOT (
-                  x.f3_lead_stage IN ('Closed - Lost')
-                )
-              )
-            )
-          )
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
-    ) AS checked_22,
-    COALESCE(
-      SUM(
-        CASE
-          WHEN (
-            NOT (
-              CAST(EXTRACT(EPOCH FROM CAST(x.f14_created_at AS TIMESTAMP)) AS BIGINT) IS NULL
-            )
-            AND (
-              NOT (
-                x.af1 IS NULL
+                x.af0 IS NULL
               )
               OR (
                 NOT (
@@ -964,23 +706,132 @@ FROM (
             )
           )
           AND (
-            b_t3.day_closes_before + CASE
-              WHEN b_t3.day_close_offset >= 0 AND x.t3 - b_t3.hour_start > b_t3.day_close_offset
-              THEN 1
-              ELSE 0
-            END
+            (
+              b_t1.cum_business_seconds + LEAST(GREATEST(x.t1 - b_t1.hour_start, b_t1.open_offset), b_t1.close_offset) - b_t1.open_offset
+            ) - (
+              b_t0.cum_business_seconds + LEAST(GREATEST(x.t0 - b_t0.hour_start, b_t0.open_offset), b_t0.close_offset) - b_t0.open_offset
+            )
+          ) > 14400
+        )
+        AND x.f13_escalated_at IS NULL
+        THEN 1
+      END
+    ) AS violations_20,
+    COUNT(
+      CASE
+        WHEN (
+          NOT (
+            x.st0 IS NULL
+          )
+          AND (
+            NOT (
+              x.af0 IS NULL
+            )
+            OR (
+              NOT (
+                NOT (
+                  1 = 1
+                )
+              ) AND NOT (
+                x.f3_lead_stage IN ('Closed - Lost')
+              )
+            )
+          )
+        )
+        THEN 1
+      END
+    ) AS checked_21,
+    COUNT(
+      CASE
+        WHEN (
+          NOT (
+            x.st0 IS NULL
+          )
+          AND (
+            NOT (
+              x.af0 IS NULL
+            )
+            OR (
+              NOT (
+                NOT (
+                  1 = 1
+                )
+              ) AND NOT (
+                x.f3_lead_stage IN ('Closed - Lost')
+              )
+            )
+          )
+        )
+        AND (
+          (
+            b_t1.cum_business_seconds + LEAST(GREATEST(x.t1 - b_t1.hour_start, b_t1.open_offset), b_t1.close_offset) - b_t1.open_offset
           ) - (
-            b_t2.day_closes_before + CASE
-              WHEN b_t2.day_close_offset >= 0 AND x.t2 - b_t2.hour_start >= b_t2.day_close_offset
-              THEN 1
-              ELSE 0
-            END
-          ) > 2
-          THEN 1
-          ELSE 0
-        END
-      ),
-      0
+            b_t0.cum_business_seconds + LEAST(GREATEST(x.t0 - b_t0.hour_start, b_t0.open_offset), b_t0.close_offset) - b_t0.open_offset
+          )
+        ) > 14400
+        THEN 1
+      END
+    ) AS violations_21,
+    COUNT(
+      CASE
+        WHEN (
+          NOT (
+            CAST(EXTRACT(EPOCH FROM CAST(x.f14_created_at AS TIMESTAMP)) AS BIGINT) IS NULL
+          )
+          AND (
+            NOT (
+              x.af1 IS NULL
+            )
+            OR (
+              NOT (
+                NOT (
+                  1 = 1
+                )
+              ) AND NOT (
+                x.f3_lead_stage IN ('Closed - Lost')
+              )
+            )
+          )
+        )
+        THEN 1
+      END
+    ) AS checked_22,
+    COUNT(
+      CASE
+        WHEN (
+          NOT (
+            CAST(EXTRACT(EPOCH FROM CAST(x.f14_created_at AS TIMESTAMP)) AS BIGINT) IS NULL
+          )
+          AND (
+            NOT (
+              x.af1 IS NULL
+            )
+            OR (
+              NOT (
+                NOT (
+                  1 = 1
+                )
+              ) AND NOT (
+                x.f3_lead_stage IN ('Closed - Lost')
+              )
+            )
+          )
+        )
+        AND (
+          b_t3.day_closes_before + CASE
+            WHEN b_t3.day_close_offset >= 0 AND x.t3 - b_t3.hour_start > b_t3.day_close_offset
+            THEN 1
+            ELSE 0
+          END
+        ) - (
+          b_t2.day_closes_before + CASE
+            WHEN b_t2.day_close_offset >= 0 AND x.t2 - b_t2.hour_start >= b_t2.day_close_offset
+            THEN 1
+            ELSE 0
+          END
+        ) > 2
+        THEN 1
+      END
     ) AS violations_22,
     COUNT(*) AS n_rows
   FROM slots AS x
@@ -1004,106 +855,77 @@ WITH l AS (
   FROM leads
 )
 SELECT
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            t."activity_type" IS NULL OR TRIM(CAST(t."activity_type" AS TEXT)) = ''
-          )
+  COUNT(
+    CASE
+      WHEN NOT (
+        (
+          t."activity_type" IS NULL OR TRIM(CAST(t."activity_type" AS TEXT)) = ''
         )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
+      )
+      THEN 1
+    END
   ) AS checked_0,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            t."activity_type" IS NULL OR TRIM(CAST(t."activity_type" AS TEXT)) = ''
-          )
+  COUNT(
+    CASE
+      WHEN NOT (
+        (
+          t."activity_type" IS NULL OR TRIM(CAST(t."activity_type" AS TEXT)) = ''
         )
-        AND NOT (
-          t."activity_type" IN ('call', 'email', 'sms')
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
+      )
+      AND NOT (
+        t."activity_type" IN ('call', 'email', 'sms')
+      )
+      THEN 1
+    END
   ) AS violations_0,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            t."call_outcome" IS NULL OR TRIM(CAST(t."call_outcome" AS TEXT)) = ''
-          )
+  COUNT(
+    CASE
+      WHEN NOT (
+        (
+          t."call_outcome" IS NULL OR TRIM(CAST(t."call_outcome" AS TEXT)) = ''
         )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
+      )
+      THEN 1
+    END
   ) AS checked_1,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            t."call_outcome" IS NULL OR TRIM(CAST(t."call_outcome" AS TEXT)) = ''
-          )
+  COUNT(
+    CASE
+      WHEN NOT (
+        (
+          t."call_outcome" IS NULL OR TRIM(CAST(t."call_outcome" AS TEXT)) = ''
         )
-        AND NOT (
-          t."call_outcome" IN ('reached', 'voicemail', 'no-answer')
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
+      )
+      AND NOT (
+        t."call_outcome" IN ('reached', 'voicemail', 'no-answer')
+      )
+      THEN 1
+    END
   ) AS violations_1,
-  COALESCE(SUM(CASE WHEN t."activity_type" = 'call' THEN 1 ELSE 0 END), 0) AS checked_2,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN t."activity_type" = 'call'
-        AND (
-          (
-            t."call_outcome" IS NULL OR TRIM(CAST(t."call_outcome" AS TEXT)) = ''
-          )
-          OR t."next_follow_up" IS NULL
+  COUNT(CASE WHEN t."activity_type" = 'call' THEN 1 END) AS checked_2,
+  COUNT(
+    CASE
+      WHEN t."activity_type" = 'call'
+      AND (
+        (
+          t."call_outcome" IS NULL OR TRIM(CAST(t."call_outcome" AS TEXT)) = ''
         )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
+        OR t."next_follow_up" IS NULL
+      )
+      THEN 1
+    END
   ) AS violations_2,
-  COALESCE(SUM(CASE WHEN t."activity_type" IN ('sms', 'email') THEN 1 ELSE 0 END), 0) AS checked_3,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN t."activity_type" IN ('sms', 'email')
-        AND NOT (
-          COALESCE(l.f0_consent_to_contact, FALSE) = TRUE
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
+  COUNT(CASE WHEN t."activity_type" IN ('sms', 'email') THEN 1 END) AS checked_3,
+  COUNT(
+    CASE
+      WHEN t."activity_type" IN ('sms', 'email')
+      AND NOT (
+        COALESCE(l.f0_consent_to_contact, FALSE) = TRUE
+      )
+      THEN 1
+    END
   ) AS violations_3,
-  COALESCE(SUM(CASE WHEN 1 = 1 THEN 1 ELSE 0 END), 0) AS checked_4,
-  COALESCE(
-    SUM(
-      CASE WHEN 1 = 1 AND COALESCE(l.f1_do_not_contact, FALSE) = TRUE THEN 1 ELSE 0 END
-    ),
-    0
-  ) AS violations_4,
+  COUNT(CASE WHEN 1 = 1 THEN 1 END) AS checked_4,
+  COUNT(CASE WHEN 1 = 1 AND COALESCE(l.f1_do_not_contact, FALSE) = TRUE THEN 1 END) AS violations_4,
   COUNT(*) AS n_rows
 FROM activities AS t
 LEFT JOIN l AS l
@@ -1111,145 +933,117 @@ LEFT JOIN l AS l
 
 -- stage_history: allowed-values.from-stage, allowed-values.to-stage, transition-allowed
 SELECT
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            t."from_stage" IS NULL OR TRIM(CAST(t."from_stage" AS TEXT)) = ''
-          )
+  COUNT(
+    CASE
+      WHEN NOT (
+        (
+          t."from_stage" IS NULL OR TRIM(CAST(t."from_stage" AS TEXT)) = ''
         )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
+      )
+      THEN 1
+    END
   ) AS checked_0,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            t."from_stage" IS NULL OR TRIM(CAST(t."from_stage" AS TEXT)) = ''
-          )
+  COUNT(
+    CASE
+      WHEN NOT (
+        (
+          t."from_stage" IS NULL OR TRIM(CAST(t."from_stage" AS TEXT)) = ''
         )
-        AND NOT (
-          t."from_stage" IN ('new', 'qualified', 'scheduled', 'in-treatment', 'Closed - Lost')
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
+      )
+      AND NOT (
+        t."from_stage" IN ('new', 'qualified', 'scheduled', 'in-treatment', 'Closed - Lost')
+      )
+      THEN 1
+    END
   ) AS violations_0,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            t."to_stage" IS NULL OR TRIM(CAST(t."to_stage" AS TEXT)) = ''
-          )
+  COUNT(
+    CASE
+      WHEN NOT (
+        (
+          t."to_stage" IS NULL OR TRIM(CAST(t."to_stage" AS TEXT)) = ''
         )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
+      )
+      THEN 1
+    END
   ) AS checked_1,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            t."to_stage" IS NULL OR TRIM(CAST(t."to_stage" AS TEXT)) = ''
-          )
+  COUNT(
+    CASE
+      WHEN NOT (
+        (
+          t."to_stage" IS NULL OR TRIM(CAST(t."to_stage" AS TEXT)) = ''
         )
-        AND NOT (
-          t."to_stage" IN ('new', 'qualified', 'scheduled', 'in-treatment', 'Closed - Lost')
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
+      )
+      AND NOT (
+        t."to_stage" IN ('new', 'qualified', 'scheduled', 'in-treatment', 'Closed - Lost')
+      )
+      THEN 1
+    END
   ) AS violations_1,
-  COALESCE(SUM(CASE WHEN 1 = 1 THEN 1 ELSE 0 END), 0) AS checked_2,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN 1 = 1
-        AND NOT (
-          COALESCE(
+  COUNT(CASE WHEN 1 = 1 THEN 1 END) AS checked_2,
+  COUNT(
+    CASE
+      WHEN 1 = 1
+      AND NOT (
+        COALESCE(
+          (
             (
+              t."from_stage" = 'new' AND t."to_stage" = 'qualified'
+            )
+            OR (
+              t."from_stage" = 'new' AND t."to_stage" = 'Closed - Lost'
+            )
+            OR (
+              t."from_stage" = 'qualified' AND t."to_stage" = 'scheduled'
+            )
+            OR (
+              t."from_stage" = 'qualified' AND t."to_stage" = 'Closed - Lost'
+            )
+            OR (
+              t."from_stage" = 'scheduled' AND t."to_stage" = 'in-treatment'
+            )
+            OR (
+              t."from_stage" = 'scheduled' AND t."to_stage" = 'Closed - Lost'
+            )
+            OR (
               (
-                t."from_stage" = 'new' AND t."to_stage" = 'qualified'
+                t."from_stage" IS NULL OR TRIM(CAST(t."from_stage" AS TEXT)) = ''
               )
-              OR (
-                t."from_stage" = 'new' AND t."to_stage" = 'Closed - Lost'
-              )
-              OR (
-                t."from_stage" = 'qualified' AND t."to_stage" = 'scheduled'
-              )
-              OR (
-                t."from_stage" = 'qualified' AND t."to_stage" = 'Closed - Lost'
-              )
-              OR (
-                t."from_stage" = 'scheduled' AND t."to_stage" = 'in-treatment'
-              )
-              OR (
-                t."from_stage" = 'scheduled' AND t."to_stage" = 'Closed - Lost'
-              )
-              OR (
-                (
-                  t."from_stage" IS NULL OR TRIM(CAST(t."from_stage" AS TEXT)) = ''
-                )
-                AND t."to_stage" IN ('new')
-              )
-            ),
-            FALSE
-          ) = TRUE
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
+              AND t."to_stage" IN ('new')
+            )
+          ),
+          FALSE
+        ) = TRUE
+      )
+      THEN 1
+    END
   ) AS violations_2,
   COUNT(*) AS n_rows
 FROM stage_history AS t;
 
 -- appointments: allowed-values.appointment-stage
 SELECT
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            t."appointment_stage" IS NULL OR TRIM(CAST(t."appointment_stage" AS TEXT)) = ''
-          )
+  COUNT(
+    CASE
+      WHEN NOT (
+        (
+          t."appointment_stage" IS NULL OR TRIM(CAST(t."appointment_stage" AS TEXT)) = ''
         )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
+      )
+      THEN 1
+    END
   ) AS checked_0,
-  COALESCE(
-    SUM(
-      CASE
-        WHEN NOT (
-          (
-            t."appointment_stage" IS NULL OR TRIM(CAST(t."appointment_stage" AS TEXT)) = ''
-          )
+  COUNT(
+    CASE
+      WHEN NOT (
+        (
+          t."appointment_stage" IS NULL OR TRIM(CAST(t."appointment_stage" AS TEXT)) = ''
         )
-        AND NOT (
-          t."appointment_stage" IN ('booked', 'completed')
-        )
-        THEN 1
-        ELSE 0
-      END
-    ),
-    0
+      )
+      AND NOT (
+        t."appointment_stage" IN ('booked', 'completed')
+      )
+      THEN 1
+    END
   ) AS violations_0,
   COUNT(*) AS n_rows
 FROM appointments AS t;
