@@ -93,3 +93,63 @@ def test_rule_case(model, fam, case):
 def test_every_family_has_a_case_that_finds_a_violation():
     found = {f for f, case in CASES if case["violations"] > 0}
     assert found == {f.name for f in families()}
+
+
+def test_ir_forms_no_fixture_family_emits(model):
+    """The compiler takes any IR check: a lead's time field in epoch seconds, "an event happened"
+    for an activity event, and wall-clock (not business) elapsed time, counted on hand-made rows."""
+    from generator.conformance import checks as ir
+
+    def check(cid, violates, applies=ir.TRUE):
+        return ir.Check(id=cid, title=cid, section="test", table="leads", applies=applies, violates=violates,
+                        counts="")
+
+    called = ir.EventHappened("first-call")
+    checks = [
+        check("t.created-late", ir.Cmp(">", ir.Epoch("created-at"), ir.Lit(parse_time("2026-01-25T00:00:00Z")))),
+        check("t.called", called),
+        check("t.call-after-an-hour", ir.Cmp(">", ir.Elapsed(ir.EventTime("form-submitted"), ir.EventTime("first-call"),
+                                                             business=False), ir.Lit(3600)), applies=called),
+    ]
+    src = _source(model, {
+        "leads": [lead("L0001", created_at="2026-01-20 10:00:00"), lead("L0002"), lead("L0003")],
+        "activities": [
+            {"activity_id": "A1", "lead_id": "L0001", "activity_type": "call", "occurred_at": "2026-01-20 10:30:00"},
+            {"activity_id": "A2", "lead_id": "L0002", "activity_type": "call", "occurred_at": "2026-01-26 16:00:00"},
+            {"activity_id": "A3", "lead_id": "L0003", "activity_type": "email", "occurred_at": "2026-01-26 16:00:00"},
+        ],
+    })
+    try:
+        result = run_checks(model, src, as_of=parse_time(AS_OF), checks=checks)
+    finally:
+        src.close()
+    got = {r.id: (r.checked, r.violations) for r in result.rules if r.id.startswith("t.")}
+    # created after Jan 25: L0002, L0003; a call: L0001, L0002 (an email is not a call);
+    # the call came more than an hour after creation: L0002 only (2 h; L0001 after 30 min)
+    assert got == {"t.created-late": (3, 2), "t.called": (3, 2), "t.call-after-an-hour": (2, 1)}
+
+
+def test_stage_entry_without_a_stage_column_is_read_from_history_only(model):
+    """A data dictionary without the leads stage column: "entered qualified" can only come from
+    stage_history, so a lead whose current stage would say so is not counted."""
+    import dataclasses
+
+    from generator.conformance import checks as ir
+    from generator.conformance.compile import Compiler
+
+    contract = build_contract(model)
+    tables = tuple(dataclasses.replace(t, columns=tuple(c for c in t.columns if c.semantic != "stage"))
+                   if t.name == "leads" else t for t in contract.tables)
+    check = ir.Check(id="t.entered", title="t", section="test", table="leads", applies=ir.TRUE,
+                     violates=ir.Entered("qualified"), counts="")
+    sql = Compiler(model, "duckdb", contract=dataclasses.replace(contract, tables=tables)).compile([check]).queries[0].sql
+    src = _source(model, {
+        "leads": [lead("L0001"), lead("L0002", stage="qualified"), lead("L0003")],
+        "stage_history": [{"history_id": "H1", "lead_id": "L0001", "from_stage": "new", "to_stage": "qualified",
+                           "changed_at": "2026-01-26 15:00:00"}],
+    })
+    try:
+        checked, violations = src.query(sql)[0][:2]
+    finally:
+        src.close()
+    assert (checked, violations) == (3, 1)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import sqlglot
 from sqlglot import exp
 
 from ..errors import UsageError
@@ -50,10 +49,6 @@ class Compiled:
     ids_sql: dict[str, str] = field(default_factory=dict)  # check id -> query listing violating record ids
     needs_calendar: bool = False
     time_columns: list[tuple[str, str]] = field(default_factory=list)  # (table, physical column) B(t) is taken of
-
-
-def _q(name: str) -> exp.Identifier:
-    return exp.to_identifier(name, quoted=True)
 
 
 def _col(name: str, table: str | None = None, quoted: bool = True) -> exp.Column:
@@ -709,9 +704,3 @@ def compile_checks(model: Playbook, checks: list[ir.Check], dialect: str, *, as_
                    with_ids: bool = False) -> Compiled:
     """The fused SQL of `checks` in `dialect` (as_of in epoch seconds)."""
     return Compiler(model, dialect).compile(checks, as_of=as_of, with_ids=with_ids)
-
-
-def parse_ok(sql: str, dialect: str) -> bool:
-    """Whether sqlglot can read back the SQL it wrote (a sanity check for exports)."""
-    sqlglot.parse_one(sql, read=dialect)
-    return True
