@@ -36,7 +36,7 @@ one a line with the reason, in scripts/mutation-equivalents.txt as
 `module:line:col:operator  # why`; they are excluded from the score.
 
 Usage: python scripts/mutate.py [--module NAME ...] [--jobs N] [--report FILE] [--goal PCT]
-                                [--all-tests | --confirm]
+                                [--all-tests | --confirm] [--recheck RESULTS] [--report-from RESULTS]
 """
 
 from __future__ import annotations
@@ -318,7 +318,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--recheck", metavar="RESULTS",
                     help="a results.json of an earlier run: its kills stand for modules whose source is unchanged "
                          "(tests only added since), and only its other mutants run again")
+    ap.add_argument("--report-from", metavar="RESULTS",
+                    help="write the report of a results.json again (after editing the equivalents list), running nothing")
     args = ap.parse_args(argv)
+    if args.report_from:
+        return _report_again(Path(args.report_from), Path(args.report), args.goal)
 
     plan: list[tuple[str, list[str]]] = []
     for pattern, tests in TARGETS.items():
@@ -415,10 +419,27 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    _save_results(Path(args.report).with_name("results.json"), results, sources, _command(argv))
+    _save_results(Path(args.report).with_name("results.json"), results, sources, _command(argv),
+                  time.monotonic() - started)
     return _report(results, equivalents, Path(args.report), time.monotonic() - started, args.goal,
                    durations=durations, sources=sources, command=_command(argv),
                    recheck=(args.recheck, earlier.get("when", "?"), rechecked) if args.recheck else None)
+
+
+def _report_again(results_path: Path, report: Path, goal: float) -> int:
+    """The report of an earlier run's results.json, with today's equivalents list; runs nothing."""
+    data = json.loads(results_path.read_text(encoding="utf-8"))
+    results, sources = {}, {}
+    for module, entry in data["modules"].items():
+        outs = []
+        for i, (key, outcome) in enumerate(entry["outcomes"].items()):
+            mod, line, col, operator = key.split(":", 3)
+            outs.append((Mutant(mod, int(line), int(col), operator, i), outcome))
+        results[module] = outs
+        if (ROOT / module).exists() and _sha((ROOT / module).read_text(encoding="utf-8")) == entry["sha256"]:
+            sources[module] = (ROOT / module).read_text(encoding="utf-8")
+    return _report(results, load_equivalents(), report, float(data.get("seconds", 0)), goal, sources=sources,
+                   command=f"{data.get('command', '?')} (run {data.get('when', '?')}; report written again from {results_path})")
 
 
 def _sha(source: str) -> str:
@@ -434,9 +455,9 @@ def _earlier_kills(earlier: dict, module: str, source: str, equivalents: dict[st
     return {k: o for k, o in entry["outcomes"].items() if o in ("killed", "timeout") or k in equivalents}
 
 
-def _save_results(path: Path, results, sources, command: str) -> None:
+def _save_results(path: Path, results, sources, command: str, seconds: float = 0.0) -> None:
     """Every mutant's outcome, per module with its source's hash, for `--recheck`."""
-    data = {"when": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "command": command, "modules": {
+    data = {"when": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "command": command, "seconds": round(seconds), "modules": {
         module: {"sha256": _sha(sources[module]) if module in sources else "",
                  "outcomes": {m.key: o for m, o in outcomes}}
         for module, outcomes in results.items()}}
