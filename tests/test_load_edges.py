@@ -353,6 +353,7 @@ def test_a_syntax_error_says_what_the_parser_found(tmp_path):
     ("lanse: []\nstages: {id: x}\n", [("S003", 1, 1), ("S001", 2, 1)]),  # unknown section, then a bad one
     ("stages:\nlanes: 5\n", [("S001", 2, 1)]),  # an empty list section, then a bad one
     ("lanes: 5\nstages: 7\n", [("S001", 1, 1), ("S001", 2, 1)]),
+    ("consent: {}\nlanes: 5\n", [("Y002", 1, 1), ("S001", 2, 1)]),  # a mapping section defined twice, then a bad one
 ])
 def test_every_section_of_a_file_is_checked_after_a_problem(pb, text, expected):
     (pb / "zz.yaml").write_text(text, encoding="utf-8")
