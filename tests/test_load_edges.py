@@ -369,3 +369,12 @@ def test_every_key_of_a_mapping_is_checked_after_a_refused_key(tmp_path, text, e
     problems: list = []
     load.load_bytes(text.encode(), "x.yaml", problems)
     assert [(p.code, p.line, p.column) for p in problems] == expected
+
+
+def test_values_inside_a_mapping_section_keep_their_own_place(pb):
+    loaded = load_data(pb, display_root=pb)
+    smap = loaded.source_map
+    assert smap.locate(("playbook", "title")) == Loc("playbook.yaml", 5, 10)
+    assert smap.locate(("playbook", "calendar", "hours", 0, "open")) == Loc("playbook.yaml", 16, 15)
+    assert smap.locate(("playbook", "title"), key=True) == Loc("playbook.yaml", 5, 3)
+    assert smap.locate(("lanes",), key=True) == Loc("playbook.yaml", 26, 1)
