@@ -224,11 +224,11 @@ def test_deep_nesting_never_reaches_libyamls_recursion(tmp_path):
         from generator.load import load_file
         problems = []
         assert load_file(Path({str(path)!r}), "deep.yaml", problems) is None
-        print([(p.code, p.line) for p in problems])
+        print([(p.code, p.line, p.column) for p in problems])
     """)
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.strip() == "[('Y004', 1)]"
+    assert proc.stdout.strip() == "[('Y004', 1, 1)]"
 
 
 @pytest.mark.parametrize("name", sorted(BAD_INPUTS))

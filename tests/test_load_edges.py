@@ -378,3 +378,23 @@ def test_values_inside_a_mapping_section_keep_their_own_place(pb):
     assert smap.locate(("playbook", "calendar", "hours", 0, "open")) == Loc("playbook.yaml", 16, 15)
     assert smap.locate(("playbook", "title"), key=True) == Loc("playbook.yaml", 5, 3)
     assert smap.locate(("lanes",), key=True) == Loc("playbook.yaml", 26, 1)
+
+
+@pytest.mark.parametrize("error, expected", [
+    # A located error without marks (ruamel sets them; a future version might not): the file start.
+    (lambda: __import__("ruamel.yaml.error", fromlist=["MarkedYAMLError"]).MarkedYAMLError(
+        context="while scanning", problem="found odd text"), (1, 1, "YAML syntax error: while scanning found odd text")),
+    # A reader error naming the character as text rather than a code point.
+    (lambda: __import__("ruamel.yaml.reader", fromlist=["ReaderError"]).ReaderError(
+        "x.yaml", 9, "\x07", "utf-8", "special characters are not allowed"),
+     (2, 3, "character U+0007 is not allowed in YAML")),  # position 9: the "-" of line 2
+])
+def test_parser_errors_of_every_shape_are_located(tmp_path, monkeypatch, error, expected):
+    def failing(self, text):
+        raise error()
+
+    monkeypatch.setattr(load, "USE_C", False)
+    monkeypatch.setattr(load.YAML, "compose_all", failing)
+    problems: list = []
+    assert load.load_bytes(b"lanes:\n  - id: a\n", "x.yaml", problems) is None
+    assert [(p.line, p.column, p.message) for p in problems] == [expected]
