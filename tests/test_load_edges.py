@@ -398,3 +398,11 @@ def test_parser_errors_of_every_shape_are_located(tmp_path, monkeypatch, error, 
     problems: list = []
     assert load.load_bytes(b"lanes:\n  - id: a\n", "x.yaml", problems) is None
     assert [(p.line, p.column, p.message) for p in problems] == [expected]
+
+
+def test_the_merge_places_a_section_without_a_recorded_key_at_the_file_start():
+    """merge_sections also merges git revisions, whose cached docs may lack a key's place."""
+    merged, problems, offsets = load.merge_sections([load.Doc("x.yaml", {"lanse": [], "lanes": []}, {}),
+                                                     load.Doc("y.yaml", {"lanes": [{"id": "a"}]}, {})])
+    assert [(p.file, p.line, p.column, p.code) for p in problems] == [("x.yaml", 1, 1, "S003")]
+    assert merged == {"lanes": [{"id": "a"}]} and offsets == [{"lanes": 0}, {"lanes": 0}]
