@@ -378,6 +378,12 @@ def test_values_inside_a_mapping_section_keep_their_own_place(pb):
     assert smap.locate(("playbook", "calendar", "hours", 0, "open")) == Loc("playbook.yaml", 16, 15)
     assert smap.locate(("playbook", "title"), key=True) == Loc("playbook.yaml", 5, 3)
     assert smap.locate(("lanes",), key=True) == Loc("playbook.yaml", 26, 1)
+    # An item of a list section is placed at itself (its "- " entry), not at the list.
+    (pb / "zz.yaml").write_text("lanes:\n  - {id: intake, name: Intake}\n", encoding="utf-8")
+    smap = load_data(pb, display_root=pb).source_map
+    assert smap.locate(("lanes", 0)) == Loc("playbook.yaml", 27, 5)
+    assert smap.locate(("lanes", 2)) == Loc("zz.yaml", 2, 5)
+    assert smap.locate(("lanes",)) == Loc("playbook.yaml", 27, 3)
 
 
 @pytest.mark.parametrize("error, expected", [
