@@ -10,11 +10,13 @@ followed, the status boundaries (2xx ends, 300 and 499 fail at once, 429 and
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from fakecrm import FaultyServer
 
-from generator.crm.http import CrmError, HttpTransport
+from generator.crm.http import CrmError, HttpTransport, parse_retry_after
 from generator.crm.limits import Limits
 
 TOKEN = "tok-abcdef-0123456789-secret"
@@ -236,3 +238,82 @@ def test_the_token_goes_only_to_the_configured_server(serve):
     with client(s) as t:
         t.get_json("/x")
     assert s.seen == [("GET", "/x", f"Bearer {TOKEN}")]
+
+
+# -- second pass: the survivors of `scripts/mutate.py --module crm/http`
+
+
+def test_five_attempts_by_default(serve):
+    s = serve((503, {}, "busy"))
+    with HttpTransport(s.url, TOKEN, sleep=lambda _: None) as t, pytest.raises(CrmError) as exc:
+        t.get_json("/x")
+    assert "still failing after 5 attempts" in str(exc.value) and len(s.seen) == 5
+
+
+def test_one_attempt_is_allowed_and_zero_is_not(serve):
+    s = serve((503, {}, "busy"))
+    with client(s, max_attempts=1) as t, pytest.raises(CrmError, match="still failing after 1 attempts"):
+        t.get_json("/x")
+    assert len(s.seen) == 1
+    with pytest.raises(ValueError, match="at least 1"):
+        HttpTransport(s.url, TOKEN, max_attempts=0)
+
+
+@pytest.mark.parametrize("url", ["ftp://crm.example.org", "http://", "crm.example.org/api"])
+def test_a_base_url_that_is_not_http_with_a_host_is_refused(url):
+    with pytest.raises(CrmError, match=r"must be http\(s\)://host"):
+        HttpTransport(url, TOKEN)
+
+
+@pytest.mark.parametrize("link", [None, 42, "", "   "])
+def test_a_paging_link_that_is_no_text_is_refused(serve, link):
+    with client(serve(OK)) as t, pytest.raises(CrmError, match="next page is not a link"):
+        t.local_link(link, "next page")
+
+
+@pytest.mark.parametrize("link", ["/query\\next", "/query next", "/query\tnext", "/query\x01next"])
+def test_a_paging_link_with_backslashes_or_blanks_is_refused(serve, link):
+    with client(serve(OK)) as t, pytest.raises(CrmError, match="holds characters no link may hold"):
+        t.local_link(link, "next page")
+
+
+def test_a_wait_past_the_command_deadline_names_that_deadline(serve):
+    s = serve((429, {"Retry-After": "60"}, "slow down"))
+    limits = Limits(timeout=5, request_deadline=600, command_deadline=30)
+    with client(s, limits=limits) as t:
+        with pytest.raises(CrmError) as exc:
+            t.get_json("/x")
+        assert ("asked us to wait 60s (Retry-After), past the command's deadline of 30s "
+                "(PLAYBOOK_CRM_COMMAND_DEADLINE); try again later") in str(exc.value)
+        # Not having waited, the server is not marked unresponsive: the next request is sent.
+        with pytest.raises(CrmError):
+            t.get_json("/y")
+    assert [p for _, p, _ in s.seen] == ["/x", "/y"]
+
+
+def test_a_wait_past_the_request_deadline_names_that_deadline(serve):
+    s = serve((503, {"Retry-After": "60"}, "busy"))
+    limits = Limits(timeout=5, request_deadline=30, command_deadline=600)
+    with client(s, limits=limits) as t, pytest.raises(CrmError) as exc:
+        t.get_json("/x")
+    assert ("asked us to wait 60s (Retry-After), past this request's deadline of 30s "
+            "(PLAYBOOK_CRM_REQUEST_DEADLINE); try again later") in str(exc.value)
+
+
+def test_retry_after_as_an_http_date_with_or_without_a_zone():
+    now = lambda: datetime(2015, 10, 21, 7, 27, tzinfo=timezone.utc)  # noqa: E731
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=now) == 60
+    # "-0000" means UTC with no zone said (RFC 5322): parsed as a naive time, still UTC.
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 -0000", now=now) == 60
+    assert parse_retry_after("Wed, 21 Oct 2015 07:26:00 GMT", now=now) == 0  # in the past: no wait
+    assert parse_retry_after("soon", now=now) is None and parse_retry_after(None) is None
+
+
+def test_a_server_dripping_its_headers_is_cut_at_the_request_deadline():
+    # Every byte comes well within the 5 s read timeout, and the answer has no body to
+    # check the clock between chunks: only the deadline transport can stop the request.
+    limits = Limits(timeout=5, request_deadline=0.5, command_deadline=600)
+    with FaultyServer("drip", interval=0.05, lifetime=6, body=b"") as server, \
+            HttpTransport(server.url, TOKEN, sleep=lambda _: None, limits=limits) as t, \
+            pytest.raises(CrmError, match=r"took more than 0\.5s \(PLAYBOOK_CRM_REQUEST_DEADLINE\)"):
+        t.request("GET", "/x")

@@ -214,8 +214,13 @@ class HttpTransport:
             message = (f"{service} API {method} {_path(url)}: the command's deadline of "
                        f"{self.limits.command_deadline:g}s (PLAYBOOK_CRM_COMMAND_DEADLINE) passed; stopped")
         elif waiting is not None:
+            # Name the deadline that cuts the wait: a request's own is capped by the command's.
+            if end >= self._command_end:
+                limit = f"the command's deadline of {self.limits.command_deadline:g}s (PLAYBOOK_CRM_COMMAND_DEADLINE)"
+            else:
+                limit = f"this request's deadline of {self.limits.request_deadline:g}s (PLAYBOOK_CRM_REQUEST_DEADLINE)"
             return self.fail(f"{service} API {method} {_path(url)} asked us to wait {waiting:.0f}s (Retry-After), "
-                             f"past this request's deadline of {self.limits.request_deadline:g}s; try again later")
+                             f"past {limit}; try again later")
         else:
             message = (f"{service} API {method} {_path(url)} took more than {self.limits.request_deadline:g}s "
                        f"(PLAYBOOK_CRM_REQUEST_DEADLINE) without a complete answer; stopped. The server is slow "
