@@ -25,8 +25,8 @@ TOKEN = "tok-abcdef-0123456789-secret"
 class Scripted:
     """A loopback HTTP server answering from a script: one entry per request, the last repeats.
 
-    An entry is (status, headers, body), or "drop" to close the connection
-    without answering.
+    An entry is (status, headers, body), "drop" to close the connection
+    without answering, or ("stream", body) for an answer without a length.
     """
 
     def __init__(self, script):
@@ -49,6 +49,13 @@ class Scripted:
                 if step == "drop":
                     self.close_connection = True
                     self.connection.close()
+                    return
+                if step[0] == "stream":  # a 200 with no Content-Length: the body ends when the connection does
+                    self.send_response(200)
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.wfile.write(step[1].encode())
+                    self.close_connection = True
                     return
                 status, headers, body = step
                 data = body.encode()
@@ -317,3 +324,28 @@ def test_a_server_dripping_its_headers_is_cut_at_the_request_deadline():
             HttpTransport(server.url, TOKEN, sleep=lambda _: None, limits=limits) as t, \
             pytest.raises(CrmError, match=r"took more than 0\.5s \(PLAYBOOK_CRM_REQUEST_DEADLINE\)"):
         t.request("GET", "/x")
+
+
+def test_an_answer_without_a_length_is_cut_at_the_size_cap(serve):
+    limits = Limits(timeout=5, request_deadline=600, command_deadline=600, max_response_bytes=1000)
+    s = serve(("stream", "x" * 5000))
+    with client(s, limits=limits) as t, pytest.raises(CrmError, match="answered with more than 1000 bytes"):
+        t.request("GET", "/x")
+    exact = serve(("stream", "y" * 1000))  # exactly the cap is allowed
+    with client(exact, limits=limits) as t:
+        assert t.request("GET", "/x").text == "y" * 1000
+
+
+def test_a_protocol_relative_url_is_refused_before_sending(serve):
+    s = serve(OK)
+    with client(s) as t, pytest.raises(CrmError, match="refused to follow it") as exc:
+        t.request("GET", "//elsewhere.example/steal")
+    assert "elsewhere.example" in str(exc.value) and s.seen == []
+
+
+def test_an_absolute_url_elsewhere_is_refused_by_name(serve):
+    s = serve(OK)
+    with client(s) as t, pytest.raises(CrmError) as exc:
+        t.request("GET", "http://elsewhere.example/steal")
+    assert "request URL points to http://elsewhere.example:80, not the configured" in str(exc.value)
+    assert s.seen == []
