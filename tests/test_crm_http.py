@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from fakecrm import FaultyServer
 
-from generator.crm.http import CrmError, HttpTransport, parse_retry_after
+from generator.crm.http import CrmError, HttpTransport, origin, parse_retry_after
 from generator.crm.limits import Limits
 
 TOKEN = "tok-abcdef-0123456789-secret"
@@ -349,3 +349,30 @@ def test_an_absolute_url_elsewhere_is_refused_by_name(serve):
         t.request("GET", "http://elsewhere.example/steal")
     assert "request URL points to http://elsewhere.example:80, not the configured" in str(exc.value)
     assert s.seen == []
+
+
+def test_origins_fill_in_the_default_port():
+    assert origin("https://crm.example.org/x") == ("https", "crm.example.org", 443)
+    assert origin("http://CRM.example.org/x") == ("http", "crm.example.org", 80)
+
+
+def test_a_link_may_hold_an_exclamation_mark(serve):
+    with client(serve(OK)) as t:
+        assert t.local_link("/query!next", "next page") == "/query!next"  # "!" is the first printable character
+
+
+def test_an_answer_of_exactly_the_declared_cap_is_read(serve):
+    limits = Limits(timeout=5, request_deadline=600, command_deadline=600, max_response_bytes=1000)
+    s = serve((200, {}, "z" * 1000))
+    with client(s, limits=limits) as t:
+        assert t.request("GET", "/x").text == "z" * 1000
+
+
+def test_a_server_that_answers_with_errors_is_not_taken_for_a_silent_one(serve):
+    s = serve((503, {}, "busy"))
+    with client(s, max_attempts=2) as t:
+        with pytest.raises(CrmError, match="still failing after 2 attempts"):
+            t.get_json("/x")
+        with pytest.raises(CrmError, match="still failing after 2 attempts"):
+            t.get_json("/y")  # sent again: only timeouts mark the server unresponsive
+    assert [p for _, p, _ in s.seen] == ["/x", "/x", "/y", "/y"]
