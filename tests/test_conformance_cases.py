@@ -110,6 +110,9 @@ def test_ir_forms_no_fixture_family_emits(model):
         check("t.called", called),
         check("t.call-after-an-hour", ir.Cmp(">", ir.Elapsed(ir.EventTime("form-submitted"), ir.EventTime("first-call"),
                                                              business=False), ir.Lit(3600)), applies=called),
+        # an event the model does not have has no time; no value is one of an empty list
+        check("t.unknown-event-untimed", ir.IsNull(ir.EventTime("no-such-event"))),
+        check("t.in-no-values", ir.InValues(ir.Col("lead-stage"), ())),
     ]
     src = _source(model, {
         "leads": [lead("L0001", created_at="2026-01-20 10:00:00"), lead("L0002"), lead("L0003")],
@@ -126,7 +129,8 @@ def test_ir_forms_no_fixture_family_emits(model):
     got = {r.id: (r.checked, r.violations) for r in result.rules if r.id.startswith("t.")}
     # created after Jan 25: L0002, L0003; a call: L0001, L0002 (an email is not a call);
     # the call came more than an hour after creation: L0002 only (2 h; L0001 after 30 min)
-    assert got == {"t.created-late": (3, 2), "t.called": (3, 2), "t.call-after-an-hour": (2, 1)}
+    assert got == {"t.created-late": (3, 2), "t.called": (3, 2), "t.call-after-an-hour": (2, 1),
+                   "t.unknown-event-untimed": (3, 3), "t.in-no-values": (3, 0)}
 
 
 def test_stage_entry_without_a_stage_column_is_read_from_history_only(model):
