@@ -412,3 +412,13 @@ def test_the_merge_places_a_section_without_a_recorded_key_at_the_file_start():
                                                      load.Doc("y.yaml", {"lanes": [{"id": "a"}]}, {})])
     assert [(p.file, p.line, p.column, p.code) for p in problems] == [("x.yaml", 1, 1, "S003")]
     assert merged == {"lanes": [{"id": "a"}]} and offsets == [{"lanes": 0}, {"lanes": 0}]
+
+
+@pytest.mark.parametrize("use_c", [True, False], ids=["libyaml", "pure"])
+def test_a_deeply_nested_key_is_too_deep_not_just_a_bad_key(monkeypatch, use_c):
+    """Nesting counts in keys as in values (with an alias, so the node walk does the counting)."""
+    monkeypatch.setattr(load, "USE_C", use_c and load._CParser is not None)
+    text = "a: &x 1\n? " + "[" * 101 + "]" * 101 + "\n: *x\n"  # one past the cap, in the key
+    problems: list = []
+    assert load.load_bytes(text.encode(), "x.yaml", problems) is None
+    assert [(p.code, p.line, p.column) for p in problems] == [("Y004", 1, 1)]
