@@ -444,3 +444,22 @@ def test_mkdocs_config_is_plain_data_without_include_features():
     assert "macros" not in plugins and "search" in plugins
     assert cfg["theme"]["name"] == "material" and cfg["theme"]["font"] is False
     assert {p["scheme"] for p in cfg["theme"]["palette"]} == {"default", "slate"}
+
+
+def test_the_projects_own_mkdocs_hooks_still_run(tmp_path):
+    # The build's generated config sets `hooks:` (search), and mkdocs replaces an inherited list:
+    # the project's hooks, relative to its own mkdocs.yml, must be kept alongside ours.
+    project = tmp_path / "project"
+    (project / "hooks").mkdir(parents=True)
+    (project / "hooks" / "mark.py").write_text(
+        "from pathlib import Path\n\n\ndef on_post_build(config):\n"
+        "    Path(config['site_dir'], 'project-hook-ran.txt').write_text('yes')\n")
+    config = project / "mkdocs.yml"
+    config.write_text(f"INHERIT: {Path(__file__).resolve().parent.parent / 'mkdocs.yml'}\nhooks:\n  - hooks/mark.py\n")
+    site = tmp_path / "site"
+    build_site(FIXTURE, site, cache_dir=None, config=config, contributors=())
+    assert (site / "project-hook-ran.txt").read_text() == "yes"
+    # Ours still ran too: the built search worker splits queries like the index.
+    from generator.site.search_hook import MARKER, WORKERS
+
+    assert [w for w in (site / WORKERS).glob("search.*.min.js") if MARKER in w.read_text("utf-8")]

@@ -47,12 +47,24 @@ class MkdocsError(ExternalToolError):
 SEARCH_HOOK = Path(__file__).with_name("search_hook.py")
 
 
+def project_hooks(base_config: Path) -> list[str]:
+    """The `hooks:` of the project's mkdocs.yml, as absolute paths resolved against its folder."""
+    from mkdocs.utils.yaml import yaml_load
+
+    base = Path(base_config).resolve()
+    with open(base, "rb") as f:
+        data = yaml_load(f) or {}
+    hooks = (data.get("hooks") or []) if isinstance(data, dict) else []
+    return [str((base.parent / h).resolve()) for h in hooks if isinstance(h, str)]
+
+
 def write_config(base_config: Path, docs_dir: Path, nav: list, path: Path) -> Path:
     """A config that inherits the project's mkdocs.yml and points at this build's docs."""
-    # JSON is valid YAML and needs no quoting rules of its own. The hook is set here, by absolute
-    # path, because mkdocs resolves an inherited file's relative paths against the child config.
+    # JSON is valid YAML and needs no quoting rules of its own. Hooks are set here, by absolute
+    # path, because mkdocs resolves an inherited file's relative paths against the child config,
+    # and a list set here replaces the inherited one: the project's own hooks come first, then ours.
     cfg = {"INHERIT": str(Path(base_config).resolve()), "docs_dir": str(Path(docs_dir).resolve()), "nav": nav,
-           "hooks": [str(SEARCH_HOOK)]}
+           "hooks": project_hooks(base_config) + [str(SEARCH_HOOK)]}
     path.write_text(json.dumps(cfg, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return path
 
