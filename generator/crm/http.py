@@ -195,8 +195,10 @@ class HttpTransport:
         except (httpx.InvalidURL, ValueError, TypeError):
             raise self.fail(f"{service} {what} is not a valid link; refused") from None
         if there != self._origin:
+            # A scheme-relative link (//host/path) has no scheme or port of its own to show.
+            shown = f"{there[0]}://{there[1]}:{there[2]}" if there[0] else f"//{there[1]} (a link without a scheme)"
             raise self.fail(
-                f"{service} {what} points to {there[0]}://{there[1]}:{there[2]}, not the configured "
+                f"{service} {what} points to {shown}, not the configured "
                 f"{self._origin[0]}://{self._origin[1]}:{self._origin[2]}; refused to follow it (the access token "
                 "is sent only to the configured instance)"
             )
