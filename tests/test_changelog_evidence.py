@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 from golden_files import check_file
@@ -96,38 +97,63 @@ def test_page_without_releases_says_so_next_to_version_and_effective(repo):
     assert "No release has been tagged yet: the playbook says version 1\\.0, effective 2026-01-01" in page
 
 
+POOLED = """
+import json, os, sys
+from pathlib import Path
+from generator.history import impact
+from generator.history.changelog import History
+
+parent, compile_model = os.getpid(), impact.compile_model
+
+
+def in_workers_only(model):
+    # The pool's workers are forks of this process: here, only the empty "no playbook yet" side compiles.
+    assert model is None or os.getpid() != parent, "a tree was compiled one by one, not in the pool"
+    return compile_model(model)
+
+
+impact.PARALLEL_MIN = 1
+impact.compile_model = in_workers_only
+hist = History(Path(sys.argv[1]), cache=True)
+try:
+    print(json.dumps([e.impact.as_dict() if e.impact else None for e in hist.entries()], default=str))
+finally:
+    hist.close()
+"""
+
+
 def test_impact_compiled_in_a_process_pool_equals_one_by_one(repo, monkeypatch):
-    """A cold history compiles every tree's exports and checks in a forked pool: same impacts, same cache."""
+    """A cold history compiles every tree's exports and checks in a forked pool: same impacts, same cache.
+
+    The pool forks only in a process with no other thread, and a pytest worker may have some (xdist's,
+    a server a fixture left running), so the pooled run is a fresh interpreter of its own."""
+    import subprocess
+    import sys
+
     from generator.history import impact
     from generator.history.changelog import History
 
     changelog_commits(repo)
     root = repo.root
 
-    def impacts(parallel_min: int, cache: bool) -> list:
-        monkeypatch.setattr(impact, "PARALLEL_MIN", parallel_min)
+    def impacts(cache: bool) -> list:
+        monkeypatch.setattr(impact, "PARALLEL_MIN", 10**9)
         monkeypatch.chdir(root)
         hist = History(root / PB, cache=cache)
         try:
-            entries = hist.entries()
-            return [e.impact.as_dict() if e.impact else None for e in entries]
+            return json.loads(json.dumps([e.impact.as_dict() if e.impact else None for e in hist.entries()],
+                                         default=str))
         finally:
             hist.close()
 
-    one_by_one = impacts(10**9, cache=False)
+    one_by_one = impacts(cache=False)
     assert sum(1 for i in one_by_one if i and i["components"]) >= 3
-    parent, compile_model = os.getpid(), impact.compile_model
-
-    def in_workers_only(model):
-        # The pool's workers are forks of this process: here, only the empty "no playbook yet" side compiles.
-        assert model is None or os.getpid() != parent, "a tree was compiled one by one, not in the pool"
-        return compile_model(model)
-
-    monkeypatch.setattr(impact, "compile_model", in_workers_only)
-    pooled = impacts(1, cache=True)  # every tree to the pool, digests written to .cache/history
-    assert pooled == one_by_one
-    monkeypatch.setattr(impact, "compile_model", compile_model)
+    # Every tree to the pool, digests written to .cache/history.
+    run = subprocess.run([sys.executable, "-c", POOLED, str(root / PB)], cwd=root, capture_output=True, text=True,
+                         timeout=600, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads(run.stdout) == one_by_one
     stored = list((root / ".cache" / "history" / "impact").rglob("*.digests"))
     assert len(stored) >= 4
-    from_disk = impacts(10**9, cache=True)  # read back from the digests the pool's results left
+    from_disk = impacts(cache=True)  # read back from the digests the pool's results left
     assert from_disk == one_by_one
