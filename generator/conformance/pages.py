@@ -56,7 +56,7 @@ def _retitled(model: Playbook, result):
     rules = []
     for r in result.rules:
         title, section, reason = words.get(r.id, (r.title, r.section, r.reason))
-        rules.append(dataclasses.replace(r, title=title, section=section, reason=reason if r.reason else None))
+        rules.append(dataclasses.replace(r, title=title, section=section, reason=reason))
     return dataclasses.replace(result, rules=rules)
 
 

@@ -8,8 +8,8 @@ appointments. HubSpot keeps a lead's person details (email, phone, name, and
 the other default contact properties) on the lead's contact, not on the lead:
 those columns are read from the lead's primary contact, found through the
 lead page's `associations` and read in batches of 100 (`batch/read`) as each
-lead page arrives, so the saved page already holds them. Activities and meetings find their lead through the
-`associations` of the list call. Pages follow `paging.next.after`; each page
+lead page arrives, so the saved page already holds them. Activities and
+meetings find their lead through the `associations` of the list call. Pages follow `paging.next.after`; each page
 and the `after` token after it are saved in the pull cache, so a failed pull
 resumes where it stopped. Credentials: HUBSPOT_ACCESS_TOKEN (and
 HUBSPOT_BASE_URL), see generator/crm/hubspot.py.
@@ -60,10 +60,13 @@ def _value(obj: dict, name: str) -> Any:
     return (obj.get("properties") or {}).get(name)
 
 
-def _associated(obj: dict, object_type: str) -> str | None:
+def _links(obj: dict, object_type: str) -> list[dict]:
     # {"associations": {"leads": {"results": [{"id": "123", "type": "call_to_lead"}]}}}
-    assoc = (obj.get("associations") or {}).get(object_type) or {}
-    results = assoc.get("results") or []
+    return ((obj.get("associations") or {}).get(object_type) or {}).get("results") or []
+
+
+def _associated(obj: dict, object_type: str) -> str | None:
+    results = _links(obj, object_type)
     ids = sorted(str(r.get("id")) for r in results if r.get("id") is not None)
     return ids[0] if ids else None
 
@@ -85,8 +88,8 @@ def _primary_contact(obj: dict) -> str | None:
     # A lead has exactly one primary contact (HubSpot requires it when the lead is made); the v3
     # list names that association `lead_to_primary_contact`. Should a portal answer without that
     # label, the lowest contact id stands in, so the choice is at least the same on every pull.
-    results = ((obj.get("associations") or {}).get(HS_CONTACT_OBJECT) or {}).get("results") or []
-    primary = sorted(str(r["id"]) for r in results if r.get("id") is not None and "primary" in str(r.get("type", "")))
+    primary = sorted(str(r["id"]) for r in _links(obj, HS_CONTACT_OBJECT)
+                     if r.get("id") is not None and "primary" in str(r.get("type", "")))
     return primary[0] if primary else _associated(obj, HS_CONTACT_OBJECT)
 
 
@@ -95,10 +98,11 @@ def _with_contacts(client: Any, fetch, contact_props: list[str]):
 
     def fetch_page(cursor: str | None):
         objs, nxt, total = fetch(cursor)
-        ids = {c for c in map(_primary_contact, objs) if c is not None}
+        chosen = [_primary_contact(obj) for obj in objs]
+        ids = {c for c in chosen if c is not None}
         contacts = client.batch_read(HS_CONTACT_OBJECT, ids, contact_props) if ids else {}
-        for obj in objs:
-            person = contacts.get(_primary_contact(obj) or "", {})
+        for obj, contact in zip(objs, chosen):
+            person = contacts.get(contact or "", {})
             # The lead object has no such properties: the contact's values (or none) take their place.
             obj["properties"] = {**(obj.get("properties") or {}), **{p: person.get(p) for p in contact_props}}
         return objs, nxt, total
