@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -1029,12 +1029,9 @@ _PROSE = (Text, Name)
 
 def _is_prose(annotation: Any, metadata: list) -> bool:
     """A field typed `Text` or `Name` (also inside `list[...]` or `... | None`)."""
-    import typing
-
-    for alias in _PROSE:
-        if list(typing.get_args(alias)[1:]) == list(metadata):
-            return True
-    return any(arg in _PROSE or _is_prose(arg, []) for arg in typing.get_args(annotation))
+    if any(list(get_args(alias)[1:]) == list(metadata) for alias in _PROSE):
+        return True
+    return any(arg in _PROSE or _is_prose(arg, []) for arg in get_args(annotation))
 
 
 def without_prose(value: Any) -> Any:
