@@ -422,3 +422,36 @@ def test_a_deeply_nested_key_is_too_deep_not_just_a_bad_key(monkeypatch, use_c):
     problems: list = []
     assert load.load_bytes(text.encode(), "x.yaml", problems) is None
     assert [(p.code, p.line, p.column) for p in problems] == [("Y004", 1, 1)]
+
+
+@pytest.mark.parametrize("use_c", [True, False], ids=["libyaml", "pure"])
+def test_a_key_nested_exactly_at_the_cap_is_only_a_bad_key(monkeypatch, use_c):
+    """The other side of the test above: a key whose innermost list sits at depth 100 (the root
+    mapping is depth 0, the key's outer list depth 1) is within the cap, so the one problem is
+    the key's shape (Y007 at the key), not a Y004 for the whole document."""
+    monkeypatch.setattr(load, "USE_C", use_c and load._CParser is not None)
+    text = "a: &x 1\n? " + "[" * 100 + "]" * 100 + "\n: *x\n"
+    problems: list = []
+    load.load_bytes(text.encode(), "x.yaml", problems)
+    assert [(p.code, p.line, p.column, p.message) for p in problems] == [
+        ("Y007", 2, 3, "mapping keys must be plain text")]
+
+
+def test_integers_with_a_leading_zero_stay_text_from_two_digits_on(tmp_path):
+    """YAML 1.2 reads 01 as the number 1, but codes (a two-digit region code 01, -07) keep the
+    text that was written; a lone 0 is still the number 0."""
+    path = tmp_path / "x.yaml"
+    path.write_text("a: 01\nb: 0\nc: -07\nd: 10\ne: +0\n", encoding="utf-8")
+    problems: list = []
+    data, _ = load_file(path, "x.yaml", problems)
+    assert problems == []
+    assert data == {"a": "01", "b": 0, "c": "-07", "d": 10, "e": 0}
+
+
+def test_a_long_unknown_section_name_is_cut_to_60_characters_in_the_message(pb):
+    """Unknown keys are the user's text: the message quotes at most their first 60 characters."""
+    name = "s" * 59 + "TAIL-NOT-SHOWN"
+    (pb / "zz.yaml").write_text(f"{name}: []\n", encoding="utf-8")
+    with pytest.raises(ProcessErrors) as info:
+        load_data(pb, display_root=pb)
+    assert [(p.code, p.message) for p in info.value.problems] == [("S003", f"unknown section {'s' * 59 + 'T'!r}")]
