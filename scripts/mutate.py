@@ -36,7 +36,7 @@ one a line with the reason, in scripts/mutation-equivalents.txt as
 `module:line:col:operator  # why`; they are excluded from the score.
 
 Usage: python scripts/mutate.py [--module NAME ...] [--jobs N] [--report FILE] [--goal PCT]
-                                [--all-tests | --confirm] [--recheck RESULTS] [--report-from RESULTS]
+                                [--all-tests | --confirm] [--recheck RESULTS] [--report-from RESULTS ...]
 """
 
 from __future__ import annotations
@@ -318,11 +318,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--recheck", metavar="RESULTS",
                     help="a results.json of an earlier run: its kills stand for modules whose source is unchanged "
                          "(tests only added since), and only its other mutants run again")
-    ap.add_argument("--report-from", metavar="RESULTS",
-                    help="write the report of a results.json again (after editing the equivalents list), running nothing")
+    ap.add_argument("--report-from", metavar="RESULTS", nargs="+",
+                    help="write the report of one or more results.json again (after editing the equivalents list), "
+                         "running nothing; several runs (e.g. one per module) merge into one report")
     args = ap.parse_args(argv)
     if args.report_from:
-        return _report_again(Path(args.report_from), Path(args.report), args.goal)
+        return _report_again([Path(r) for r in args.report_from], Path(args.report), args.goal)
 
     plan: list[tuple[str, list[str]]] = []
     for pattern, tests in TARGETS.items():
@@ -420,26 +421,37 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
 
     _save_results(Path(args.report).with_name("results.json"), results, sources, _command(argv),
-                  time.monotonic() - started)
+                  time.monotonic() - started, durations)
     return _report(results, equivalents, Path(args.report), time.monotonic() - started, args.goal,
                    durations=durations, sources=sources, command=_command(argv),
                    recheck=(args.recheck, earlier.get("when", "?"), rechecked) if args.recheck else None)
 
 
-def _report_again(results_path: Path, report: Path, goal: float) -> int:
-    """The report of an earlier run's results.json, with today's equivalents list; runs nothing."""
-    data = json.loads(results_path.read_text(encoding="utf-8"))
-    results, sources = {}, {}
-    for module, entry in data["modules"].items():
-        outs = []
-        for i, (key, outcome) in enumerate(entry["outcomes"].items()):
-            mod, line, col, operator = key.split(":", 3)
-            outs.append((Mutant(mod, int(line), int(col), operator, i), outcome))
-        results[module] = outs
-        if (ROOT / module).exists() and _sha((ROOT / module).read_text(encoding="utf-8")) == entry["sha256"]:
-            sources[module] = (ROOT / module).read_text(encoding="utf-8")
-    return _report(results, load_equivalents(), report, float(data.get("seconds", 0)), goal, sources=sources,
-                   command=f"{data.get('command', '?')} (run {data.get('when', '?')}; report written again from {results_path})")
+def _report_again(results_paths: list[Path], report: Path, goal: float) -> int:
+    """The report of earlier runs' results.json files, with today's equivalents list; runs nothing.
+
+    Several files merge into one report (a module in more than one: the later file's run counts);
+    the run time is the sum of the runs', each module's time is its own run's.
+    """
+    results, sources, durations, commands, seconds = {}, {}, {}, [], 0.0
+    for results_path in results_paths:
+        data = json.loads(results_path.read_text(encoding="utf-8"))
+        seconds += float(data.get("seconds", 0))
+        commands.append(f"{data.get('command', '?')} (run {data.get('when', '?')}, {results_path})")
+        for module, entry in data["modules"].items():
+            outs = []
+            for i, (key, outcome) in enumerate(entry["outcomes"].items()):
+                mod, line, col, operator = key.split(":", 3)
+                outs.append((Mutant(mod, int(line), int(col), operator, i), outcome))
+            results[module] = outs
+            durations.pop(module, None)
+            if "seconds" in entry:
+                durations[module] = float(entry["seconds"])
+            sources.pop(module, None)
+            if (ROOT / module).exists() and _sha((ROOT / module).read_text(encoding="utf-8")) == entry["sha256"]:
+                sources[module] = (ROOT / module).read_text(encoding="utf-8")
+    return _report(results, load_equivalents(), report, seconds, goal, durations=durations, sources=sources,
+                   command="; ".join(commands) + " (report written again from these results)")
 
 
 def _sha(source: str) -> str:
@@ -455,10 +467,14 @@ def _earlier_kills(earlier: dict, module: str, source: str, equivalents: dict[st
     return {k: o for k, o in entry["outcomes"].items() if o in ("killed", "timeout") or k in equivalents}
 
 
-def _save_results(path: Path, results, sources, command: str, seconds: float = 0.0) -> None:
-    """Every mutant's outcome, per module with its source's hash, for `--recheck`."""
+def _save_results(path: Path, results, sources, command: str, seconds: float = 0.0,
+                  durations: dict[str, float] | None = None) -> None:
+    """Every mutant's outcome, per module with its source's hash (for `--recheck`) and the
+    seconds its mutants took (for a merged `--report-from`)."""
+    durations = durations or {}
     data = {"when": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "command": command, "seconds": round(seconds), "modules": {
         module: {"sha256": _sha(sources[module]) if module in sources else "",
+                 **({"seconds": round(durations[module], 1)} if module in durations else {}),
                  "outcomes": {m.key: o for m, o in outcomes}}
         for module, outcomes in results.items()}}
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -513,9 +529,9 @@ def _report(results, equivalents, path: Path, elapsed: float, goal: float, durat
     rules = [o for module, outs in results.items() if module.startswith(RULES) for o in outs]
     if len({m for m in results if m.startswith(RULES)}) > 1:
         g = _tally(rules, equivalents, set())
-        took = sum(d for m, d in durations.items() if m.startswith(RULES))
+        took = [d for m, d in durations.items() if m.startswith(RULES)]
         rows.append(f"| {RULES}r*.py (together) | {g['mutants']} | {g['killed']} | {g['equivalent']} "
-                    f"| {g['survived']} | {_score(g):.1f}% | | {took:.0f} s |")
+                    f"| {g['survived']} | {_score(g):.1f}% | | {f'{sum(took):.0f} s' if took else ''} |")
     survivors = []
     for module, outcomes in results.items():
         for m, outcome in outcomes:
