@@ -110,8 +110,9 @@ def test_ir_forms_no_fixture_family_emits(model):
         check("t.called", called),
         check("t.call-after-an-hour", ir.Cmp(">", ir.Elapsed(ir.EventTime("form-submitted"), ir.EventTime("first-call"),
                                                              business=False), ir.Lit(3600)), applies=called),
-        # an event the model does not have has no time; no value is one of an empty list
+        # an event the model does not have has no time and never happened; no value is one of an empty list
         check("t.unknown-event-untimed", ir.IsNull(ir.EventTime("no-such-event"))),
+        check("t.unknown-event-happened", ir.EventHappened("no-such-event")),
         check("t.in-no-values", ir.InValues(ir.Col("lead-stage"), ())),
     ]
     src = _source(model, {
@@ -130,7 +131,8 @@ def test_ir_forms_no_fixture_family_emits(model):
     # created after Jan 25: L0002, L0003; a call: L0001, L0002 (an email is not a call);
     # the call came more than an hour after creation: L0002 only (2 h; L0001 after 30 min)
     assert got == {"t.created-late": (3, 2), "t.called": (3, 2), "t.call-after-an-hour": (2, 1),
-                   "t.unknown-event-untimed": (3, 3), "t.in-no-values": (3, 0)}
+                   "t.unknown-event-untimed": (3, 3), "t.unknown-event-happened": (3, 0),
+                   "t.in-no-values": (3, 0)}
 
 
 def test_stage_entry_without_a_stage_column_is_read_from_history_only(model):
@@ -157,3 +159,70 @@ def test_stage_entry_without_a_stage_column_is_read_from_history_only(model):
     finally:
         src.close()
     assert (checked, violations) == (3, 1)
+
+
+@pytest.mark.parametrize("missing", ["to_stage", "lead_ref"])
+def test_stage_entry_without_history_linked_to_leads_is_the_current_stage_only(model, missing):
+    """stage_history without its to_stage or its lead_ref column cannot say which lead entered
+    which stage: "entered qualified" falls back to the lead's current stage (DATA-CONTRACT: stage
+    history or current stage), so the history row of L0001 counts for nothing."""
+    import dataclasses
+
+    from generator.conformance import checks as ir
+    from generator.conformance.compile import Compiler
+
+    contract = build_contract(model)
+    tables = tuple(dataclasses.replace(t, columns=tuple(c for c in t.columns if c.semantic != missing))
+                   if t.name == "stage_history" else t for t in contract.tables)
+    check = ir.Check(id="t.entered", title="t", section="test", table="leads", applies=ir.TRUE,
+                     violates=ir.Entered("qualified"), counts="")
+    sql = Compiler(model, "duckdb", contract=dataclasses.replace(contract, tables=tables)).compile(
+        [check], as_of=parse_time(AS_OF)).queries[0].sql
+    src = _source(model, {
+        "leads": [lead("L0001"), lead("L0002", stage="qualified"), lead("L0003")],
+        "stage_history": [{"history_id": "H1", "lead_id": "L0001", "from_stage": "new", "to_stage": "qualified",
+                           "changed_at": "2026-01-26 15:00:00"}],
+    })
+    try:
+        checked, violations = src.query(sql)[0][:2]
+    finally:
+        src.close()
+    assert (checked, violations) == (3, 1)
+
+
+@pytest.fixture(scope="module")
+def untimed_stops(tmp_path_factory):
+    """The fixture with two SLAs whose stop is a field being set, on fields with no time of their
+    own and of no stage's entry: a text note and the consent boolean."""
+    import shutil
+
+    play = tmp_path_factory.mktemp("untimed") / "play"
+    shutil.copytree(FIXTURE, play)
+    with (play / "events.yaml").open("a", encoding="utf-8") as fh:
+        fh.write("  - id: note-written\n    name: Note written\n    signal: {kind: field_set, field: reason-note}\n"
+                 "  - id: consent-given\n    name: Consent given\n"
+                 "    signal: {kind: field_set, field: consent-to-contact}\n")
+    with (play / "routing.yaml").open("a", encoding="utf-8") as fh:
+        for sla, stop in (("note-soon", "note-written"), ("consent-soon", "consent-given")):
+            fh.write(f"  - id: {sla}\n    name: {sla}\n    start_event: form-submitted\n    stop_event: {stop}\n"
+                     "    within: 2 hours\n    owner: agent\n")
+    return load_playbook(play)
+
+
+def test_an_sla_stopped_by_a_field_without_a_time_skips_leads_where_it_is_set(untimed_stops):
+    """A stop recorded only as a field value has no time, so such a lead cannot be measured and is
+    not checked; a lead where the field is empty is still open and judged at --as-of (created
+    Jan 26, as of Jan 31: far past 2 hours); a closed lead without a stop is not checked.
+    "Set" is DATA-CONTRACT's "Empty values": spaces only is empty text, while `false` is a value."""
+    src = _source(untimed_stops, {"leads": [
+        lead("L0001", reason_note="Called back", consent=True),
+        lead("L0002", reason_note="   ", consent=False),
+        lead("L0003", reason_note=None, consent=None),
+        lead("L0004", reason_note=None, consent=None, stage="Closed - Lost", closure_reason="no-response"),
+    ]})
+    try:
+        result = run_checks(untimed_stops, src, as_of=parse_time(AS_OF))
+    finally:
+        src.close()
+    got = {r.id: (r.checked, r.violations) for r in result.rules if r.id in ("sla.note-soon", "sla.consent-soon")}
+    assert got == {"sla.note-soon": (2, 2), "sla.consent-soon": (1, 1)}
