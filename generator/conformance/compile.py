@@ -19,6 +19,7 @@ from ..errors import UsageError
 from ..model import Playbook
 from . import checks as ir
 from .contract import LOGICAL_TABLES, Contract, build_contract
+from .lookups import implied_values
 from .source import BUSINESS_HOURS_TABLE
 from .sqlbits import literal as _lit
 
@@ -56,10 +57,69 @@ def _col(name: str, table: str | None = None, quoted: bool = True) -> exp.Column
                       table=exp.to_identifier(table) if table else None)
 
 
-def _sum_if(cond: exp.Expression) -> exp.Expression:
-    # COUNT of a CASE without ELSE: the rows where `cond` holds, 0 on no rows; engines evaluate it
-    # with less work than COALESCE(SUM(CASE ... ELSE 0 END), 0) (DuckDB: ~15% less CPU on 10M activities).
-    return exp.Count(this=exp.Case(ifs=[exp.If(this=cond, true=exp.Literal.number(1))]))
+def _count_where(cond: exp.Expression, dialect: str) -> exp.Expression:
+    """The rows where `cond` is true (not false, not NULL); 0 on no rows."""
+    if dialect == "duckdb":
+        # COUNT_IF takes ~15% less CPU than COUNT(CASE ...) and FILTER on 10M activities (DuckDB 1.x).
+        return exp.CountIf(this=cond)
+    # FILTER where the engine has it (PostgreSQL, Spark, Trino); sqlglot writes COUNT_IF / COUNTIF
+    # for Snowflake and BigQuery.
+    return exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=cond))
+
+
+# A table's checks usually read a few categorical columns (stages, types, flags) and ask yes/no
+# questions of the others (blank? null?). Then they are counted over the distinct combinations of
+# those inputs instead of every row: one GROUP BY, then each predicate once per group. There are
+# never more groups than rows, and a hash aggregate costs little next to the predicates it saves
+# (DuckDB, one thread: 10M activities, 5 rules 0.63 s of CPU instead of 1.59 s; 1M leads, 12 rules
+# over 33k groups 0.21 s instead of 0.35 s; grouping 1M leads on a unique key costs 0.15 s, the
+# worst case, where every row is its own group).
+
+
+def _is_predicate(e: exp.Expression) -> bool:
+    while isinstance(e, exp.Paren):
+        e = e.this
+    return isinstance(e, (exp.Predicate, exp.Connector, exp.Not))
+
+
+class _Grouping:
+    """Rewrites one table's conditions to read group columns: categorical inputs by value (`g<i>`),
+    other inputs through the yes/no questions asked of them (`a<i>`); None when not possible."""
+
+    def __init__(self, categorical):
+        self.categorical = categorical  # Column -> whether the model bounds its values
+        self.keys: dict[str, tuple[str, exp.Expression]] = {}  # SQL -> (alias, expression)
+
+    def _key(self, e: exp.Expression, prefix: str) -> exp.Column:
+        sql = e.sql()
+        if sql not in self.keys:
+            self.keys[sql] = (f"{prefix}{len(self.keys)}", e.copy())
+        return _col(self.keys[sql][0], "g", False)
+
+    def rewrite(self, e: exp.Expression) -> exp.Expression | None:
+        columns = {c.sql(): c for c in e.find_all(exp.Column)}
+        if not columns:
+            return e.copy()
+        if all(self.categorical(c) for c in columns.values()):
+            return e.transform(lambda n: self._key(n, "g") if isinstance(n, exp.Column) else n)
+        if len(columns) == 1 and _is_predicate(e):
+            return self._key(e, "a")  # a question of one column: true, false or NULL
+        if isinstance(e, exp.Column):
+            return None  # a value that is neither categorical nor asked a yes/no question (a time in arithmetic)
+        # Any other node: its parts are replaced by what they read per group, so its value is unchanged.
+        out = e.copy()
+        for name, value in list(out.args.items()):
+            if isinstance(value, exp.Expression):
+                new = self.rewrite(value)
+                if new is None:
+                    return None
+                out.set(name, new)
+            elif isinstance(value, list):
+                items = [self.rewrite(v) if isinstance(v, exp.Expression) else v for v in value]
+                if any(v is None for v in items):
+                    return None
+                out.set(name, items)
+        return out
 
 
 class _Ctx:
@@ -394,15 +454,7 @@ class Compiler:
             conds = {c.id: (self.expr(c.applies, ctx), self.expr(c.violates, ctx)) for c in rows}
             dups = [(i, *groups[c.id], c) for i, c in enumerate(mine) if groups.get(c.id)]
             base = self._from(ctx, dups)
-            cols = []
-            for i, c in enumerate(mine):
-                if c.id in conds:
-                    a, v = conds[c.id]
-                    cols.append(exp.alias_(_sum_if(a), f"checked_{i}"))
-                    cols.append(exp.alias_(_sum_if(exp.and_(a.copy(), v)), f"violations_{i}"))
-            # the row count keeps the select valid when every check is a duplicates check; last, so
-            # checked_/violations_ pairs stay at positions 2i, 2i+1
-            q = base.select(*cols, exp.alias_(exp.Count(this=exp.Star()), "n_rows"), copy=False)
+            q = self._counts(ctx, base, mine, conds)
             if dups:
                 q = self._with_groups(q, mine, dups)
             out.queries.append(TableQuery(table, [c.id for c in mine], q.sql(dialect=self.dialect, pretty=True, copy=with_ids)))
@@ -422,6 +474,53 @@ class Compiler:
                 out.needs_calendar = True
         out.time_columns = self._time_columns(checks)
         return out
+
+    def _counts(self, ctx: _Ctx, base: exp.Select, mine: list[ir.Check], conds: dict) -> exp.Select:
+        """`checked_<i>`, `violations_<i>` of each row check over `base`, then `n_rows` (which keeps
+        the select valid when every check is a duplicates check; last, so the pairs stay at 2i, 2i+1).
+        Counted over groups of the checks' inputs when each input is categorical or asked yes/no."""
+        pairs = [(i, a, exp.and_(a.copy(), v.copy())) for i, c in enumerate(mine) if c.id in conds
+                 for a, v in [conds[c.id]]]
+        grouping = _Grouping(lambda col: self._categorical(ctx, col))
+        rewritten = [(i, grouping.rewrite(a), grouping.rewrite(av)) for i, a, av in pairs]
+        if not grouping.keys or any(a is None or av is None for _, a, av in rewritten):
+            cols = []
+            for i, a, av in pairs:
+                cols += [exp.alias_(_count_where(a, self.dialect), f"checked_{i}"),
+                         exp.alias_(_count_where(av, self.dialect), f"violations_{i}")]
+            return base.select(*cols, exp.alias_(exp.Count(this=exp.Star()), "n_rows"), copy=False)
+        keys = list(grouping.keys.values())
+        inner = base.select(*(exp.alias_(e, alias) for alias, e in keys),
+                            exp.alias_(exp.Count(this=exp.Star()), "n"), copy=False)
+        ctes = inner.args.pop("with_", None)
+        inner = inner.group_by(*(e.copy() for _, e in keys), copy=False)
+        n = _col("n", "g", False)
+
+        def rows(cond: exp.Expression | None) -> exp.Expression:
+            total = exp.Sum(this=n.copy() if cond is None else exp.Case(ifs=[exp.If(this=cond, true=n.copy())]))
+            return exp.Coalesce(this=total, expressions=[exp.Literal.number(0)])
+
+        cols = []
+        for i, a, av in rewritten:
+            cols += [exp.alias_(rows(a), f"checked_{i}"), exp.alias_(rows(av), f"violations_{i}")]
+        out = exp.select(*cols, exp.alias_(rows(None), "n_rows")).from_(exp.alias_(exp.to_table("g"), "g", table=True))
+        out.set("with_", exp.With(expressions=[*(ctes.expressions if ctes else []),
+                                               exp.CTE(this=inner, alias=exp.TableAlias(this=exp.to_identifier("g")))]))
+        return out
+
+    def _categorical(self, ctx: _Ctx, col: exp.Column) -> bool:
+        """Whether the model bounds the values of a column a check reads (a boolean, or an enum
+        with listed or implied values)."""
+        alias, table = col.name, col.table
+        field_id = None
+        if table == "t":
+            field_id = next((c.field_id for c in self.contract.table(ctx.table).columns if c.name == alias), None)
+        elif table in ("l", "x"):
+            field_id = next((f for f, a in ctx.lead_fields.items() if a == alias), None)
+        if field_id is None:
+            return False  # derived values (first times, ranks, flags): only their yes/no questions group
+        f = self.model.field(field_id)
+        return f.type == "boolean" or (f.type == "enum" and bool(implied_values(self.model, f)))
 
     @staticmethod
     def _dup_parts(c: ir.Check):

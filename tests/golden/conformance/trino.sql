@@ -278,475 +278,268 @@ SELECT
   m.violations_22
 FROM (
   SELECT
-    COUNT(
-      CASE
-        WHEN NOT (
-          (
-            x.f0_attribution_channel IS NULL
-            OR TRIM(CAST(x.f0_attribution_channel AS VARCHAR)) = ''
-          )
+    COUNT(*) FILTER(WHERE
+      NOT (
+        (
+          x.f0_attribution_channel IS NULL
+          OR TRIM(CAST(x.f0_attribution_channel AS VARCHAR)) = ''
         )
-        THEN 1
-      END
-    ) AS checked_0,
-    COUNT(
-      CASE
-        WHEN NOT (
-          (
-            x.f0_attribution_channel IS NULL
-            OR TRIM(CAST(x.f0_attribution_channel AS VARCHAR)) = ''
-          )
+      )) AS checked_0,
+    COUNT(*) FILTER(WHERE
+      NOT (
+        (
+          x.f0_attribution_channel IS NULL
+          OR TRIM(CAST(x.f0_attribution_channel AS VARCHAR)) = ''
         )
-        AND NOT (
-          x.f0_attribution_channel IN ('paid-search', 'organic', 'referral', 'unattributed')
-        )
-        THEN 1
-      END
-    ) AS violations_0,
-    COUNT(
-      CASE
-        WHEN NOT (
-          (
-            x.f1_closure_reason IS NULL OR TRIM(CAST(x.f1_closure_reason AS VARCHAR)) = ''
-          )
-        )
-        THEN 1
-      END
-    ) AS checked_1,
-    COUNT(
-      CASE
-        WHEN NOT (
-          (
-            x.f1_closure_reason IS NULL OR TRIM(CAST(x.f1_closure_reason AS VARCHAR)) = ''
-          )
-        )
-        AND NOT (
-          x.f1_closure_reason IN ('no-response', 'not-a-fit', 'duplicate')
-        )
-        THEN 1
-      END
-    ) AS violations_1,
-    COUNT(
-      CASE
-        WHEN NOT (
-          (
-            x.f2_lead_source IS NULL OR TRIM(CAST(x.f2_lead_source AS VARCHAR)) = ''
-          )
-        )
-        THEN 1
-      END
-    ) AS checked_2,
-    COUNT(
-      CASE
-        WHEN NOT (
-          (
-            x.f2_lead_source IS NULL OR TRIM(CAST(x.f2_lead_source AS VARCHAR)) = ''
-          )
-        )
-        AND NOT (
-          x.f2_lead_source IN ('web', 'referral', 'event')
-        )
-        THEN 1
-      END
-    ) AS violations_2,
-    COUNT(
-      CASE
-        WHEN NOT (
-          (
-            x.f3_lead_stage IS NULL OR TRIM(CAST(x.f3_lead_stage AS VARCHAR)) = ''
-          )
-        )
-        THEN 1
-      END
-    ) AS checked_3,
-    COUNT(
-      CASE
-        WHEN NOT (
-          (
-            x.f3_lead_stage IS NULL OR TRIM(CAST(x.f3_lead_stage AS VARCHAR)) = ''
-          )
-        )
-        AND NOT (
-          x.f3_lead_stage IN ('new', 'qualified', 'scheduled', 'in-treatment', 'Closed - Lost')
-        )
-        THEN 1
-      END
-    ) AS violations_3,
-    COUNT(
-      CASE
-        WHEN NOT (
-          (
-            x.f4_location IS NULL OR TRIM(CAST(x.f4_location AS VARCHAR)) = ''
-          )
-        )
-        THEN 1
-      END
-    ) AS checked_4,
-    COUNT(
-      CASE
-        WHEN NOT (
-          (
-            x.f4_location IS NULL OR TRIM(CAST(x.f4_location AS VARCHAR)) = ''
-          )
-        )
-        AND NOT (
-          x.f4_location IN ('uptown', 'riverside', 'harbor')
-        )
-        THEN 1
-      END
-    ) AS violations_4,
-    COUNT(
-      CASE
-        WHEN NOT (
-          (
-            x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS VARCHAR)) = ''
-          )
-        )
-        THEN 1
-      END
-    ) AS checked_5,
-    COUNT(
-      CASE
-        WHEN NOT (
-          (
-            x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS VARCHAR)) = ''
-          )
-        )
-        AND NOT (
-          x.f5_queue IN ('cardiology-queue', 'general-queue')
-        )
-        THEN 1
-      END
-    ) AS violations_5,
-    COUNT(
-      CASE
-        WHEN NOT (
-          (
-            x.f6_region IS NULL OR TRIM(CAST(x.f6_region AS VARCHAR)) = ''
-          )
-        )
-        THEN 1
-      END
-    ) AS checked_6,
-    COUNT(
-      CASE
-        WHEN NOT (
-          (
-            x.f6_region IS NULL OR TRIM(CAST(x.f6_region AS VARCHAR)) = ''
-          )
-        )
-        AND NOT (
-          x.f6_region IN ('north', 'south')
-        )
-        THEN 1
-      END
-    ) AS violations_6,
-    COUNT(
-      CASE
-        WHEN NOT (
-          (
-            x.f7_specialty IS NULL OR TRIM(CAST(x.f7_specialty AS VARCHAR)) = ''
-          )
-        )
-        THEN 1
-      END
-    ) AS checked_7,
-    COUNT(
-      CASE
-        WHEN NOT (
-          (
-            x.f7_specialty IS NULL OR TRIM(CAST(x.f7_specialty AS VARCHAR)) = ''
-          )
-        )
-        AND NOT (
-          x.f7_specialty IN ('cardiology', 'orthopedics')
-        )
-        THEN 1
-      END
-    ) AS violations_7,
-    COUNT(CASE WHEN (
-      COALESCE(x.ap0, 0) = 1 OR COALESCE(x.ap1, 0) = 1
-    ) THEN 1 END) AS checked_8,
-    COUNT(
-      CASE
-        WHEN (
-          COALESCE(x.ap0, 0) = 1 OR COALESCE(x.ap1, 0) = 1
-        )
-        AND (
-          (
-            COALESCE(x.ap0, 0) = 1
-            AND NOT (
-              (
-                COALESCE(x.ent0, 0) = 1 OR COALESCE(x.f3_lead_stage = 'scheduled', FALSE)
-              )
-            )
-          )
-          OR (
-            COALESCE(x.ap1, 0) = 1
-            AND NOT (
-              (
-                COALESCE(x.ent1, 0) = 1 OR COALESCE(x.f3_lead_stage = 'in-treatment', FALSE)
-              )
-            )
-          )
-        )
-        THEN 1
-      END
-    ) AS violations_8,
-    COUNT(CASE WHEN 1 = 1 THEN 1 END) AS checked_9,
-    COUNT(
-      CASE
-        WHEN 1 = 1
-        AND (
-          (
-            x.f0_attribution_channel IS NULL
-            OR TRIM(CAST(x.f0_attribution_channel AS VARCHAR)) = ''
-          )
-          OR NOT (
-            x.f0_attribution_channel IN ('paid-search', 'organic', 'referral', 'unattributed')
-          )
-          OR (
-            x.f8_utm_source IS NULL OR TRIM(CAST(x.f8_utm_source AS VARCHAR)) = ''
-          )
-          OR (
-            x.f9_utm_campaign IS NULL OR TRIM(CAST(x.f9_utm_campaign AS VARCHAR)) = ''
-          )
-        )
-        THEN 1
-      END
-    ) AS violations_9,
-    COUNT(CASE WHEN x.f3_lead_stage IN ('Closed - Lost') THEN 1 END) AS checked_10,
-    COUNT(
-      CASE
-        WHEN x.f3_lead_stage IN ('Closed - Lost')
-        AND (
+      )
+      AND NOT (
+        x.f0_attribution_channel IN ('paid-search', 'organic', 'referral', 'unattributed')
+      )) AS violations_0,
+    COUNT(*) FILTER(WHERE
+      NOT (
+        (
           x.f1_closure_reason IS NULL OR TRIM(CAST(x.f1_closure_reason AS VARCHAR)) = ''
         )
-        THEN 1
-      END
-    ) AS violations_10,
-    COUNT(
-      CASE
-        WHEN (
-          COALESCE(x.ent2, 0) = 1 OR COALESCE(x.f3_lead_stage = 'Closed - Lost', FALSE)
+      )) AS checked_1,
+    COUNT(*) FILTER(WHERE
+      NOT (
+        (
+          x.f1_closure_reason IS NULL OR TRIM(CAST(x.f1_closure_reason AS VARCHAR)) = ''
         )
-        THEN 1
-      END
-    ) AS checked_14,
-    COUNT(
-      CASE
-        WHEN (
-          COALESCE(x.ent2, 0) = 1 OR COALESCE(x.f3_lead_stage = 'Closed - Lost', FALSE)
+      )
+      AND NOT (
+        x.f1_closure_reason IN ('no-response', 'not-a-fit', 'duplicate')
+      )) AS violations_1,
+    COUNT(*) FILTER(WHERE
+      NOT (
+        (
+          x.f2_lead_source IS NULL OR TRIM(CAST(x.f2_lead_source AS VARCHAR)) = ''
         )
-        AND (
-          x.f10_reason_note IS NULL OR TRIM(CAST(x.f10_reason_note AS VARCHAR)) = ''
+      )) AS checked_2,
+    COUNT(*) FILTER(WHERE
+      NOT (
+        (
+          x.f2_lead_source IS NULL OR TRIM(CAST(x.f2_lead_source AS VARCHAR)) = ''
         )
-        THEN 1
-      END
-    ) AS violations_14,
-    COUNT(CASE WHEN x.f1_closure_reason IN ('not-a-fit') THEN 1 END) AS checked_15,
-    COUNT(
-      CASE
-        WHEN x.f1_closure_reason IN ('not-a-fit')
-        AND (
-          x.f10_reason_note IS NULL OR TRIM(CAST(x.f10_reason_note AS VARCHAR)) = ''
+      )
+      AND NOT (
+        x.f2_lead_source IN ('web', 'referral', 'event')
+      )) AS violations_2,
+    COUNT(*) FILTER(WHERE
+      NOT (
+        (
+          x.f3_lead_stage IS NULL OR TRIM(CAST(x.f3_lead_stage AS VARCHAR)) = ''
         )
-        THEN 1
-      END
-    ) AS violations_15,
-    COUNT(
-      CASE
-        WHEN (
-          COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
+      )) AS checked_3,
+    COUNT(*) FILTER(WHERE
+      NOT (
+        (
+          x.f3_lead_stage IS NULL OR TRIM(CAST(x.f3_lead_stage AS VARCHAR)) = ''
         )
-        THEN 1
-      END
-    ) AS checked_16,
-    COUNT(
-      CASE
-        WHEN (
-          COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
+      )
+      AND NOT (
+        x.f3_lead_stage IN ('new', 'qualified', 'scheduled', 'in-treatment', 'Closed - Lost')
+      )) AS violations_3,
+    COUNT(*) FILTER(WHERE
+      NOT (
+        (
+          x.f4_location IS NULL OR TRIM(CAST(x.f4_location AS VARCHAR)) = ''
         )
-        AND (
-          x.f10_reason_note IS NULL OR TRIM(CAST(x.f10_reason_note AS VARCHAR)) = ''
+      )) AS checked_4,
+    COUNT(*) FILTER(WHERE
+      NOT (
+        (
+          x.f4_location IS NULL OR TRIM(CAST(x.f4_location AS VARCHAR)) = ''
         )
-        THEN 1
-      END
-    ) AS violations_16,
-    COUNT(
-      CASE
-        WHEN (
-          COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
+      )
+      AND NOT (
+        x.f4_location IN ('uptown', 'riverside', 'harbor')
+      )) AS violations_4,
+    COUNT(*) FILTER(WHERE
+      NOT (
+        (
+          x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS VARCHAR)) = ''
         )
-        THEN 1
-      END
-    ) AS checked_17,
-    COUNT(
-      CASE
-        WHEN (
-          COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
+      )) AS checked_5,
+    COUNT(*) FILTER(WHERE
+      NOT (
+        (
+          x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS VARCHAR)) = ''
         )
-        AND (
-          (
-            x.f7_specialty IS NULL OR TRIM(CAST(x.f7_specialty AS VARCHAR)) = ''
+      )
+      AND NOT (
+        x.f5_queue IN ('cardiology-queue', 'general-queue')
+      )) AS violations_5,
+    COUNT(*) FILTER(WHERE
+      NOT (
+        (
+          x.f6_region IS NULL OR TRIM(CAST(x.f6_region AS VARCHAR)) = ''
+        )
+      )) AS checked_6,
+    COUNT(*) FILTER(WHERE
+      NOT (
+        (
+          x.f6_region IS NULL OR TRIM(CAST(x.f6_region AS VARCHAR)) = ''
+        )
+      )
+      AND NOT (
+        x.f6_region IN ('north', 'south')
+      )) AS violations_6,
+    COUNT(*) FILTER(WHERE
+      NOT (
+        (
+          x.f7_specialty IS NULL OR TRIM(CAST(x.f7_specialty AS VARCHAR)) = ''
+        )
+      )) AS checked_7,
+    COUNT(*) FILTER(WHERE
+      NOT (
+        (
+          x.f7_specialty IS NULL OR TRIM(CAST(x.f7_specialty AS VARCHAR)) = ''
+        )
+      )
+      AND NOT (
+        x.f7_specialty IN ('cardiology', 'orthopedics')
+      )) AS violations_7,
+    COUNT(*) FILTER(WHERE
+      (
+        COALESCE(x.ap0, 0) = 1 OR COALESCE(x.ap1, 0) = 1
+      )) AS checked_8,
+    COUNT(*) FILTER(WHERE
+      (
+        COALESCE(x.ap0, 0) = 1 OR COALESCE(x.ap1, 0) = 1
+      )
+      AND (
+        (
+          COALESCE(x.ap0, 0) = 1
+          AND NOT (
+            (
+              COALESCE(x.ent0, 0) = 1 OR COALESCE(x.f3_lead_stage = 'scheduled', FALSE)
+            )
+          )
+        )
+        OR (
+          COALESCE(x.ap1, 0) = 1
+          AND NOT (
+            (
+              COALESCE(x.ent1, 0) = 1 OR COALESCE(x.f3_lead_stage = 'in-treatment', FALSE)
+            )
+          )
+        )
+      )) AS violations_8,
+    COUNT(*) FILTER(WHERE
+      1 = 1) AS checked_9,
+    COUNT(*) FILTER(WHERE
+      1 = 1
+      AND (
+        (
+          x.f0_attribution_channel IS NULL
+          OR TRIM(CAST(x.f0_attribution_channel AS VARCHAR)) = ''
+        )
+        OR NOT (
+          x.f0_attribution_channel IN ('paid-search', 'organic', 'referral', 'unattributed')
+        )
+        OR (
+          x.f8_utm_source IS NULL OR TRIM(CAST(x.f8_utm_source AS VARCHAR)) = ''
+        )
+        OR (
+          x.f9_utm_campaign IS NULL OR TRIM(CAST(x.f9_utm_campaign AS VARCHAR)) = ''
+        )
+      )) AS violations_9,
+    COUNT(*) FILTER(WHERE
+      x.f3_lead_stage IN ('Closed - Lost')) AS checked_10,
+    COUNT(*) FILTER(WHERE
+      x.f3_lead_stage IN ('Closed - Lost')
+      AND (
+        x.f1_closure_reason IS NULL OR TRIM(CAST(x.f1_closure_reason AS VARCHAR)) = ''
+      )) AS violations_10,
+    COUNT(*) FILTER(WHERE
+      (
+        COALESCE(x.ent2, 0) = 1 OR COALESCE(x.f3_lead_stage = 'Closed - Lost', FALSE)
+      )) AS checked_14,
+    COUNT(*) FILTER(WHERE
+      (
+        COALESCE(x.ent2, 0) = 1 OR COALESCE(x.f3_lead_stage = 'Closed - Lost', FALSE)
+      )
+      AND (
+        x.f10_reason_note IS NULL OR TRIM(CAST(x.f10_reason_note AS VARCHAR)) = ''
+      )) AS violations_14,
+    COUNT(*) FILTER(WHERE
+      x.f1_closure_reason IN ('not-a-fit')) AS checked_15,
+    COUNT(*) FILTER(WHERE
+      x.f1_closure_reason IN ('not-a-fit')
+      AND (
+        x.f10_reason_note IS NULL OR TRIM(CAST(x.f10_reason_note AS VARCHAR)) = ''
+      )) AS violations_15,
+    COUNT(*) FILTER(WHERE
+      (
+        COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
+      )) AS checked_16,
+    COUNT(*) FILTER(WHERE
+      (
+        COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
+      )
+      AND (
+        x.f10_reason_note IS NULL OR TRIM(CAST(x.f10_reason_note AS VARCHAR)) = ''
+      )) AS violations_16,
+    COUNT(*) FILTER(WHERE
+      (
+        COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
+      )) AS checked_17,
+    COUNT(*) FILTER(WHERE
+      (
+        COALESCE(x.ent3, 0) = 1 OR COALESCE(x.f3_lead_stage = 'qualified', FALSE)
+      )
+      AND (
+        (
+          x.f7_specialty IS NULL OR TRIM(CAST(x.f7_specialty AS VARCHAR)) = ''
+        )
+        OR (
+          x.f6_region IS NULL OR TRIM(CAST(x.f6_region AS VARCHAR)) = ''
+        )
+        OR x.f11_consent_to_contact IS NULL
+      )) AS violations_17,
+    COUNT(*) FILTER(WHERE
+      (
+        COALESCE(x.ent0, 0) = 1 OR COALESCE(x.f3_lead_stage = 'scheduled', FALSE)
+      )) AS checked_18,
+    COUNT(*) FILTER(WHERE
+      (
+        COALESCE(x.ent0, 0) = 1 OR COALESCE(x.f3_lead_stage = 'scheduled', FALSE)
+      )
+      AND (
+        x.f12_phone IS NULL OR TRIM(CAST(x.f12_phone AS VARCHAR)) = ''
+      )) AS violations_18,
+    COUNT(*) FILTER(WHERE
+      NOT (
+        (
+          x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS VARCHAR)) = ''
+        )
+      )) AS checked_19,
+    COUNT(*) FILTER(WHERE
+      NOT (
+        (
+          x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS VARCHAR)) = ''
+        )
+      )
+      AND NOT (
+        (
+          x.f5_queue = 'general-queue'
+          OR (
+            COALESCE(x.f7_specialty IN ('cardiology'), FALSE) = TRUE
+            AND x.f5_queue = 'cardiology-queue'
           )
           OR (
-            x.f6_region IS NULL OR TRIM(CAST(x.f6_region AS VARCHAR)) = ''
-          )
-          OR x.f11_consent_to_contact IS NULL
-        )
-        THEN 1
-      END
-    ) AS violations_17,
-    COUNT(
-      CASE
-        WHEN (
-          COALESCE(x.ent0, 0) = 1 OR COALESCE(x.f3_lead_stage = 'scheduled', FALSE)
-        )
-        THEN 1
-      END
-    ) AS checked_18,
-    COUNT(
-      CASE
-        WHEN (
-          COALESCE(x.ent0, 0) = 1 OR COALESCE(x.f3_lead_stage = 'scheduled', FALSE)
-        )
-        AND (
-          x.f12_phone IS NULL OR TRIM(CAST(x.f12_phone AS VARCHAR)) = ''
-        )
-        THEN 1
-      END
-    ) AS violations_18,
-    COUNT(
-      CASE
-        WHEN NOT (
-          (
-            x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS VARCHAR)) = ''
-          )
-        )
-        THEN 1
-      END
-    ) AS checked_19,
-    COUNT(
-      CASE
-        WHEN NOT (
-          (
-            x.f5_queue IS NULL OR TRIM(CAST(x.f5_queue AS VARCHAR)) = ''
-          )
-        )
-        AND NOT (
-          (
-            x.f5_queue = 'general-queue'
-            OR (
+            COALESCE(1 = 1, FALSE) = TRUE
+            AND NOT (
               COALESCE(x.f7_specialty IN ('cardiology'), FALSE) = TRUE
-              AND x.f5_queue = 'cardiology-queue'
             )
-            OR (
-              COALESCE(1 = 1, FALSE) = TRUE
-              AND NOT (
-                COALESCE(x.f7_specialty IN ('cardiology'), FALSE) = TRUE
-              )
-              AND x.f5_queue = 'general-queue'
-            )
+            AND x.f5_queue = 'general-queue'
           )
         )
-        THEN 1
-      END
-    ) AS violations_19,
-    COUNT(
-      CASE
-        WHEN (
-          (
-            NOT (
-              x.st0 IS NULL
-            )
-            AND (
-              NOT (
-                x.af0 IS NULL
-              )
-              OR (
-                NOT (
-                  NOT (
-                    1 = 1
-                  )
-                ) AND NOT (
-                  x.f3_lead_stage IN ('Closed - Lost')
-                )
-              )
-            )
-          )
-          AND (
-            (
-              b_t1.cum_business_seconds + LEAST(GREATEST(x.t1 - b_t1.hour_start, b_t1.open_offset), b_t1.close_offset) - b_t1.open_offset
-            ) - (
-              b_t0.cum_business_seconds + LEAST(GREATEST(x.t0 - b_t0.hour_start, b_t0.open_offset), b_t0.close_offset) - b_t0.open_offset
-            )
-          ) > 14400
-        )
-        THEN 1
-      END
-    ) AS checked_20,
-    COUNT(
-      CASE
-        WHEN (
-          (
-            NOT (
-              x.st0 IS NULL
-            )
-            AND (
-              NOT (
-                x.af0 IS NULL
-              )
-              OR (
-                NOT (
-                  NOT (
-                    1 = 1
-                  )
-                ) AND NOT (
-                  x.f3_lead_stage IN ('Closed - Lost')
-                )
-              )
-            )
-          )
-          AND (
-            (
-              b_t1.cum_business_seconds + LEAST(GREATEST(x.t1 - b_t1.hour_start, b_t1.open_offset), b_t1.close_offset) - b_t1.open_offset
-            ) - (
-              b_t0.cum_business_seconds + LEAST(GREATEST(x.t0 - b_t0.hour_start, b_t0.open_offset), b_t0.close_offset) - b_t0.open_offset
-            )
-          ) > 14400
-        )
-        AND x.f13_escalated_at IS NULL
-        THEN 1
-      END
-    ) AS violations_20,
-    COUNT(
-      CASE
-        WHEN (
-          NOT (
-            x.st0 IS NULL
-          )
-          AND (
-            NOT (
-              x.af0 IS NULL
-            )
-            OR (
-              NOT (
-                NOT (
-                  1 = 1
-                )
-              ) AND NOT (
-                x.f3_lead_stage IN ('Closed - Lost')
-              )
-            )
-          )
-        )
-        THEN 1
-      END
-    ) AS checked_21,
-    COUNT(
-      CASE
-        WHEN (
+      )) AS violations_19,
+    COUNT(*) FILTER(WHERE
+      (
+        (
           NOT (
             x.st0 IS NULL
           )
@@ -772,42 +565,16 @@ FROM (
             b_t0.cum_business_seconds + LEAST(GREATEST(x.t0 - b_t0.hour_start, b_t0.open_offset), b_t0.close_offset) - b_t0.open_offset
           )
         ) > 14400
-        THEN 1
-      END
-    ) AS violations_21,
-    COUNT(
-      CASE
-        WHEN (
+      )) AS checked_20,
+    COUNT(*) FILTER(WHERE
+      (
+        (
           NOT (
-            CAST(TO_UNIXTIME(CAST(x.f14_created_at AS TIMESTAMP)) AS BIGINT) IS NULL
+            x.st0 IS NULL
           )
           AND (
             NOT (
-              x.af1 IS NULL
-            )
-            OR (
-              NOT (
-                NOT (
-                  1 = 1
-                )
-              ) AND NOT (
-                x.f3_lead_stage IN ('Closed - Lost')
-              )
-            )
-          )
-        )
-        THEN 1
-      END
-    ) AS checked_22,
-    COUNT(
-      CASE
-        WHEN (
-          NOT (
-            CAST(TO_UNIXTIME(CAST(x.f14_created_at AS TIMESTAMP)) AS BIGINT) IS NULL
-          )
-          AND (
-            NOT (
-              x.af1 IS NULL
+              x.af0 IS NULL
             )
             OR (
               NOT (
@@ -821,21 +588,114 @@ FROM (
           )
         )
         AND (
-          b_t3.day_closes_before + CASE
-            WHEN b_t3.day_close_offset >= 0 AND x.t3 - b_t3.hour_start > b_t3.day_close_offset
-            THEN 1
-            ELSE 0
-          END
+          (
+            b_t1.cum_business_seconds + LEAST(GREATEST(x.t1 - b_t1.hour_start, b_t1.open_offset), b_t1.close_offset) - b_t1.open_offset
+          ) - (
+            b_t0.cum_business_seconds + LEAST(GREATEST(x.t0 - b_t0.hour_start, b_t0.open_offset), b_t0.close_offset) - b_t0.open_offset
+          )
+        ) > 14400
+      )
+      AND x.f13_escalated_at IS NULL) AS violations_20,
+    COUNT(*) FILTER(WHERE
+      (
+        NOT (
+          x.st0 IS NULL
+        )
+        AND (
+          NOT (
+            x.af0 IS NULL
+          )
+          OR (
+            NOT (
+              NOT (
+                1 = 1
+              )
+            ) AND NOT (
+              x.f3_lead_stage IN ('Closed - Lost')
+            )
+          )
+        )
+      )) AS checked_21,
+    COUNT(*) FILTER(WHERE
+      (
+        NOT (
+          x.st0 IS NULL
+        )
+        AND (
+          NOT (
+            x.af0 IS NULL
+          )
+          OR (
+            NOT (
+              NOT (
+                1 = 1
+              )
+            ) AND NOT (
+              x.f3_lead_stage IN ('Closed - Lost')
+            )
+          )
+        )
+      )
+      AND (
+        (
+          b_t1.cum_business_seconds + LEAST(GREATEST(x.t1 - b_t1.hour_start, b_t1.open_offset), b_t1.close_offset) - b_t1.open_offset
         ) - (
-          b_t2.day_closes_before + CASE
-            WHEN b_t2.day_close_offset >= 0 AND x.t2 - b_t2.hour_start >= b_t2.day_close_offset
-            THEN 1
-            ELSE 0
-          END
-        ) > 2
-        THEN 1
-      END
-    ) AS violations_22,
+          b_t0.cum_business_seconds + LEAST(GREATEST(x.t0 - b_t0.hour_start, b_t0.open_offset), b_t0.close_offset) - b_t0.open_offset
+        )
+      ) > 14400) AS violations_21,
+    COUNT(*) FILTER(WHERE
+      (
+        NOT (
+          CAST(TO_UNIXTIME(CAST(x.f14_created_at AS TIMESTAMP)) AS BIGINT) IS NULL
+        )
+        AND (
+          NOT (
+            x.af1 IS NULL
+          )
+          OR (
+            NOT (
+              NOT (
+                1 = 1
+              )
+            ) AND NOT (
+              x.f3_lead_stage IN ('Closed - Lost')
+            )
+          )
+        )
+      )) AS checked_22,
+    COUNT(*) FILTER(WHERE
+      (
+        NOT (
+          CAST(TO_UNIXTIME(CAST(x.f14_created_at AS TIMESTAMP)) AS BIGINT) IS NULL
+        )
+        AND (
+          NOT (
+            x.af1 IS NULL
+          )
+          OR (
+            NOT (
+              NOT (
+                1 = 1
+              )
+            ) AND NOT (
+              x.f3_lead_stage IN ('Closed - Lost')
+            )
+          )
+        )
+      )
+      AND (
+        b_t3.day_closes_before + CASE
+          WHEN b_t3.day_close_offset >= 0 AND x.t3 - b_t3.hour_start > b_t3.day_close_offset
+          THEN 1
+          ELSE 0
+        END
+      ) - (
+        b_t2.day_closes_before + CASE
+          WHEN b_t2.day_close_offset >= 0 AND x.t2 - b_t2.hour_start >= b_t2.day_close_offset
+          THEN 1
+          ELSE 0
+        END
+      ) > 2) AS violations_22,
     COUNT(*) AS n_rows
   FROM slots AS x
   LEFT JOIN business_hours AS b_t0
@@ -856,200 +716,267 @@ WITH l AS (
     "consent" AS f0_consent_to_contact,
     "do_not_contact" AS f1_do_not_contact
   FROM leads
+), g AS (
+  SELECT
+    t."activity_type" AS g0,
+    t."call_outcome" AS g1,
+    t."next_follow_up" IS NULL AS a2,
+    l.f0_consent_to_contact AS g3,
+    l.f1_do_not_contact AS g4,
+    COUNT(*) AS n
+  FROM activities AS t
+  LEFT JOIN l AS l
+    ON l.k = t."lead_id"
+  GROUP BY
+    t."activity_type",
+    t."call_outcome",
+    t."next_follow_up" IS NULL,
+    l.f0_consent_to_contact,
+    l.f1_do_not_contact
 )
 SELECT
-  COUNT(
-    CASE
-      WHEN NOT (
-        (
-          t."activity_type" IS NULL OR TRIM(CAST(t."activity_type" AS VARCHAR)) = ''
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            g.g0 IS NULL OR TRIM(CAST(g.g0 AS VARCHAR)) = ''
+          )
         )
-      )
-      THEN 1
-    END
+        THEN g.n
+      END
+    ),
+    0
   ) AS checked_0,
-  COUNT(
-    CASE
-      WHEN NOT (
-        (
-          t."activity_type" IS NULL OR TRIM(CAST(t."activity_type" AS VARCHAR)) = ''
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            g.g0 IS NULL OR TRIM(CAST(g.g0 AS VARCHAR)) = ''
+          )
         )
-      )
-      AND NOT (
-        t."activity_type" IN ('call', 'email', 'sms')
-      )
-      THEN 1
-    END
+        AND NOT (
+          g.g0 IN ('call', 'email', 'sms')
+        )
+        THEN g.n
+      END
+    ),
+    0
   ) AS violations_0,
-  COUNT(
-    CASE
-      WHEN NOT (
-        (
-          t."call_outcome" IS NULL OR TRIM(CAST(t."call_outcome" AS VARCHAR)) = ''
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            g.g1 IS NULL OR TRIM(CAST(g.g1 AS VARCHAR)) = ''
+          )
         )
-      )
-      THEN 1
-    END
+        THEN g.n
+      END
+    ),
+    0
   ) AS checked_1,
-  COUNT(
-    CASE
-      WHEN NOT (
-        (
-          t."call_outcome" IS NULL OR TRIM(CAST(t."call_outcome" AS VARCHAR)) = ''
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            g.g1 IS NULL OR TRIM(CAST(g.g1 AS VARCHAR)) = ''
+          )
         )
-      )
-      AND NOT (
-        t."call_outcome" IN ('reached', 'voicemail', 'no-answer')
-      )
-      THEN 1
-    END
+        AND NOT (
+          g.g1 IN ('reached', 'voicemail', 'no-answer')
+        )
+        THEN g.n
+      END
+    ),
+    0
   ) AS violations_1,
-  COUNT(CASE WHEN t."activity_type" = 'call' THEN 1 END) AS checked_2,
-  COUNT(
-    CASE
-      WHEN t."activity_type" = 'call'
-      AND (
-        (
-          t."call_outcome" IS NULL OR TRIM(CAST(t."call_outcome" AS VARCHAR)) = ''
+  COALESCE(SUM(CASE WHEN g.g0 = 'call' THEN g.n END), 0) AS checked_2,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN g.g0 = 'call'
+        AND (
+          (
+            g.g1 IS NULL OR TRIM(CAST(g.g1 AS VARCHAR)) = ''
+          ) OR g.a2
         )
-        OR t."next_follow_up" IS NULL
-      )
-      THEN 1
-    END
+        THEN g.n
+      END
+    ),
+    0
   ) AS violations_2,
-  COUNT(CASE WHEN t."activity_type" IN ('sms', 'email') THEN 1 END) AS checked_3,
-  COUNT(
-    CASE
-      WHEN t."activity_type" IN ('sms', 'email')
-      AND NOT (
-        COALESCE(l.f0_consent_to_contact, FALSE) = TRUE
-      )
-      THEN 1
-    END
+  COALESCE(SUM(CASE WHEN g.g0 IN ('sms', 'email') THEN g.n END), 0) AS checked_3,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN g.g0 IN ('sms', 'email') AND NOT (
+          COALESCE(g.g3, FALSE) = TRUE
+        )
+        THEN g.n
+      END
+    ),
+    0
   ) AS violations_3,
-  COUNT(CASE WHEN 1 = 1 THEN 1 END) AS checked_4,
-  COUNT(CASE WHEN 1 = 1 AND COALESCE(l.f1_do_not_contact, FALSE) = TRUE THEN 1 END) AS violations_4,
-  COUNT(*) AS n_rows
-FROM activities AS t
-LEFT JOIN l AS l
-  ON l.k = t."lead_id";
+  COALESCE(SUM(CASE WHEN 1 = 1 THEN g.n END), 0) AS checked_4,
+  COALESCE(SUM(CASE WHEN 1 = 1 AND COALESCE(g.g4, FALSE) = TRUE THEN g.n END), 0) AS violations_4,
+  COALESCE(SUM(g.n), 0) AS n_rows
+FROM g AS g;
 
 -- stage_history: allowed-values.from-stage, allowed-values.to-stage, transition-allowed
+WITH g AS (
+  SELECT
+    t."from_stage" AS g0,
+    t."to_stage" AS g1,
+    COUNT(*) AS n
+  FROM stage_history AS t
+  GROUP BY
+    t."from_stage",
+    t."to_stage"
+)
 SELECT
-  COUNT(
-    CASE
-      WHEN NOT (
-        (
-          t."from_stage" IS NULL OR TRIM(CAST(t."from_stage" AS VARCHAR)) = ''
-        )
-      )
-      THEN 1
-    END
-  ) AS checked_0,
-  COUNT(
-    CASE
-      WHEN NOT (
-        (
-          t."from_stage" IS NULL OR TRIM(CAST(t."from_stage" AS VARCHAR)) = ''
-        )
-      )
-      AND NOT (
-        t."from_stage" IN ('new', 'qualified', 'scheduled', 'in-treatment', 'Closed - Lost')
-      )
-      THEN 1
-    END
-  ) AS violations_0,
-  COUNT(
-    CASE
-      WHEN NOT (
-        (
-          t."to_stage" IS NULL OR TRIM(CAST(t."to_stage" AS VARCHAR)) = ''
-        )
-      )
-      THEN 1
-    END
-  ) AS checked_1,
-  COUNT(
-    CASE
-      WHEN NOT (
-        (
-          t."to_stage" IS NULL OR TRIM(CAST(t."to_stage" AS VARCHAR)) = ''
-        )
-      )
-      AND NOT (
-        t."to_stage" IN ('new', 'qualified', 'scheduled', 'in-treatment', 'Closed - Lost')
-      )
-      THEN 1
-    END
-  ) AS violations_1,
-  COUNT(CASE WHEN 1 = 1 THEN 1 END) AS checked_2,
-  COUNT(
-    CASE
-      WHEN 1 = 1
-      AND NOT (
-        COALESCE(
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
           (
+            g.g0 IS NULL OR TRIM(CAST(g.g0 AS VARCHAR)) = ''
+          )
+        )
+        THEN g.n
+      END
+    ),
+    0
+  ) AS checked_0,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            g.g0 IS NULL OR TRIM(CAST(g.g0 AS VARCHAR)) = ''
+          )
+        )
+        AND NOT (
+          g.g0 IN ('new', 'qualified', 'scheduled', 'in-treatment', 'Closed - Lost')
+        )
+        THEN g.n
+      END
+    ),
+    0
+  ) AS violations_0,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            g.g1 IS NULL OR TRIM(CAST(g.g1 AS VARCHAR)) = ''
+          )
+        )
+        THEN g.n
+      END
+    ),
+    0
+  ) AS checked_1,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            g.g1 IS NULL OR TRIM(CAST(g.g1 AS VARCHAR)) = ''
+          )
+        )
+        AND NOT (
+          g.g1 IN ('new', 'qualified', 'scheduled', 'in-treatment', 'Closed - Lost')
+        )
+        THEN g.n
+      END
+    ),
+    0
+  ) AS violations_1,
+  COALESCE(SUM(CASE WHEN 1 = 1 THEN g.n END), 0) AS checked_2,
+  COALESCE(
+    SUM(
+      CASE
+        WHEN 1 = 1
+        AND NOT (
+          COALESCE(
             (
-              t."from_stage" = 'new' AND t."to_stage" = 'qualified'
-            )
-            OR (
-              t."from_stage" = 'new' AND t."to_stage" = 'Closed - Lost'
-            )
-            OR (
-              t."from_stage" = 'qualified' AND t."to_stage" = 'scheduled'
-            )
-            OR (
-              t."from_stage" = 'qualified' AND t."to_stage" = 'Closed - Lost'
-            )
-            OR (
-              t."from_stage" = 'scheduled' AND t."to_stage" = 'in-treatment'
-            )
-            OR (
-              t."from_stage" = 'scheduled' AND t."to_stage" = 'Closed - Lost'
-            )
-            OR (
               (
-                t."from_stage" IS NULL OR TRIM(CAST(t."from_stage" AS VARCHAR)) = ''
+                g.g0 = 'new' AND g.g1 = 'qualified'
               )
-              AND t."to_stage" IN ('new')
-            )
-          ),
-          FALSE
-        ) = TRUE
-      )
-      THEN 1
-    END
+              OR (
+                g.g0 = 'new' AND g.g1 = 'Closed - Lost'
+              )
+              OR (
+                g.g0 = 'qualified' AND g.g1 = 'scheduled'
+              )
+              OR (
+                g.g0 = 'qualified' AND g.g1 = 'Closed - Lost'
+              )
+              OR (
+                g.g0 = 'scheduled' AND g.g1 = 'in-treatment'
+              )
+              OR (
+                g.g0 = 'scheduled' AND g.g1 = 'Closed - Lost'
+              )
+              OR (
+                (
+                  g.g0 IS NULL OR TRIM(CAST(g.g0 AS VARCHAR)) = ''
+                ) AND g.g1 IN ('new')
+              )
+            ),
+            FALSE
+          ) = TRUE
+        )
+        THEN g.n
+      END
+    ),
+    0
   ) AS violations_2,
-  COUNT(*) AS n_rows
-FROM stage_history AS t;
+  COALESCE(SUM(g.n), 0) AS n_rows
+FROM g AS g;
 
 -- appointments: allowed-values.appointment-stage
+WITH g AS (
+  SELECT
+    t."appointment_stage" AS g0,
+    COUNT(*) AS n
+  FROM appointments AS t
+  GROUP BY
+    t."appointment_stage"
+)
 SELECT
-  COUNT(
-    CASE
-      WHEN NOT (
-        (
-          t."appointment_stage" IS NULL
-          OR TRIM(CAST(t."appointment_stage" AS VARCHAR)) = ''
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            g.g0 IS NULL OR TRIM(CAST(g.g0 AS VARCHAR)) = ''
+          )
         )
-      )
-      THEN 1
-    END
+        THEN g.n
+      END
+    ),
+    0
   ) AS checked_0,
-  COUNT(
-    CASE
-      WHEN NOT (
-        (
-          t."appointment_stage" IS NULL
-          OR TRIM(CAST(t."appointment_stage" AS VARCHAR)) = ''
+  COALESCE(
+    SUM(
+      CASE
+        WHEN NOT (
+          (
+            g.g0 IS NULL OR TRIM(CAST(g.g0 AS VARCHAR)) = ''
+          )
         )
-      )
-      AND NOT (
-        t."appointment_stage" IN ('booked', 'completed')
-      )
-      THEN 1
-    END
+        AND NOT (
+          g.g0 IN ('booked', 'completed')
+        )
+        THEN g.n
+      END
+    ),
+    0
   ) AS violations_0,
-  COUNT(*) AS n_rows
-FROM appointments AS t;
+  COALESCE(SUM(g.n), 0) AS n_rows
+FROM g AS g;
 
