@@ -20,12 +20,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ...errors import ExternalToolError
 from ...export.mapping import HS_CONTACT_OBJECT, hs_on_contact
 from ...model import Playbook
 from ..source import Progress, SourceError
 from .crm_map import ColumnMap, Mapping, build_mapping, map_value
-from .pull_cache import PullTask, PulledSource, open_pulled
+from .pull_cache import PullTask, PulledSource, crm_client, open_pulled
 
 LEAD_OBJECT = "leads"
 ACTIVITY_OBJECTS = {"calls": "call", "emails": "email", "communications": "sms"}
@@ -220,17 +219,9 @@ def open_hubspot(
     **client_options: Any,
 ) -> PulledSource:
     """Pull the contract tables from HubSpot into the local cache and open them."""
-    if model is None:
-        raise SourceError("--source hubspot needs the playbook model to map CRM properties to the data contract")
     from ...crm.hubspot import HubSpotClient
 
-    own = client is None
-    if own:
-        try:
-            client = HubSpotClient.from_env(env, **client_options)
-        except ExternalToolError as exc:
-            raise SourceError(exc.message()) from None
-    try:
+    with crm_client(model, client, HubSpotClient, env, client_options, source="hubspot", maps="CRM properties") as client:
         maps = mappings(model)
         tasks = _tasks(client, maps)
         # Every portal shares api.hubapi.com: tell caches apart by a digest of the token
@@ -241,6 +232,3 @@ def open_hubspot(
             crm="hubspot", label="HubSpot", identity=f"{client.http.base_url}|{token_tag}",
             cache_dir=cache_dir, progress=progress, refresh=refresh,
         )
-    finally:
-        if own:
-            client.close()

@@ -389,6 +389,29 @@ def iter_pages(fetch: Callable[[str | None], Page]) -> Iterator[list[dict[str, A
             return
 
 
+@contextmanager
+def crm_client(model: Any, client: Any, client_class: Any, env: dict[str, str] | None, options: dict[str, Any],
+               *, source: str, maps: str) -> Iterator[Any]:
+    """The caller's CRM client, or one made from the environment and closed after the pull.
+
+    Shared by `--source salesforce` and `--source hubspot`: both need the model (to map the CRM's
+    `maps` to the data contract) and report a bad environment as a source error, not a traceback.
+    """
+    if model is None:
+        raise SourceError(f"--source {source} needs the playbook model to map {maps} to the data contract")
+    own = client is None
+    if own:
+        try:
+            client = client_class.from_env(env, **options)
+        except ExternalToolError as exc:
+            raise SourceError(exc.message()) from None
+    try:
+        yield client
+    finally:
+        if own:
+            client.close()
+
+
 def open_pulled(
     model: Any,
     client: Any,

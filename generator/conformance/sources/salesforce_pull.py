@@ -14,11 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ...errors import ExternalToolError
 from ...model import Playbook
-from ..source import Progress, SourceError
+from ..source import Progress
 from .crm_map import Mapping, build_mapping, map_value
-from .pull_cache import PullTask, PulledSource, open_pulled
+from .pull_cache import PullTask, PulledSource, crm_client, open_pulled
 
 OBJECTS = {"lead": "Lead", "activity": "Task", "stage_history": "LeadHistory", "appointment": "Event"}
 
@@ -98,17 +97,9 @@ def open_salesforce(
     **client_options: Any,
 ) -> PulledSource:
     """Pull the contract tables from Salesforce into the local cache and open them."""
-    if model is None:
-        raise SourceError("--source salesforce needs the playbook model to map CRM fields to the data contract")
     from ...crm.salesforce import SalesforceClient
 
-    own = client is None
-    if own:
-        try:
-            client = SalesforceClient.from_env(env, **client_options)
-        except ExternalToolError as exc:
-            raise SourceError(exc.message()) from None
-    try:
+    with crm_client(model, client, SalesforceClient, env, client_options, source="salesforce", maps="CRM fields") as client:
         maps = mappings(model)
         lead_map = next((m for m in maps if m.record == "lead"), None)
         stage = lead_map.by_semantic("stage") if lead_map else None
@@ -119,6 +110,3 @@ def open_salesforce(
             crm="salesforce", label="Salesforce", identity=f"{client.http.base_url}|{client.api_version}",
             cache_dir=cache_dir, progress=progress, refresh=refresh,
         )
-    finally:
-        if own:
-            client.close()
