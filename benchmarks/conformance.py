@@ -40,8 +40,19 @@ SODA_ENV = {"SODA_CORE_TELEMETRY_ENABLED": "false", "OTEL_SDK_DISABLED": "true"}
 
 
 def _rss_mb() -> float:
-    # ru_maxrss is KiB on Linux.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's own peak RSS in MB.
+
+    Not ru_maxrss: on Linux a child's ru_maxrss starts at its parent's RSS at fork (execve folds
+    the forked copy's high-water mark in), so under `python -m benchmarks`, whose process has grown
+    to ~500 MB by then, every phase reported at least that. VmHWM belongs to the exec'd image alone.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 # ---------------------------------------------------------------- data generation
