@@ -66,7 +66,7 @@ TARGETS: dict[str, list[str]] = {
                                   "tests/test_history.py"],
     "generator/conformance/calendar.py": ["tests/test_calendar_edges.py", "tests/test_calendar.py"],
     "generator/conformance/compile.py": ["tests/test_conformance.py", "tests/test_conformance_cases.py",
-                                         "tests/test_conformance_grouping.py"],
+                                         "tests/test_conformance_grouping.py", "tests/test_conformance_compile_edges.py"],
     "generator/crm/http.py": ["tests/test_crm_http.py", "tests/test_crm_client.py", "tests/test_crm_limits.py",
                               "tests/test_redact.py"],
     "generator/load.py": ["tests/test_load.py", "tests/test_load_c.py", "tests/test_load_edges.py"],
