@@ -229,7 +229,10 @@ def phase_checks(data: Path, repeat: int, only: list[str] | None = None) -> dict
 # for qualify-fast) and stops at the first stop event AT OR AFTER the start, of the stop's own kind: a
 # call logged before the lead was qualified does not stop the first-call clock, so `act` takes the
 # first call at or after the lead's first `qualified` entry, and `qual_stop` the first `qualified`
-# entry at or after created_at.
+# entry at or after created_at. "Within 4 business hours" is business seconds (B(stop) - B(start));
+# "within 2 business days" is a deadline, the close of the 2nd business day after the local day the
+# clock started (README, "sla.<sla>"), found here by numbering the calendar's closes (ASOF JOIN),
+# not by the compiled checks' counts of closes before an hour.
 HAND_SQL = """
 WITH
 sh AS (
@@ -322,17 +325,27 @@ x AS (
   FROM leads l LEFT JOIN sh USING (lead_id) LEFT JOIN act USING (lead_id) LEFT JOIN ap USING (lead_id)
     LEFT JOIN qual_stop qs USING (lead_id)
 ),
+closes AS (  -- every business day's close, numbered in time order, with its local date
+  SELECT hour_start + day_close_offset AS close_at, row_number() OVER (ORDER BY hour_start) AS k,
+    CAST(timezone('{tz}', to_timestamp(hour_start + day_close_offset)) AS DATE) AS close_day
+  FROM business_hours WHERE day_close_offset >= 0
+),
+qf_deadline AS (  -- qualify-fast: by the close of the 2nd business day after the local day the clock started
+  SELECT x.lead_id, d.close_at AS deadline
+  FROM x ASOF JOIN closes c ON x.t_created < c.close_at
+  JOIN closes d ON d.k = c.k + 2 - CASE WHEN c.close_day > CAST(timezone('{tz}', to_timestamp(x.t_created)) AS DATE)
+                                       THEN 1 ELSE 0 END
+),
 b AS (
-  SELECT x.*,
+  SELECT x.*, qd.deadline AS qf_deadline,
     bc.cum_business_seconds + least(greatest(x.t_created - bc.hour_start, bc.open_offset), bc.close_offset) - bc.open_offset AS b_created,
     bq.cum_business_seconds + least(greatest(x.t_qual - bq.hour_start, bq.open_offset), bq.close_offset) - bq.open_offset AS b_qual,
-    bk.cum_business_seconds + least(greatest(x.t_call - bk.hour_start, bk.open_offset), bk.close_offset) - bk.open_offset AS b_call,
-    bs.cum_business_seconds + least(greatest(x.t_qual_stop - bs.hour_start, bs.open_offset), bs.close_offset) - bs.open_offset AS b_qual_stop
+    bk.cum_business_seconds + least(greatest(x.t_call - bk.hour_start, bk.open_offset), bk.close_offset) - bk.open_offset AS b_call
   FROM x
   LEFT JOIN business_hours bc ON bc.hour_start = x.t_created - x.t_created % 3600
   LEFT JOIN business_hours bq ON bq.hour_start = x.t_qual - x.t_qual % 3600
   LEFT JOIN business_hours bk ON bk.hour_start = x.t_call - x.t_call % 3600
-  LEFT JOIN business_hours bs ON bs.hour_start = x.t_qual_stop - x.t_qual_stop % 3600
+  LEFT JOIN qf_deadline qd USING (lead_id)
 ),
 lead_tot AS (
   SELECT
@@ -364,7 +377,7 @@ lead_tot AS (
     count(*) FILTER (WHERE qual_at IS NOT NULL AND (first_call IS NOT NULL OR stage <> 'Closed - Lost') AND b_call - b_qual > 14400
                        AND escalated_at IS NULL) AS esc_bad,
     count(*) FILTER (WHERE t_created IS NOT NULL AND (qual_stop IS NOT NULL OR stage <> 'Closed - Lost')) AS qf_checked,
-    count(*) FILTER (WHERE t_created IS NOT NULL AND (qual_stop IS NOT NULL OR stage <> 'Closed - Lost') AND b_qual_stop - b_created > 72000) AS qf_bad
+    count(*) FILTER (WHERE t_created IS NOT NULL AND (qual_stop IS NOT NULL OR stage <> 'Closed - Lost') AND t_qual_stop > qf_deadline) AS qf_bad
   FROM b
 )
 SELECT * FROM lead_tot, act_leads, sh_tot, ap_tot,
@@ -397,7 +410,8 @@ def hand_sql() -> str:
         blank = f"({col} IS NULL OR trim({col}) = '')"
         allowed.append(f"count(*) FILTER (WHERE NOT {blank}) AS av_{n}_checked")
         allowed.append(f"count(*) FILTER (WHERE NOT {blank} AND {col} NOT IN ({_lst(values)})) AS av_{n}_bad")
-    return HAND_SQL.format(stages=_lst(LEAD_ENUMS["lead-stage"][1]), as_of=AS_OF, allowed_leads=",\n    ".join(allowed))
+    return HAND_SQL.format(stages=_lst(LEAD_ENUMS["lead-stage"][1]), as_of=AS_OF, allowed_leads=",\n    ".join(allowed),
+                           tz=_model().playbook.calendar.time_zone)
 
 
 def hand_counts(row: dict) -> dict[str, list[int]]:
