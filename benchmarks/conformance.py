@@ -170,7 +170,11 @@ def generate(out: Path, n_leads: int, per_lead: int, threads: int | None = None)
         "lead_ref": f'l."{lead_id}"',
         "from_stage": f"CASE WHEN j = 0 THEN NULL ELSE {stage_list}[j] END",
         "to_stage": f"CASE WHEN hash(l.n, j, 5) % 500 = 0 THEN {stage_list}[1 + CAST(hash(l.n, j, 6) % {len(stages)} AS INTEGER)] ELSE {stage_list}[j + 1] END",
-        "changed_at": f'l."{lead_created}" + to_seconds(CAST(j * 5 * 3600 + hash(l.n, j, 7) % (30 * 3600) AS BIGINT))',
+        # Qualification (j = 1) up to 85 hours after creation: some leads are qualified late on the 2nd
+        # business day after, where "2 business days" (a deadline at that day's close) and 20 business
+        # hours disagree, so the counts tell the two readings apart.
+        "changed_at": f'l."{lead_created}" + to_seconds(CAST(j * 5 * 3600 + hash(l.n, j, 7) % '
+                      f'((CASE WHEN j = 1 THEN 80 ELSE 30 END) * 3600) AS BIGINT))',
     }
     sh_cols = cols("stage_history", sh_override).replace("hash(i,", "hash(l.n * 64 + j,")
     copy("stage_history", f"SELECT {sh_cols} FROM (SELECT *, row_number() OVER () - 1 AS n FROM {leads}) l, "
@@ -230,9 +234,10 @@ def phase_checks(data: Path, repeat: int, only: list[str] | None = None) -> dict
 # call logged before the lead was qualified does not stop the first-call clock, so `act` takes the
 # first call at or after the lead's first `qualified` entry, and `qual_stop` the first `qualified`
 # entry at or after created_at. "Within 4 business hours" is business seconds (B(stop) - B(start));
-# "within 2 business days" is a deadline, the close of the 2nd business day after the local day the
-# clock started (README, "sla.<sla>"), found here by numbering the calendar's closes (ASOF JOIN),
-# not by the compiled checks' counts of closes before an hour.
+# "within 2 business days" is a deadline, the close of the 2nd business day after the day the clock
+# started, a clock started outside opening hours belonging to the next business day (DATA-CONTRACT.md,
+# "Business days"), found here by numbering the calendar's closes (ASOF JOIN), not by the compiled
+# checks' counts of closes before an hour.
 HAND_SQL = """
 WITH
 sh AS (
@@ -325,16 +330,16 @@ x AS (
   FROM leads l LEFT JOIN sh USING (lead_id) LEFT JOIN act USING (lead_id) LEFT JOIN ap USING (lead_id)
     LEFT JOIN qual_stop qs USING (lead_id)
 ),
-closes AS (  -- every business day's close, numbered in time order, with its local date
-  SELECT hour_start + day_close_offset AS close_at, row_number() OVER (ORDER BY hour_start) AS k,
-    CAST(timezone('{tz}', to_timestamp(hour_start + day_close_offset)) AS DATE) AS close_day
+closes AS (  -- every business day's close, numbered in time order
+  SELECT hour_start + day_close_offset AS close_at, row_number() OVER (ORDER BY hour_start) AS k
   FROM business_hours WHERE day_close_offset >= 0
 ),
-qf_deadline AS (  -- qualify-fast: by the close of the 2nd business day after the local day the clock started
+qf_deadline AS (  -- qualify-fast: by the close of the 2nd business day after the clock's day. A clock
+  -- started before a day's close belongs to that day, one started at or after it (or on a closed day)
+  -- to the next business day: either way the first close after the start closes the clock's day.
   SELECT x.lead_id, d.close_at AS deadline
   FROM x ASOF JOIN closes c ON x.t_created < c.close_at
-  JOIN closes d ON d.k = c.k + 2 - CASE WHEN c.close_day > CAST(timezone('{tz}', to_timestamp(x.t_created)) AS DATE)
-                                       THEN 1 ELSE 0 END
+  JOIN closes d ON d.k = c.k + 2
 ),
 b AS (
   SELECT x.*, qd.deadline AS qf_deadline,
@@ -410,8 +415,7 @@ def hand_sql() -> str:
         blank = f"({col} IS NULL OR trim({col}) = '')"
         allowed.append(f"count(*) FILTER (WHERE NOT {blank}) AS av_{n}_checked")
         allowed.append(f"count(*) FILTER (WHERE NOT {blank} AND {col} NOT IN ({_lst(values)})) AS av_{n}_bad")
-    return HAND_SQL.format(stages=_lst(LEAD_ENUMS["lead-stage"][1]), as_of=AS_OF, allowed_leads=",\n    ".join(allowed),
-                           tz=_model().playbook.calendar.time_zone)
+    return HAND_SQL.format(stages=_lst(LEAD_ENUMS["lead-stage"][1]), as_of=AS_OF, allowed_leads=",\n    ".join(allowed))
 
 
 def hand_counts(row: dict) -> dict[str, list[int]]:
