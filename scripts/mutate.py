@@ -407,12 +407,12 @@ def main(argv: list[str] | None = None) -> int:
                 ms = mutants_of(module, slots[0])  # the copy: edits to the tree during a run do not matter
                 source = (slots[0] / module).read_text(encoding="utf-8")
                 kept = _earlier_kills(earlier, module, source, equivalents)
-                todo = [m for m in ms if m.key not in kept]
+                todo = [m for m in ms if _slot(m, ms) not in kept]
                 print(f"{module}: {len(ms)} mutants against {' '.join(tests)}"
                       + (f" ({len(ms) - len(todo)} settled in {args.recheck})" if kept else ""), flush=True)
                 t0 = time.monotonic()
                 ran = dict(zip(todo, pool.map(lambda m: run_one(m, tests), todo)))
-                results[module] = [ran[m] if m in ran else (m, kept[m.key]) for m in ms]
+                results[module] = [ran[m] if m in ran else (m, kept[_slot(m, ms)]) for m in ms]
                 rechecked[module] = len(ms) - len(todo)
                 durations[module] = time.monotonic() - t0
                 sources[module] = source
@@ -441,7 +441,7 @@ def _report_again(results_paths: list[Path], report: Path, goal: float) -> int:
         commands.append(f"{data.get('command', '?')} (run {data.get('when', '?')}, {results_path})")
         for module, entry in data["modules"].items():
             outs = []
-            for i, (key, outcome) in enumerate(entry["outcomes"].items()):
+            for i, (key, outcome) in enumerate(_outcome_pairs(entry)):
                 mod, line, col, operator = key.split(":", 3)
                 outs.append((Mutant(mod, int(line), int(col), operator, i), outcome))
             results[module] = outs
@@ -459,13 +459,31 @@ def _sha(source: str) -> str:
     return hashlib.sha256(source.encode("utf-8")).hexdigest()
 
 
-def _earlier_kills(earlier: dict, module: str, source: str, equivalents: dict[str, str]) -> dict[str, str]:
+def _slot(m: Mutant, ms: list[Mutant]) -> tuple[str, int]:
+    """m's key and which of the mutants with that key it is: a chain like `a - b - c` gives two
+    mutants of one line, column and operator (both BinOps start at `a`)."""
+    return m.key, sum(1 for n in ms[:ms.index(m)] if n.key == m.key)
+
+
+def _outcome_pairs(entry: dict) -> list[tuple[str, str]]:
+    """A results.json module's (key, outcome) list, in mutant order (older files hold a dict,
+    which kept one outcome per key)."""
+    outcomes = entry["outcomes"]
+    return [tuple(o) for o in outcomes] if isinstance(outcomes, list) else list(outcomes.items())
+
+
+def _earlier_kills(earlier: dict, module: str, source: str, equivalents: dict[str, str]) -> dict[tuple[str, int], str]:
     """Outcomes of an earlier run that stand, if `module`'s source is the same: its kills, and its
-    survivors now listed as equivalent (no new test can kill those)."""
+    survivors now listed as equivalent (no new test can kill those); keyed like `_slot`."""
     entry = earlier.get("modules", {}).get(module)
     if not entry or entry.get("sha256") != _sha(source):
         return {}
-    return {k: o for k, o in entry["outcomes"].items() if o in ("killed", "timeout") or k in equivalents}
+    out, seen = {}, {}
+    for k, o in _outcome_pairs(entry):
+        n = seen[k] = seen.get(k, -1) + 1
+        if o in ("killed", "timeout") or k in equivalents:
+            out[(k, n)] = o
+    return out
 
 
 def _save_results(path: Path, results, sources, command: str, seconds: float = 0.0,
@@ -476,7 +494,7 @@ def _save_results(path: Path, results, sources, command: str, seconds: float = 0
     data = {"when": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "command": command, "seconds": round(seconds), "modules": {
         module: {"sha256": _sha(sources[module]) if module in sources else "",
                  **({"seconds": round(durations[module], 1)} if module in durations else {}),
-                 "outcomes": {m.key: o for m, o in outcomes}}
+                 "outcomes": [[m.key, o] for m, o in outcomes]}
         for module, outcomes in results.items()}}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
