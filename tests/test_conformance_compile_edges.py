@@ -209,3 +209,26 @@ def test_an_appointment_event_is_timed_by_its_first_row_in_that_status(model, tm
         "t.booked-untimed": (3, 2), "t.booked-late": (3, 0)}
     untimed = Compiler(m, "duckdb", contract=_without(m, "appointments", "appointment_at")).compile(checks, as_of=AS_OF)
     assert _counts(m, untimed, tables) == {"t.booked-untimed": (3, 3), "t.booked-late": (3, 0)}
+
+
+def test_an_enum_without_values_is_not_grouped_by_value(model, tmp_path):
+    """Grouped counting groups by value only what the model bounds: an enum whose values are not
+    listed (nor implied by its meaning) could hold a different value in every row, so the checks
+    only ask whether it is blank, and that question is what the rows are grouped by."""
+    import shutil
+
+    from tests.test_conformance_grouping import _group_keys
+
+    play = tmp_path / "play"
+    shutil.copytree(FIXTURE, play)
+    fields = play / "fields.yaml"
+    text = fields.read_text(encoding="utf-8")
+    listed = ("    allowed_values:\n      - {value: reached, label: Reached}\n"
+              "      - {value: voicemail, label: Left voicemail}\n      - {value: no-answer, label: No answer}\n")
+    assert listed in text
+    fields.write_text(text.replace(listed, ""), encoding="utf-8")
+    m = load_playbook(play)
+    logging = [c for c in build_checks(m) if c.id == "call-logging"]
+    keys = _group_keys(compile_checks(m, logging, "duckdb", as_of=AS_OF).queries[0].sql)
+    assert 't."activity_type"' in keys  # the bounded enum: by value
+    assert 't."call_outcome"' not in keys and any("call_outcome" in k for k in keys), keys
