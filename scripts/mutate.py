@@ -319,6 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--recheck", metavar="RESULTS",
                     help="a results.json of an earlier run: its kills stand for modules whose source is unchanged "
                          "(tests only added since), and only its other mutants run again")
+    ap.add_argument("--survivors-only", action="store_true",
+                    help="with --recheck: run only its survivors again; mutants it never ran stay 'not run'")
     ap.add_argument("--report-from", metavar="RESULTS", nargs="+",
                     help="write the report of one or more results.json again (after editing the equivalents list), "
                          "running nothing; several runs (e.g. one per module) merge into one report")
@@ -406,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
             for module, tests in plan:
                 ms = mutants_of(module, slots[0])  # the copy: edits to the tree during a run do not matter
                 source = (slots[0] / module).read_text(encoding="utf-8")
-                kept = _earlier_kills(earlier, module, source, equivalents)
+                kept = _earlier_kills(earlier, module, source, equivalents, keep_unrun=args.survivors_only)
                 todo = [m for m in ms if _slot(m, ms) not in kept]
                 print(f"{module}: {len(ms)} mutants against {' '.join(tests)}"
                       + (f" ({len(ms) - len(todo)} settled in {args.recheck})" if kept else ""), flush=True)
@@ -472,7 +474,8 @@ def _outcome_pairs(entry: dict) -> list[tuple[str, str]]:
     return [tuple(o) for o in outcomes] if isinstance(outcomes, list) else list(outcomes.items())
 
 
-def _earlier_kills(earlier: dict, module: str, source: str, equivalents: dict[str, str]) -> dict[tuple[str, int], str]:
+def _earlier_kills(earlier: dict, module: str, source: str, equivalents: dict[str, str],
+                   keep_unrun: bool = False) -> dict[tuple[str, int], str]:
     """Outcomes of an earlier run that stand, if `module`'s source is the same: its kills, and its
     survivors now listed as equivalent (no new test can kill those); keyed like `_slot`."""
     entry = earlier.get("modules", {}).get(module)
@@ -481,7 +484,7 @@ def _earlier_kills(earlier: dict, module: str, source: str, equivalents: dict[st
     out, seen = {}, {}
     for k, o in _outcome_pairs(entry):
         n = seen[k] = seen.get(k, -1) + 1
-        if o in ("killed", "timeout") or k in equivalents:
+        if o in ("killed", "timeout") or k in equivalents or (keep_unrun and o == NOT_RUN):
             out[(k, n)] = o
     return out
 
@@ -506,11 +509,15 @@ def _command(argv: list[str] | None) -> str:
 
 
 RULES = "generator/validate/rules/"
+NOT_RUN = "not run"  # a stopped run's mutants that never ran (results rebuilt from its log)
 
 
 def _tally(outcomes, equivalents, used: set[str]) -> dict[str, int]:
-    g = {"mutants": 0, "killed": 0, "equivalent": 0, "survived": 0}
+    g = {"mutants": 0, "killed": 0, "equivalent": 0, "survived": 0, "not run": 0}
     for m, outcome in outcomes:
+        if outcome == NOT_RUN:
+            g["not run"] += 1
+            continue
         g["mutants"] += 1
         if outcome in ("killed", "timeout"):
             g["killed"] += 1
@@ -539,12 +546,14 @@ def _report(results, equivalents, path: Path, elapsed: float, goal: float, durat
     for module, outcomes in results.items():
         g = _tally(outcomes, equivalents, used)
         score = _score(g)
-        ok = score >= goal
+        ok = score >= goal and not g["not run"]  # a partial run proves nothing about the rest
         if not ok:
             below.append(module)
         took = f"{durations[module]:.0f} s" if module in durations else ""
-        rows.append(f"| {module} | {g['mutants']} | {g['killed']} | {g['equivalent']} | {g['survived']} "
-                    f"| {score:.1f}% | {'ok' if ok else 'BELOW'} | {took} |")
+        count = f"{g['mutants']} of {g['mutants'] + g['not run']}" if g["not run"] else str(g["mutants"])
+        verdict = "ok" if ok else ("PARTIAL" if g["not run"] else "BELOW")
+        rows.append(f"| {module} | {count} | {g['killed']} | {g['equivalent']} | {g['survived']} "
+                    f"| {score:.1f}% | {verdict} | {took} |")
     rules = [o for module, outs in results.items() if module.startswith(RULES) for o in outs]
     if len({m for m in results if m.startswith(RULES)}) > 1:
         g = _tally(rules, equivalents, set())
@@ -554,7 +563,7 @@ def _report(results, equivalents, path: Path, elapsed: float, goal: float, durat
     survivors = []
     for module, outcomes in results.items():
         for m, outcome in outcomes:
-            if outcome in ("killed", "timeout") or m.key in equivalents:
+            if outcome in ("killed", "timeout", NOT_RUN) or m.key in equivalents:
                 continue
             src = sources.get(module, "").splitlines()
             text = src[m.line - 1].strip() if 0 < m.line <= len(src) else ""
