@@ -153,13 +153,14 @@ def test_the_calendar_range_covers_every_business_sla_time_column(model):
     expected = [("activities", "occurred_at"), ("leads", "created_at"), ("stage_history", "changed_at")]
     assert comp.time_columns == expected
 
-    # The range is the earliest and latest instant over all three: here the earliest is a call
-    # and the latest a stage change, so neither comes from leads.
+    # The range is the earliest and latest instant over all three: here the earliest is a call,
+    # the latest a lead's creation, and the stage change lies between them.
     sql = Compiler(m, "duckdb").range_sql(expected)
-    src = _source(m, {"leads": [lead("L0001")], "stage_history": [{**HISTORY[0], "changed_at": "2026-01-28 09:00:00"}],
+    src = _source(m, {"leads": [lead("L0001", created_at="2026-01-29 08:00:00")],
+                      "stage_history": [{**HISTORY[0], "changed_at": "2026-01-28 09:00:00"}],
                       "activities": [{**CALLS[0], "occurred_at": "2026-01-02 10:00:00"}]})
     try:
-        assert src.query(sql) == [(parse_time("2026-01-02T10:00:00Z"), parse_time("2026-01-28T09:00:00Z"))]
+        assert src.query(sql) == [(parse_time("2026-01-02T10:00:00Z"), parse_time("2026-01-29T08:00:00Z"))]
     finally:
         src.close()
 
@@ -174,6 +175,7 @@ def test_the_compilers_own_names_are_never_quoted(model):
         _check("t.called-late", ir.Cmp(">", ir.Elapsed(ir.EventTime("form-submitted"), ir.EventTime("first-call"),
                                                        business=False), ir.Lit(3600))),
         _check("t.dup-rank", ir.Cmp(">", ir.DupRank("email"), ir.Lit(2))),
+        _check("t.created-after-qualified", ir.IsNull(ir.EventTime("form-submitted", after=ir.EventTime("lead-qualified")))),
     ]
     physical = {c.name for t in build_contract(model).tables for c in t.columns}
     for dialect in EXPORT_DIALECTS:
@@ -232,3 +234,23 @@ def test_an_enum_without_values_is_not_grouped_by_value(model, tmp_path):
     keys = _group_keys(compile_checks(m, logging, "duckdb", as_of=AS_OF).queries[0].sql)
     assert 't."activity_type"' in keys  # the bounded enum: by value
     assert 't."call_outcome"' not in keys and any("call_outcome" in k for k in keys), keys
+
+
+def test_a_field_flag_event_with_an_entry_stage_is_timed_by_that_stage_after_another_time(model, tmp_path):
+    """An event observed as a field being set (here the score), with no time of its own, that is a
+    stage's entry event: its time is the entry into that stage, and "first at or after the form
+    was submitted" reads stage_history (L0001 entered qualified an hour after creation)."""
+    import shutil
+
+    play = tmp_path / "play"
+    shutil.copytree(FIXTURE, play)
+    events = play / "events.yaml"
+    stage_signal = "    signal:\n      kind: stage_entered\n      stage: qualified\n"
+    assert stage_signal in events.read_text(encoding="utf-8")
+    events.write_text(events.read_text(encoding="utf-8").replace(
+        stage_signal, "    signal:\n      kind: field_set\n      field: score\n"), encoding="utf-8")
+    m = load_playbook(play)
+    checks = [_check("t.qualified-after-untimed",
+                     ir.IsNull(ir.EventTime("lead-qualified", after=ir.EventTime("form-submitted"))))]
+    tables = {"leads": [lead("L0001"), lead("L0002", score=80), lead("L0003")], "stage_history": HISTORY}
+    assert _counts(m, compile_checks(m, checks, "duckdb", as_of=AS_OF), tables) == {"t.qualified-after-untimed": (3, 2)}
