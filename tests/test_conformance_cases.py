@@ -148,7 +148,7 @@ def test_stage_entry_without_a_stage_column_is_read_from_history_only(model):
                    if t.name == "leads" else t for t in contract.tables)
     check = ir.Check(id="t.entered", title="t", section="test", table="leads", applies=ir.TRUE,
                      violates=ir.Entered("qualified"), counts="")
-    sql = Compiler(model, "duckdb", contract=dataclasses.replace(contract, tables=tables)).compile([check]).queries[0].sql
+    sql = Compiler(model, "duckdb", contract=dataclasses.replace(contract, tables=tables)).compile([check], as_of=parse_time(AS_OF)).queries[0].sql
     src = _source(model, {
         "leads": [lead("L0001"), lead("L0002", stage="qualified"), lead("L0003")],
         "stage_history": [{"history_id": "H1", "lead_id": "L0001", "from_stage": "new", "to_stage": "qualified",

@@ -254,3 +254,15 @@ def test_a_field_flag_event_with_an_entry_stage_is_timed_by_that_stage_after_ano
                      ir.IsNull(ir.EventTime("lead-qualified", after=ir.EventTime("form-submitted"))))]
     tables = {"leads": [lead("L0001"), lead("L0002", score=80), lead("L0003")], "stage_history": HISTORY}
     assert _counts(m, compile_checks(m, checks, "duckdb", as_of=AS_OF), tables) == {"t.qualified-after-untimed": (3, 2)}
+
+
+def test_a_run_without_a_clock_is_refused_not_judged_as_of_1970(model):
+    """The SLA checks judge open leads at `as_of`. Left out, the compiler used to judge them as of
+    epoch 0 (1970): an open lead created in 2026 then has a clock that has not started, so no SLA
+    is ever breached and the run looks clean. Every caller says which clock it means (a time, or
+    None for the warehouse's own clock), so leaving it out is an error."""
+    checks = build_checks(model)
+    with pytest.raises(TypeError, match="as_of"):
+        compile_checks(model, checks, "duckdb")
+    with pytest.raises(TypeError, match="as_of"):
+        Compiler(model, "duckdb").compile(checks)

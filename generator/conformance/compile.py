@@ -438,9 +438,10 @@ class Compiler:
         return exp.Not(this=exp.Paren(this=self.expr(e.of, ctx)))
 
     # ----------------------------------------------------------- tables
-    def compile(self, checks: list[ir.Check], as_of: int | None = 0, with_ids: bool = False) -> Compiled:
+    def compile(self, checks: list[ir.Check], as_of: int | None, with_ids: bool = False) -> Compiled:
         """Fused per-table queries (and, when asked, per-check id listings)."""
-        # No as_of (exports): the warehouse's clock, so scheduled runs check "now".
+        # as_of None (exports): the warehouse's clock, so scheduled runs check "now". No default: a
+        # forgotten as_of used to mean epoch 0, where no SLA clock has started and nothing is late.
         self.as_of_param = (exp.Literal.number(int(as_of)) if as_of is not None
                             else self.epoch(exp.CurrentTimestamp()))
         out = Compiled(self.dialect, [])
@@ -799,7 +800,7 @@ class Compiler:
         return q.sql(dialect=self.dialect, pretty=True, copy=False)
 
 
-def compile_checks(model: Playbook, checks: list[ir.Check], dialect: str, *, as_of: int | None = 0,
+def compile_checks(model: Playbook, checks: list[ir.Check], dialect: str, *, as_of: int | None,
                    with_ids: bool = False) -> Compiled:
     """The fused SQL of `checks` in `dialect` (as_of in epoch seconds)."""
     return Compiler(model, dialect).compile(checks, as_of=as_of, with_ids=with_ids)
