@@ -88,38 +88,74 @@ class _Grouping:
 
     def __init__(self, categorical):
         self.categorical = categorical  # Column -> whether the model bounds its values
-        self.keys: dict[str, tuple[str, exp.Expression]] = {}  # SQL -> (alias, expression)
+        self.keys: dict[object, tuple[str, exp.Expression]] = {}  # column or question -> (alias, expression)
+        self._bounded: dict[tuple[str, str], bool] = {}
 
     def _key(self, e: exp.Expression, prefix: str) -> exp.Column:
-        sql = e.sql()
-        if sql not in self.keys:
-            self.keys[sql] = (f"{prefix}{len(self.keys)}", e.copy())
-        return _col(self.keys[sql][0], "g", False)
+        key = (e.table, e.name) if isinstance(e, exp.Column) else e.sql()
+        if key not in self.keys:
+            self.keys[key] = (f"{prefix}{len(self.keys)}", e.copy())
+        return _col(self.keys[key][0], "g", False)
+
+    def _is_categorical(self, c: exp.Column) -> bool:
+        key = (c.table, c.name)
+        if key not in self._bounded:
+            self._bounded[key] = self.categorical(c)
+        return self._bounded[key]
+
+    @staticmethod
+    def _columns_under(e: exp.Expression) -> dict[int, frozenset]:
+        # The columns under every node in one walk (children before parents), not once per level:
+        # the conditions of a table run to thousands of nodes.
+        under: dict[int, frozenset] = {}
+        for n in reversed(list(e.walk())):
+            keys = {(n.table, n.name)} if isinstance(n, exp.Column) else set()
+            for child in n.iter_expressions():
+                keys |= under[id(child)]
+            under[id(n)] = frozenset(keys)
+        return under
 
     def rewrite(self, e: exp.Expression) -> exp.Expression | None:
-        columns = {c.sql(): c for c in e.find_all(exp.Column)}
-        if not columns:
-            return e.copy()
-        if all(self.categorical(c) for c in columns.values()):
-            return e.transform(lambda n: self._key(n, "g") if isinstance(n, exp.Column) else n)
-        if len(columns) == 1 and _is_predicate(e):
-            return self._key(e, "a")  # a question of one column: true, false or NULL
-        if isinstance(e, exp.Column):
-            return None  # a value that is neither categorical nor asked a yes/no question (a time in arithmetic)
-        # Any other node: its parts are replaced by what they read per group, so its value is unchanged.
-        out = e.copy()
-        for name, value in list(out.args.items()):
-            if isinstance(value, exp.Expression):
-                new = self.rewrite(value)
-                if new is None:
-                    return None
-                out.set(name, new)
-            elif isinstance(value, list):
-                items = [self.rewrite(v) if isinstance(v, exp.Expression) else v for v in value]
-                if any(v is None for v in items):
-                    return None
-                out.set(name, items)
-        return out
+        categorical = {(c.table, c.name): self._is_categorical(c) for c in e.find_all(exp.Column)}
+        under = self._columns_under(e)
+
+        def possible(n: exp.Expression) -> bool:
+            keys = under[id(n)]
+            if not keys or all(categorical[k] for k in keys) or (len(keys) == 1 and _is_predicate(n)):
+                return True
+            return not isinstance(n, exp.Column) and all(possible(c) for c in n.iter_expressions())
+
+        if not possible(e):
+            return None  # decided before copying: most lead checks of a full run end here
+        e = e.copy()  # one copy, rewritten in place
+        under = self._columns_under(e)
+        failed = object()
+
+        def swap(n: exp.Expression):
+            keys = under[id(n)]
+            if not keys:
+                return n
+            if all(categorical[k] for k in keys):
+                if isinstance(n, exp.Column):
+                    return self._key(n, "g")
+                for c in list(n.find_all(exp.Column)):
+                    c.replace(self._key(c, "g"))
+                return n
+            if len(keys) == 1 and _is_predicate(n):
+                return self._key(n, "a")  # a question of one column: true, false or NULL
+            if isinstance(n, exp.Column):
+                return failed  # a value neither categorical nor asked a yes/no question (a time in arithmetic)
+            # Any other node: its parts are replaced by what they read per group, so its value is unchanged.
+            for child in list(n.iter_expressions()):
+                new = swap(child)
+                if new is failed:
+                    return failed
+                if new is not child:
+                    child.replace(new)
+            return n
+
+        out = swap(e)
+        return None if out is failed else out
 
 
 class _Ctx:
@@ -483,8 +519,14 @@ class Compiler:
         pairs = [(i, a, exp.and_(a.copy(), v.copy())) for i, c in enumerate(mine) if c.id in conds
                  for a, v in [conds[c.id]]]
         grouping = _Grouping(lambda col: self._categorical(ctx, col))
-        rewritten = [(i, grouping.rewrite(a), grouping.rewrite(av)) for i, a, av in pairs]
-        if not grouping.keys or any(a is None or av is None for _, a, av in rewritten):
+        rewritten = []
+        for i, a, av in pairs:
+            ra = grouping.rewrite(a)
+            rav = grouping.rewrite(av) if ra is not None else None
+            if rav is None:
+                break  # one check that cannot be grouped keeps the whole table row by row
+            rewritten.append((i, ra, rav))
+        if not grouping.keys or len(rewritten) < len(pairs):
             cols = []
             for i, a, av in pairs:
                 cols += [exp.alias_(_count_where(a, self.dialect), f"checked_{i}"),
