@@ -123,15 +123,16 @@ class _Grouping:
             keys = under[id(n)]
             if not keys or all(categorical[k] for k in keys) or (len(keys) == 1 and _is_predicate(n)):
                 return True
+            # a column neither categorical nor asked a yes/no question (a time in arithmetic) cannot group
             return not isinstance(n, exp.Column) and all(possible(c) for c in n.iter_expressions())
 
         if not possible(e):
             return None  # decided before copying: most lead checks of a full run end here
         e = e.copy()  # one copy, rewritten in place
         under = self._columns_under(e)
-        failed = object()
 
-        def swap(n: exp.Expression):
+        def swap(n: exp.Expression) -> exp.Expression:
+            # Only reached where possible() holds, so every column ends up in a group key.
             keys = under[id(n)]
             if not keys:
                 return n
@@ -143,19 +144,14 @@ class _Grouping:
                 return n
             if len(keys) == 1 and _is_predicate(n):
                 return self._key(n, "a")  # a question of one column: true, false or NULL
-            if isinstance(n, exp.Column):
-                return failed  # a value neither categorical nor asked a yes/no question (a time in arithmetic)
             # Any other node: its parts are replaced by what they read per group, so its value is unchanged.
             for child in list(n.iter_expressions()):
                 new = swap(child)
-                if new is failed:
-                    return failed
                 if new is not child:
                     child.replace(new)
             return n
 
-        out = swap(e)
-        return None if out is failed else out
+        return swap(e)
 
 
 class _Ctx:
