@@ -97,3 +97,39 @@ def test_every_rule_runs_on_the_smallest_playbook():
     model = _valid(data)
     assert model is not None and model.consent is None and model.routing is None
     assert _crashes(model, SOURCE_MAP) == []
+
+
+def _field_references(data, path=()):
+    """(path) of every `…_field: name` in the playbook: a reference to the data dictionary."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(key, str) and key.endswith("_field") and isinstance(value, str):
+                yield (*path, key)
+            else:
+                yield from _field_references(value, (*path, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from _field_references(value, (*path, i))
+
+
+FIELD_REFERENCES = list(_field_references(DATA))
+
+
+def test_the_base_playbook_names_fields_by_reference():
+    assert {("routing", "specialty_field"), ("routing", "region_field")} <= set(FIELD_REFERENCES)
+
+
+@pytest.mark.parametrize("path", FIELD_REFERENCES, ids=[".".join(map(str, p)) for p in FIELD_REFERENCES])
+def test_every_rule_runs_with_one_field_reference_dangling(path):
+    """One reference to a field that does not exist, the others intact: R001 says so, no rule crashes
+    on the half that still resolves."""
+    data = copy.deepcopy(DATA)
+    target = data
+    for p in path[:-1]:
+        target = target[p]
+    target[path[-1]] = "no_such_field_zq"
+    model = _valid(data)
+    assert model is not None
+    assert _crashes(model, SOURCE_MAP) == []
+    problems = run_rules(model, SOURCE_MAP, sorted(REGISTRY))
+    assert any("no_such_field_zq" in p.message for p in problems), path
