@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import sys
 import threading
 from pathlib import Path
 
@@ -15,6 +16,17 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # A browser that moves on mid-page closes its connection: nothing went wrong. Anything else
+        # is one line, not socketserver's traceback on the author's terminal.
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, ConnectionError):
+            print(f"serve: a request failed ({type(exc).__name__}: {exc})", file=sys.stderr)
+
+
 def start_server(site_dir: Path, port: int = 0) -> http.server.ThreadingHTTPServer:
     """Serve site_dir on 127.0.0.1 in a daemon thread; port 0 picks a free one.
 
@@ -22,7 +34,7 @@ def start_server(site_dir: Path, port: int = 0) -> http.server.ThreadingHTTPServ
     """
     handler = functools.partial(_Quiet, directory=str(Path(site_dir).resolve()))
     try:
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+        server = _Server(("127.0.0.1", port), handler)
     except OSError as exc:
         raise UsageError(f"cannot serve on 127.0.0.1:{port}: {exc.strerror}; pick another --port") from exc
     threading.Thread(target=server.serve_forever, daemon=True).start()
