@@ -8,6 +8,7 @@ cannot express. Ids are slugs; references are by id.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -1034,6 +1035,13 @@ def _is_prose(annotation: Any, metadata: list) -> bool:
     return any(arg in _PROSE or _is_prose(arg, []) for arg in get_args(annotation))
 
 
+@functools.cache
+def _kept_fields(cls: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of a model class that are not prose. Asked once per class: reading the type
+    annotations is most of `without_prose`'s cost, and `serve` asks it on every rebuild."""
+    return tuple(k for k, info in cls.model_fields.items() if not _is_prose(info.annotation, info.metadata))
+
+
 def without_prose(value: Any) -> Any:
     """The model as plain data with every `Text` and `Name` field left out.
 
@@ -1041,9 +1049,7 @@ def without_prose(value: Any) -> Any:
     descriptions are what people read. Caches of costly derived results (the site's demo
     conformance run) key on this, so editing a description does not recompute them."""
     if isinstance(value, BaseModel):
-        fields = type(value).model_fields
-        return {k: without_prose(getattr(value, k)) for k, info in fields.items()
-                if not _is_prose(info.annotation, info.metadata)}
+        return {k: without_prose(getattr(value, k)) for k in _kept_fields(type(value))}
     if isinstance(value, (list, tuple)):
         return [without_prose(v) for v in value]
     if isinstance(value, dict):
