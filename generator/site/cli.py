@@ -11,6 +11,9 @@ import click
 
 from ..errors import PlaybookError
 
+SETTLE = 0.05
+SETTLE_MAX = 2.0
+
 
 @click.command()
 @click.argument("process_dir", type=click.Path(path_type=Path), default=Path("process"))
@@ -100,7 +103,14 @@ def serve(process_dir: Path, site_dir: Path, port: int, cache_dir: Path, templat
     try:
         while True:
             if changed.wait(0.5):
-                time.sleep(0.2)  # let an editor finish writing
+                # A save is a burst of events (write, rename, chmod) within milliseconds: build once
+                # the files have been quiet for SETTLE seconds, not a fixed wait after the first event
+                # (that wait was a fifth of the time to show a change). A file written without pause
+                # still gets a build every SETTLE_MAX seconds.
+                first = time.monotonic()
+                changed.clear()
+                while changed.wait(SETTLE) and time.monotonic() - first < SETTLE_MAX:
+                    changed.clear()
                 changed.clear()
                 rebuild()
     except KeyboardInterrupt:
