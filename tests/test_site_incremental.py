@@ -122,6 +122,29 @@ def _check_preview(preview, playbook, templates, site, cache, tmp_path):
     assert "Edited " in (site / OTHER_PAGE).read_text("utf-8")
 
 
+def test_the_worker_warms_up_after_a_full_build_without_touching_the_served_site(tmp_path):
+    playbook = tmp_path / "pb"
+    shutil.copytree(FIXTURE, playbook)
+    site, work = tmp_path / "site", tmp_path / "work"
+    preview = Preview(playbook, site, work, tmp_path / "cache", contributors=())
+    try:
+        assert preview.rebuild().kind == "full"
+        before = _stamps(site)
+        worker = preview._worker
+        assert preview._warming and worker is not None
+        preview._finish_warm_up()  # waits for the warm-up's answer
+        assert not preview._warming and preview._worker is worker and worker.poll() is None
+        # It rendered a real page, with the theme, into its own folder...
+        assert "<nav" in (work / "warm-up" / "index.html").read_text("utf-8")
+        # ...and the served site is byte for byte and stamp for stamp what the full build wrote.
+        assert _stamps(site) == before
+        _edit_purpose(playbook, "Find a slot wrmqz and book it.")
+        assert preview.rebuild().kind == "incremental"  # the same, warmed worker builds the change
+        assert preview._worker is worker and "wrmqz" in (site / STEP_PAGE).read_text("utf-8")
+    finally:
+        preview.close()
+
+
 @pytest.mark.slow
 def test_serve_session_rebuilds_only_the_changed_pages(tmp_path):
     playbook, templates = tmp_path / "pb", tmp_path / "templates"

@@ -87,6 +87,7 @@ class Preview:
         self._nav: list | None = None
         self._key: tuple | None = None  # what forces a full build when it changes
         self._worker: subprocess.Popen | None = None
+        self._warming = False  # the worker owes the answer of a warm-up job
         # Each process file's last parse, by path: a rebuild re-parses only the files whose text changed.
         self._parses: dict = {}
 
@@ -128,32 +129,72 @@ class Preview:
         from .build import build_site
 
         self._files = None  # until it succeeded
+        try:
+            self._finish_warm_up()  # the warm-up reads the docs tree this build writes again
+        except mkdocs.MkdocsError:
+            pass  # a stuck or dead worker was stopped; the build below does not need it
         build_site(self.process_dir, self.site_dir, docs_dir=self.docs_dir, cache_dir=self.cache_dir,
                    config=self.config, templates_dir=self.templates_dir, strict=self.strict,
                    contributors=self.contributors, tree=(files, nav, effective), report=report)
         mkdocs.write_config(self.config, self.docs_dir, nav, self.work_dir / "mkdocs.yml")
         self._files, self._nav, self._key = files, nav, key
-        self._start_worker()  # warms up while the author edits
+        self._warm_up(files, key[1])  # while the author edits
         return Outcome("full", sorted(files), report.pages)
 
     def _incremental(self, files: dict[str, str], changed: list[str], epoch: str) -> None:
+        # The warm-up reads the docs tree: finished before it changes, and its answer read before this
+        # job is sent (one answer in the pipe at a time).
+        self._finish_warm_up()
         # Same paths as the last full build, which checked them (writer.safe_rel): rewritten in place.
         for rel in changed:
             (self.docs_dir / rel).write_bytes(files[rel].encode("utf-8"))
-        job = {"config": str(self.work_dir / "mkdocs.yml"), "site_dir": str(Path(self.site_dir).resolve()),
-               "changed": changed, "strict": self.strict, "epoch": epoch}
+        result = self._ask(self._job(changed, epoch), ", ".join(changed))
+        if not result["ok"]:
+            raise mkdocs.MkdocsError(f"mkdocs incremental build failed:\n{result['log'].strip()}")
+
+    def _job(self, changed: list[str], epoch: str, site_dir: Path | None = None) -> dict:
+        return {"config": str(self.work_dir / "mkdocs.yml"), "changed": changed, "strict": self.strict,
+                "site_dir": str(Path(site_dir or self.site_dir).resolve()), "epoch": epoch}
+
+    def _warm_up(self, files: dict[str, str], epoch: str) -> None:
+        """Right after a full build, have the worker build one page into a scratch folder.
+
+        The first dirty build of a session imports mkdocs' plugins and Markdown extensions and
+        compiles the theme's templates: half a second or more that would otherwise land on the
+        author's first edit. The served site is not touched; the answer is read (and dropped)
+        before the next job is sent."""
+        if self._warming or not files:
+            return
+        page = "index.md" if "index.md" in files else sorted(files)[0]
+        worker = self._start_worker()
+        try:
+            assert worker.stdin is not None
+            worker.stdin.write(json.dumps(self._job([page], epoch, self.work_dir / "warm-up")) + "\n")
+            worker.stdin.flush()
+            self._warming = True
+        except OSError:
+            self.close()  # the next build starts a new worker and says what is wrong, if anything
+
+    def _finish_warm_up(self) -> None:
+        if self._warming:
+            self._warming = False
+            self._ask(None, "the warm-up page")  # a failed warm-up shows again in the job itself
+
+    def _ask(self, job: dict | None, what: str) -> dict:
+        """Send `job` (None: only read the answer already owed) and wait for its one-line answer."""
         worker = self._start_worker()
         try:
             assert worker.stdin is not None and worker.stdout is not None
-            worker.stdin.write(json.dumps(job) + "\n")
-            worker.stdin.flush()
+            if job is not None:
+                worker.stdin.write(json.dumps(job) + "\n")
+                worker.stdin.flush()
             # One answer line per job, and nothing read ahead: the pipe is readable once the answer
             # (or end of file) is there. A job that never answers is stopped, not waited for forever.
             ready, _, _ = select.select([worker.stdout], [], [], self.timeout)
             if not ready:
                 self._kill_worker()
                 raise JobTimeout(
-                    f"mkdocs incremental build of {', '.join(changed)} did not finish within {self.timeout:g}s "
+                    f"mkdocs incremental build of {what} did not finish within {self.timeout:g}s "
                     "and was stopped (a plugin or hook in mkdocs.yml may be stuck); the served site may be "
                     "out of date: the next change rebuilds it in full")
             answer = worker.stdout.readline()
@@ -164,13 +205,12 @@ class Preview:
         if not answer:
             self.close()
             raise mkdocs.MkdocsError("mkdocs incremental build: the worker process ended")
-        result = json.loads(answer)
-        if not result["ok"]:
-            raise mkdocs.MkdocsError(f"mkdocs incremental build failed:\n{result['log'].strip()}")
+        return json.loads(answer)
 
     def _start_worker(self) -> subprocess.Popen:
         """The mkdocs process of this session, started once: its imports and theme templates stay warm."""
         if self._worker is None or self._worker.poll() is not None:
+            self._warming = False  # a new worker owes nothing
             cmd = [sys.executable, "-m", "generator.site.incremental", str(self.work_dir / "jinja")]
             # Its stderr is mkdocs-material's notice (shown by the first, full build): each job's log
             # comes back in its answer.
@@ -179,7 +219,7 @@ class Preview:
         return self._worker
 
     def _kill_worker(self) -> None:
-        worker, self._worker = self._worker, None
+        worker, self._worker, self._warming = self._worker, None, False
         if worker is not None:
             worker.kill()
             worker.wait()
@@ -192,7 +232,7 @@ class Preview:
 
     def close(self) -> None:
         """End the session's mkdocs process (it also ends when its input closes)."""
-        worker, self._worker = self._worker, None
+        worker, self._worker, self._warming = self._worker, None, False
         if worker is not None:
             try:
                 if worker.stdin is not None:
@@ -251,9 +291,25 @@ def _install(jinja_cache: Path, changed: set[str]) -> None:
     jinja_cache.mkdir(parents=True, exist_ok=True)
     get_env = Theme.get_env
 
+    theme_files: dict[tuple, list[str]] = {}
+
     def _get_env(self):
         env = get_env(self)
         env.bytecode_cache = jinja2.FileSystemBytecodeCache(str(jinja_cache))
+        # Every build lists the theme's static files (mkdocs-material: some 14,000, its icons
+        # included) to copy them; a dirty build copies none of them, and the installed theme does
+        # not change during a session. The filter mkdocs passes is the same function each build,
+        # its only inputs the theme's static templates (in the key) and mkdocs' fixed extensions.
+        key = (tuple(self.dirs), tuple(sorted(self.static_templates)))
+        list_templates = env.list_templates
+
+        def listed(extensions=None, filter_func=None):
+            k = (key, tuple(extensions or ()), getattr(filter_func, "__code__", filter_func))
+            if k not in theme_files:
+                theme_files[k] = list_templates(extensions=extensions, filter_func=filter_func)
+            return list(theme_files[k])
+
+        env.list_templates = listed
         return env
 
     Theme.get_env = _get_env  # type: ignore[method-assign]
