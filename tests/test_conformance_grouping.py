@@ -70,6 +70,21 @@ def test_lead_row_checks_without_times_are_grouped_too(model):
     assert not any("utm_source" in k and "IS NULL" not in k and "TRIM" not in k for k in keys), keys
 
 
+def test_a_bare_boolean_beside_a_question_becomes_its_group_column():
+    # `t.flag AND t.note IS NULL`: the boolean is read by value (a g key), the free text only through
+    # its question (an a key); the rewritten condition keeps both operands, reading the groups.
+    grouping = compile_mod._Grouping(lambda col: col.name == "flag")
+    cond = sqlglot.parse_one("t.flag AND t.note IS NULL", read="duckdb")
+    out = grouping.rewrite(cond)
+    assert out is not None and out.sql(dialect="duckdb") == "g.g0 AND g.a1"
+    assert {alias: e.sql(dialect="duckdb") for alias, e in grouping.keys.values()} == {
+        "g0": "t.flag", "a1": "t.note IS NULL"}
+    assert cond.sql(dialect="duckdb") == "t.flag AND t.note IS NULL"  # the input is left as it was
+    # A time in arithmetic beside them: the condition cannot be grouped at all.
+    late = sqlglot.parse_one("t.flag AND t.done - t.start > 3600", read="duckdb")
+    assert compile_mod._Grouping(lambda col: col.name == "flag").rewrite(late) is None
+
+
 def _counts(model, tables, grouped: bool, monkeypatch) -> dict[str, tuple[int, int]]:
     with monkeypatch.context() as m:
         if not grouped:
