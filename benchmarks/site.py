@@ -202,6 +202,7 @@ def measure(playbook: Path, work: Path, contributors: tuple[str, ...] = (), runs
         preview.rebuild()  # the serve session's first build is a full one
         for run in range(runs):
             # Each run: a clean `playbook build` (warm cache), then the edit, then serve's rebuild.
+            preview.wait_warm()  # its worker's warm-up would share the CPU with the timed full build
             full, _ = _timed(lambda: build_site(playbook, work / "site", cache_dir=cache, contributors=contributors))
             _edit_one_line(playbook, run)
             inc, outcome = _timed(preview.rebuild)

@@ -132,7 +132,7 @@ def test_the_worker_warms_up_after_a_full_build_without_touching_the_served_site
         before = _stamps(site)
         worker = preview._worker
         assert preview._warming and worker is not None
-        preview._finish_warm_up()  # waits for the warm-up's answer
+        preview.wait_warm()
         assert not preview._warming and preview._worker is worker and worker.poll() is None
         # It rendered a real page, with the theme, into its own folder...
         assert "<nav" in (work / "warm-up" / "index.html").read_text("utf-8")

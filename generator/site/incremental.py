@@ -129,10 +129,7 @@ class Preview:
         from .build import build_site
 
         self._files = None  # until it succeeded
-        try:
-            self._finish_warm_up()  # the warm-up reads the docs tree this build writes again
-        except mkdocs.MkdocsError:
-            pass  # a stuck or dead worker was stopped; the build below does not need it
+        self.wait_warm()  # the warm-up reads the docs tree this build writes again
         build_site(self.process_dir, self.site_dir, docs_dir=self.docs_dir, cache_dir=self.cache_dir,
                    config=self.config, templates_dir=self.templates_dir, strict=self.strict,
                    contributors=self.contributors, tree=(files, nav, effective), report=report)
@@ -174,6 +171,14 @@ class Preview:
             self._warming = True
         except OSError:
             self.close()  # the next build starts a new worker and says what is wrong, if anything
+
+    def wait_warm(self) -> None:
+        """Wait until the worker's warm-up (after a full build) is done, e.g. before timing something
+        else on the same machine; a warm-up that fails or hangs shows again in the next build."""
+        try:
+            self._finish_warm_up()
+        except mkdocs.MkdocsError:
+            pass
 
     def _finish_warm_up(self) -> None:
         if self._warming:
