@@ -131,9 +131,9 @@ def test_the_worker_warms_up_after_a_full_build_without_touching_the_served_site
         assert preview.rebuild().kind == "full"
         before = _stamps(site)
         worker = preview._worker
-        assert preview._warming and worker is not None
+        assert worker is not None and preview._warming is worker
         preview.wait_warm()
-        assert not preview._warming and preview._worker is worker and worker.poll() is None
+        assert preview._warming is None and preview._worker is worker and worker.poll() is None
         # It rendered a real page, with the theme, into its own folder...
         assert "<nav" in (work / "warm-up" / "index.html").read_text("utf-8")
         # ...and the served site is byte for byte and stamp for stamp what the full build wrote.
@@ -141,6 +141,25 @@ def test_the_worker_warms_up_after_a_full_build_without_touching_the_served_site
         _edit_purpose(playbook, "Find a slot wrmqz and book it.")
         assert preview.rebuild().kind == "incremental"  # the same, warmed worker builds the change
         assert preview._worker is worker and "wrmqz" in (site / STEP_PAGE).read_text("utf-8")
+    finally:
+        preview.close()
+
+
+def test_a_worker_that_dies_during_its_warm_up_does_not_hold_up_the_next_change(tmp_path):
+    # The warm-up's answer is owed by that worker only: a new worker is not waited on for it.
+    playbook = tmp_path / "pb"
+    shutil.copytree(FIXTURE, playbook)
+    site = tmp_path / "site"
+    preview = Preview(playbook, site, tmp_path / "work", tmp_path / "cache", contributors=(), timeout=5)
+    try:
+        assert preview.rebuild().kind == "full"
+        worker = preview._worker
+        assert worker is not None and preview._warming is worker
+        worker.kill()
+        worker.wait()
+        _edit_purpose(playbook, "Find a slot dzwkq and book it.")
+        assert preview.rebuild().kind in ("incremental", "full")  # no JobTimeout after waiting 5 s
+        assert "dzwkq" in (site / STEP_PAGE).read_text("utf-8")
     finally:
         preview.close()
 

@@ -87,7 +87,7 @@ class Preview:
         self._nav: list | None = None
         self._key: tuple | None = None  # what forces a full build when it changes
         self._worker: subprocess.Popen | None = None
-        self._warming = False  # the worker owes the answer of a warm-up job
+        self._warming: subprocess.Popen | None = None  # the worker that owes a warm-up's answer
         # Each process file's last parse, by path: a rebuild re-parses only the files whose text changed.
         self._parses: dict = {}
 
@@ -160,7 +160,7 @@ class Preview:
         compiles the theme's templates: half a second or more that would otherwise land on the
         author's first edit. The served site is not touched; the answer is read (and dropped)
         before the next job is sent."""
-        if self._warming or not files:
+        if not files:
             return
         page = "index.md" if "index.md" in files else sorted(files)[0]
         worker = self._start_worker()
@@ -168,7 +168,7 @@ class Preview:
             assert worker.stdin is not None
             worker.stdin.write(json.dumps(self._job([page], epoch, self.work_dir / "warm-up")) + "\n")
             worker.stdin.flush()
-            self._warming = True
+            self._warming = worker
         except OSError:
             self.close()  # the next build starts a new worker and says what is wrong, if anything
 
@@ -181,13 +181,14 @@ class Preview:
             pass
 
     def _finish_warm_up(self) -> None:
-        if self._warming:
-            self._warming = False
+        owed, self._warming = self._warming, None
+        if owed is not None and owed is self._worker:  # a worker since stopped or replaced owes nothing
             self._ask(None, "the warm-up page")  # a failed warm-up shows again in the job itself
 
     def _ask(self, job: dict | None, what: str) -> dict:
-        """Send `job` (None: only read the answer already owed) and wait for its one-line answer."""
-        worker = self._start_worker()
+        """Send `job` (None: only read the answer the current worker owes) and wait for its one-line answer."""
+        # A worker that died owes its answer as end of file, read below; only a new job starts a new one.
+        worker = self._start_worker() if job is not None else self._worker
         try:
             assert worker.stdin is not None and worker.stdout is not None
             if job is not None:
@@ -215,7 +216,6 @@ class Preview:
     def _start_worker(self) -> subprocess.Popen:
         """The mkdocs process of this session, started once: its imports and theme templates stay warm."""
         if self._worker is None or self._worker.poll() is not None:
-            self._warming = False  # a new worker owes nothing
             cmd = [sys.executable, "-m", "generator.site.incremental", str(self.work_dir / "jinja")]
             # Its stderr is mkdocs-material's notice (shown by the first, full build): each job's log
             # comes back in its answer.
@@ -224,7 +224,7 @@ class Preview:
         return self._worker
 
     def _kill_worker(self) -> None:
-        worker, self._worker, self._warming = self._worker, None, False
+        worker, self._worker = self._worker, None
         if worker is not None:
             worker.kill()
             worker.wait()
@@ -237,7 +237,7 @@ class Preview:
 
     def close(self) -> None:
         """End the session's mkdocs process (it also ends when its input closes)."""
-        worker, self._worker, self._warming = self._worker, None, False
+        worker, self._worker = self._worker, None
         if worker is not None:
             try:
                 if worker.stdin is not None:
