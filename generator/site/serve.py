@@ -17,8 +17,6 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
     def handle_error(self, request, client_address) -> None:
         # A browser that moves on mid-page closes its connection: nothing went wrong. Anything else
         # is one line, not socketserver's traceback on the author's terminal.
