@@ -37,12 +37,16 @@ def _removals(data: dict):
                 yield f"{key}.{sub}", (key, sub)
 
 
+def _parent(data, path: tuple):
+    """The mapping or list holding the item at `path`."""
+    for p in path[:-1]:
+        data = data[p]
+    return data
+
+
 def _without(data: dict, path: tuple[str, ...]) -> dict:
     out = copy.deepcopy(data)
-    target = out
-    for p in path[:-1]:
-        target = target[p]
-    del target[path[-1]]
+    del _parent(out, path)[path[-1]]
     return out
 
 
@@ -124,10 +128,7 @@ def test_every_rule_runs_with_one_field_reference_dangling(path):
     """One reference to a field that does not exist, the others intact: R001 says so, no rule crashes
     on the half that still resolves."""
     data = copy.deepcopy(DATA)
-    target = data
-    for p in path[:-1]:
-        target = target[p]
-    target[path[-1]] = "no_such_field_zq"
+    _parent(data, path)[path[-1]] = "no_such_field_zq"
     model = _valid(data)
     assert model is not None
     assert _crashes(model, SOURCE_MAP) == []
